@@ -1,0 +1,158 @@
+"""The category classifier: word + character TF-IDF, a linear model, calibrated probabilities.
+
+Follows the scikit-learn estimator contract: ``__init__`` stores parameters, ``fit`` returns
+``self`` and learned state ends in ``_``. Inputs are *raw* appeal texts; normalisation, PII
+masking and segmentation happen inside, so training, evaluation and serving share one path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from minyi_nlp.text import Segmenter, preprocess
+
+
+def clip_text(text: str, max_chars: int) -> str:
+    """Keep the head and the tail of a very long text (the ask is usually at one of the ends)."""
+    if max_chars <= 0 or len(text) <= max_chars:
+        return text
+    head = (max_chars * 2) // 3
+    return text[:head] + " " + text[-(max_chars - head) :]
+
+
+def prepare_texts(texts: Iterable[str], max_chars: int = 3000) -> list[str]:
+    """Normalise, mask PII and clip each text: the single entry for model input."""
+    return [clip_text(preprocess("" if t is None else str(t)), max_chars) for t in texts]
+
+
+def strip_spaces(text: str) -> str:
+    """Character analyser input: spaces carry no meaning in Chinese text."""
+    return text.replace(" ", "")
+
+
+class AppealClassifier(ClassifierMixin, BaseEstimator):
+    """TF-IDF (jieba words 1..n + characters) → linear model → calibrated probabilities."""
+
+    def __init__(
+        self,
+        *,
+        segmenter: str = "jieba",
+        word_ngram_max: int = 2,
+        char_ngram_min: int = 1,
+        char_ngram_max: int = 3,
+        min_df: int = 2,
+        max_features: int | None = 400_000,
+        linear: str = "svm",
+        C: float = 0.5,
+        class_weight: str | None = None,
+        calibration: str = "sigmoid",
+        calibration_cv: int = 5,
+        max_chars: int = 3000,
+        random_state: int = 0,
+    ) -> None:
+        self.segmenter = segmenter
+        self.word_ngram_max = word_ngram_max
+        self.char_ngram_min = char_ngram_min
+        self.char_ngram_max = char_ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.linear = linear
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.calibration_cv = calibration_cv
+        self.max_chars = max_chars
+        self.random_state = random_state
+
+    # -- construction -------------------------------------------------------------------------
+    def _features(self) -> FeatureUnion:
+        words = TfidfVectorizer(
+            tokenizer=Segmenter(backend=self.segmenter),
+            lowercase=False,
+            token_pattern=None,
+            ngram_range=(1, self.word_ngram_max),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        chars = TfidfVectorizer(
+            analyzer="char",
+            preprocessor=strip_spaces,
+            lowercase=False,
+            ngram_range=(self.char_ngram_min, self.char_ngram_max),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        return FeatureUnion([("words", words), ("chars", chars)])
+
+    def _linear(self):
+        if self.linear == "svm":
+            return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
+        if self.linear == "logreg":
+            return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000)
+        raise ValueError(f"linear must be 'svm' or 'logreg', got {self.linear!r}")
+
+    # -- estimator API --------------------------------------------------------------------------
+    def fit(self, X: Sequence[str], y: Sequence[str]) -> AppealClassifier:
+        texts = prepare_texts(X, self.max_chars)
+        y_arr = np.asarray(list(y), dtype=object)
+        if len(texts) != len(y_arr):
+            raise ValueError(f"X has {len(texts)} texts but y has {len(y_arr)} labels")
+        if len(set(y_arr)) < 2:
+            raise ValueError("need at least two distinct labels to train")
+        clf = CalibratedClassifierCV(self._linear(), method=self.calibration, cv=self.calibration_cv)
+        self.pipeline_ = Pipeline([("features", self._features()), ("clf", clf)])
+        self.pipeline_.fit(texts, y_arr)
+        self.classes_ = self.pipeline_.classes_
+        return self
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        return self.pipeline_.predict_proba(prepare_texts(X, self.max_chars))
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # -- explanations ------------------------------------------------------------------------
+    def feature_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Feature names and the (n_classes, n_features) linear weights averaged over CV folds."""
+        if getattr(self, "_explain_cache", None) is None:
+            union: FeatureUnion = self.pipeline_.named_steps["features"]
+            names = union.get_feature_names_out()
+            clf: CalibratedClassifierCV = self.pipeline_.named_steps["clf"]
+            coefs = [cc.estimator.coef_ for cc in clf.calibrated_classifiers_]
+            coef = np.mean(coefs, axis=0).astype(np.float32)
+            if coef.shape[0] == 1:  # binary problems store one row
+                coef = np.vstack([-coef[0], coef[0]])
+            self._explain_cache = (names, coef)
+        return self._explain_cache
+
+    def explain(self, text: str, label: str, k: int = 5) -> list[tuple[str, float]]:
+        """The k words (or characters) in ``text`` that pushed hardest towards ``label``."""
+        names, coef = self.feature_weights()
+        row = int(np.flatnonzero(self.classes_ == label)[0])
+        x = self.pipeline_.named_steps["features"].transform(prepare_texts([text], self.max_chars))
+        x = x.tocsr()
+        contrib = x.data * coef[row, x.indices]
+        order = np.argsort(-contrib)
+        out: list[tuple[str, float]] = []
+        seen: set[str] = set()
+        for i in order:
+            if contrib[i] <= 0 or len(out) >= k:
+                break
+            term = str(names[x.indices[i]]).split("__", 1)[-1]
+            if term in seen or not term.strip():
+                continue
+            seen.add(term)
+            out.append((term, float(contrib[i])))
+        return out

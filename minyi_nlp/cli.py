@@ -1,0 +1,208 @@
+"""The ``minyi`` command line: prepare, train, evaluate, predict, serve, and friends."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
+    """minyi: classify and dispatch Chinese citizen appeals."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def prepare() -> None:
+    """De-duplicate the labelled raw data and split it into train / raw-text evaluation sets."""
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import run_prepare
+
+    data = run_prepare(load_params().prepare)
+    typer.echo(json.dumps(data.report, ensure_ascii=False))
+
+
+@app.command()
+def train(
+    no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
+    with_feedback: Annotated[
+        bool, typer.Option("--with-feedback", help="add confirmed dispatcher decisions to the training data")
+    ] = False,
+) -> None:
+    """Train the category model on the training split; log and register it in MLflow."""
+    from minyi_nlp.train import train_category
+
+    extra = None
+    if with_feedback:
+        from minyi_nlp.feedback import feedback_rows
+
+        extra = feedback_rows()
+        typer.echo(f"adding {len(extra)} confirmed decisions from the feedback store", err=True)
+    res = train_category(track=not no_track, extra_rows=extra)
+    m = res.metrics
+    typer.echo(
+        f"model {res.manifest['version']} → {res.model_dir}\n"
+        f"eval (raw text, n={m['n']}): macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}  "
+        f"top-2 {m['top2_accuracy']:.4f}  ECE {m['ece']:.4f}  (trained in {m['train_seconds']}s)"
+    )
+    if res.tracking:
+        typer.echo(f"MLflow run {res.tracking['run_id']}, model version {res.tracking['model_version']}")
+
+
+def _print_metrics(metrics: dict, fmt: OutputFormat) -> None:
+    public = {k: v for k, v in metrics.items() if k not in ("reliability",)}
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(public, ensure_ascii=False))
+        return
+    typer.echo(f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  macro-F1={metrics['macro_f1']:.4f}  "
+               f"top-2={metrics['top2_accuracy']:.4f}  ECE={metrics['ece']:.4f}")
+    typer.echo(f"{'label':<10} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+    for label, v in metrics["per_class"].items():
+        typer.echo(f"{label:<10} {v['precision']:>9.3f} {v['recall']:>7.3f} {v['f1']:>7.3f} {v['support']:>8}")
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path | None, typer.Option(help="labelled file (default: the prepared eval split)")] = None,
+    text_col: Annotated[str, typer.Option(help="column with the raw appeal text")] = "text",
+    label_col: Annotated[str, typer.Option(help="column with the true label")] = "label",
+    task: Annotated[str, typer.Option(help="category (default) or department")] = "category",
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="text or json (one JSON line, last)")] = (
+        OutputFormat.text
+    ),
+    out: Annotated[Path | None, typer.Option(help="also write the metrics JSON here")] = None,
+    plots_dir: Annotated[Path | None, typer.Option(help="write confusion/reliability/F1 PNGs here")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="rejected rows (default: <data>.rejects.csv)")] = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: UTF-8, GB18030 fallback)")] = None,
+) -> None:
+    """Evaluate the current model on a labelled file of raw text."""
+    from minyi_nlp.artifacts import load_model, update_metrics
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.data import DataError
+    from minyi_nlp.evaluate import evaluate_file, write_plots
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import EVAL_CSV
+    from minyi_nlp.train import ensure_category_model
+
+    if task == "department":
+        from minyi_nlp.routing.evaluate import evaluate_department_file
+
+        try:
+            metrics = evaluate_department_file(data, text_col=text_col, label_col=label_col, rejects=rejects)
+        except (DataError, ValueError) as err:
+            _fail(str(err))
+        typer.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    if task != "category":
+        _fail(f"--task must be 'category' or 'department', got {task!r}")
+    settings = get_settings()
+    params = load_params()
+    model_dir = ensure_category_model()
+    default_data = data is None
+    if default_data:
+        data = settings.processed_dir / EVAL_CSV
+    if not data.exists():
+        _fail(f"{data}: no such file")
+    rejects = rejects or data.with_name(data.stem + ".rejects.csv")
+    loaded = load_model(model_dir)
+    try:
+        metrics = evaluate_file(
+            loaded.model, data, text_col=text_col, label_col=label_col, params=params,
+            rejects_path=rejects, encoding=encoding,
+        )
+    except (DataError, ValueError) as err:
+        _fail(str(err))
+    metrics["model_version"] = loaded.version
+    metrics["data"] = str(data)
+    if plots_dir:
+        write_plots(metrics, plots_dir)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+    if default_data:
+        update_metrics(model_dir, {k: v for k, v in metrics.items() if k not in ("reliability",)})
+    _print_metrics(metrics, fmt)
+
+
+@app.command()
+def predict(
+    text: Annotated[str | None, typer.Option(help="one appeal's raw text")] = None,
+    title: Annotated[str | None, typer.Option(help="its title (optional)")] = None,
+    data: Annotated[Path | None, typer.Option(help="a CSV/XLSX/JSONL/Parquet file of appeals")] = None,
+    out: Annotated[Path | None, typer.Option(help="output file for --data (.csv, .jsonl or .parquet)")] = None,
+    text_col: Annotated[str, typer.Option(help="content column in --data")] = "content",
+    title_col: Annotated[str | None, typer.Option(help="title column in --data")] = None,
+    id_col: Annotated[str | None, typer.Option(help="id column in --data")] = None,
+    top_k: Annotated[int, typer.Option(help="categories to return")] = 3,
+    explain: Annotated[bool, typer.Option(help="show the words behind the top category")] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+) -> None:
+    """Rank categories for one text (--text) or for every row of a file (--data … --out …)."""
+    from minyi_nlp.predict import CategoryPredictor, compose_text
+    from minyi_nlp.train import ensure_category_model
+
+    if (text is None) == (data is None):
+        _fail("give exactly one of --text or --data")
+    predictor = CategoryPredictor.load(ensure_category_model())
+    if text is not None:
+        if not compose_text(title, text).strip():
+            _fail("--text is empty")
+        ranked = predictor.rank([compose_text(title, text)], top_k)[0]
+        why = predictor.explain(compose_text(title, text), ranked[0].label) if explain else []
+        if fmt is OutputFormat.json:
+            typer.echo(json.dumps({"model_version": predictor.version,
+                                   "categories": [{"label": r.label, "score": round(r.score, 4)} for r in ranked],
+                                   "reasons": [w for w, _ in why]}, ensure_ascii=False))
+            return
+        for i, r in enumerate(ranked, 1):
+            typer.echo(f"{i}. {r.label:<8} {r.score:.3f}")
+        if why:
+            typer.echo("because of: " + "、".join(w for w, _ in why))
+        return
+    if out is None:
+        _fail("--data needs --out")
+    from minyi_nlp.data import DataError
+    from minyi_nlp.predict_file import predict_file
+
+    try:
+        summary = predict_file(predictor, data, out, text_col=text_col, title_col=title_col,
+                               id_col=id_col, top_k=top_k)
+    except DataError as err:
+        _fail(str(err))
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command()
+def bench(
+    n: Annotated[int, typer.Option(help="single-appeal predictions to time")] = 500,
+) -> None:
+    """Time one-appeal prediction latency (model loaded) and batch throughput; print figures."""
+    from minyi_nlp.bench import bench_predict
+
+    typer.echo(json.dumps(bench_predict(n), ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

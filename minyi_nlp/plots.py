@@ -1,0 +1,118 @@
+"""Evaluation plots (PNG): confusion matrix, reliability diagram, per-class F1."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+# English names, used when no CJK font is installed so that plots never show empty boxes.
+LABEL_EN = {
+    "城乡建设": "Urban-rural construction",
+    "劳动和社会保障": "Labour & social security",
+    "教育文体": "Education, culture, sports",
+    "商贸旅游": "Commerce & tourism",
+    "环境保护": "Environment",
+    "卫生计生": "Health & family planning",
+    "交通运输": "Transport",
+}
+
+
+@lru_cache(maxsize=1)
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    for path in font_manager.findSystemFonts():
+        low = path.lower()
+        if any(k in low for k in ("wqy", "noto", "cjk", "droidsansfallback", "simhei", "uming", "ukai")):
+            try:
+                font_manager.fontManager.addfont(path)
+                return font_manager.FontProperties(fname=path).get_name()
+            except (OSError, RuntimeError):
+                continue
+    return None
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    font = _cjk_font()
+    if font:
+        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    return plt
+
+
+def display_labels(labels: list[str]) -> list[str]:
+    """Labels as they can be drawn: Chinese with a CJK font, English names otherwise."""
+    if _cjk_font():
+        return list(labels)
+    return [LABEL_EN.get(lab, lab.encode("ascii", "replace").decode()) for lab in labels]
+
+
+def plot_confusion(cm: np.ndarray, labels: list[str], path: Path, title: str = "Confusion matrix") -> Path:
+    plt = _pyplot()
+    names = display_labels(labels)
+    fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 3, 1.0 * len(labels) + 2.5))
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                    color="white" if norm[i, j] > 0.5 else "black", fontsize=9)
+    ax.set_xticks(range(len(names)), names, rotation=40, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_reliability(bins: list[dict], ece: float, path: Path) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    conf = [b["confidence"] for b in bins if b["count"]]
+    acc = [b["accuracy"] for b in bins if b["count"]]
+    counts = [b["count"] for b in bins if b["count"]]
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    ax.plot(conf, acc, "o-", label=f"model (ECE {ece:.3f})")
+    for c, a, n in zip(conf, acc, counts, strict=True):
+        ax.annotate(str(n), (c, a), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability of the top class")
+    ax.set_ylabel("observed accuracy")
+    ax.set_title("Reliability diagram")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_per_class_f1(per_class: dict[str, dict], path: Path) -> Path:
+    plt = _pyplot()
+    labels = list(per_class)
+    f1 = [per_class[k]["f1"] for k in labels]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.5))
+    ax.barh(display_labels(labels), f1, color="#4c72b0")
+    for i, v in enumerate(f1):
+        ax.text(min(v, 0.98), i, f"{v:.3f}", va="center", ha="right", color="white", fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("F1")
+    ax.set_title("Per-class F1")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

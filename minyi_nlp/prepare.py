@@ -1,0 +1,151 @@
+"""Build the training and evaluation sets from ``data/raw`` without leaking between them.
+
+The Teddy Cup raw file mostly repeats rows of the segmented file. We group duplicates across
+both files first (:mod:`minyi_nlp.dedup`), keep one row per appeal (the raw text when there is
+one), and only then split: the evaluation set is raw text only, one fold of the appeals that have
+raw text, and no appeal in it has any copy in the training set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from minyi_nlp.config import get_settings
+from minyi_nlp.dedup import duplicate_groups
+from minyi_nlp.params import PrepareParams
+
+log = logging.getLogger(__name__)
+
+RAW_SOURCE = "teddy_fj2_raw"
+SEGMENTED_SOURCE = "teddy_fj2_segmented"
+TRAIN_FILE = "train.parquet"
+EVAL_FILE = "eval.parquet"
+EVAL_CSV = "eval.csv"
+APPEALS_FILE = "appeals.parquet"
+
+
+@dataclass
+class PreparedData:
+    """All de-duplicated appeals with their fold, and the report of how they were built."""
+
+    appeals: pd.DataFrame
+    report: dict
+
+    def train_eval(self, eval_fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Training rows (everything outside the fold) and raw-text evaluation rows (the fold)."""
+        in_eval = self.appeals["fold"] == eval_fold
+        return self.appeals[~in_eval].reset_index(drop=True), self.appeals[in_eval].reset_index(drop=True)
+
+
+def read_labelled_sources(raw_dir: Path | None = None, rejects_dir: Path | None = None) -> pd.DataFrame:
+    """Load both Teddy Cup labelled files into one frame: text, label, pretokenized, source, row."""
+    from minyi_nlp.data import load_source
+
+    frames = []
+    for name, pretok in ((RAW_SOURCE, False), (SEGMENTED_SOURCE, True)):
+        rejects = rejects_dir / f"{name}.rejects.csv" if rejects_dir else None
+        res = load_source(name, raw_dir=raw_dir, rejects_path=rejects)
+        if len(res.rejects):
+            log.warning("%s: %d rows rejected (see %s)", name, len(res.rejects), rejects)
+        f = res.frame
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": f["id"].astype(str),
+                    "text": f["content"].astype(str),
+                    "label": f["category"].astype(str),
+                    "pretokenized": pretok,
+                    "source": name,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _group_label(labels: pd.Series, is_raw: pd.Series) -> str:
+    counts = labels.value_counts()
+    top = counts[counts == counts.max()].index
+    if len(top) == 1:
+        return str(top[0])
+    raw_labels = labels[is_raw]
+    for lab in raw_labels:
+        if lab in top:
+            return str(lab)
+    return str(sorted(top)[0])
+
+
+def build_appeals(rows: pd.DataFrame, params: PrepareParams) -> PreparedData:
+    """De-duplicate across files, keep one row per appeal, assign folds to raw-text appeals."""
+    from minyi_nlp.text import mask_pii
+
+    groups = duplicate_groups(
+        rows["text"].tolist(),
+        rows["pretokenized"].tolist(),
+        containment=params.containment,
+        coverage=params.coverage,
+        same_kind_cosine=params.same_kind_cosine,
+    )
+    rows = rows.assign(group=groups, is_raw=~rows["pretokenized"])
+    kept = []
+    conflicts = 0
+    for _, g in rows.groupby("group", sort=True):
+        label = _group_label(g["label"], g["is_raw"])
+        conflicts += int(g["label"].nunique() > 1)
+        rep = g[g["is_raw"]].iloc[0] if g["is_raw"].any() else g.iloc[0]
+        kept.append({**rep.to_dict(), "label": label, "copies": len(g)})
+    appeals = pd.DataFrame(kept).reset_index(drop=True)
+    appeals["text"] = [mask_pii(t) for t in appeals["text"]]
+
+    appeals["fold"] = -1
+    raw_idx = np.flatnonzero(appeals["is_raw"].to_numpy())
+    skf = StratifiedKFold(n_splits=params.n_folds, shuffle=True, random_state=params.seed)
+    raw_labels = appeals.loc[raw_idx, "label"].to_numpy()
+    for k, (_, test) in enumerate(skf.split(raw_idx, raw_labels)):
+        appeals.loc[raw_idx[test], "fold"] = k
+
+    sizes = rows.groupby("group").size()
+    report = {
+        "rows_in": {s: int(n) for s, n in rows["source"].value_counts().items()},
+        "appeals": len(appeals),
+        "appeals_with_raw_text": int(appeals["is_raw"].sum()),
+        "duplicate_groups": int((sizes > 1).sum()),
+        "rows_in_duplicate_groups": int(sizes[sizes > 1].sum()),
+        "largest_group": int(sizes.max()),
+        "groups_with_conflicting_labels": conflicts,
+        "labels": {k: int(v) for k, v in appeals["label"].value_counts().items()},
+    }
+    return PreparedData(appeals=appeals.drop(columns=["group"]), report=report)
+
+
+def run_prepare(params: PrepareParams, out_dir: Path | None = None) -> PreparedData:
+    """The ``prepare`` stage: read raw data, write appeals/train/eval files and a report.
+
+    The report goes to ``reports/prepare.json`` for the default output folder, else beside the data.
+    """
+    settings = get_settings()
+    report_path = settings.reports_dir / "prepare.json" if out_dir is None else out_dir / "prepare.json"
+    out_dir = out_dir or settings.processed_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = read_labelled_sources(rejects_dir=out_dir)
+    data = build_appeals(rows, params)
+    if not 0 <= params.eval_fold < params.n_folds:
+        raise ValueError(f"eval_fold must be in [0, {params.n_folds}), got {params.eval_fold}")
+    train, evaluation = data.train_eval(params.eval_fold)
+    data.appeals.to_parquet(out_dir / APPEALS_FILE, index=False)
+    train.to_parquet(out_dir / TRAIN_FILE, index=False)
+    evaluation.to_parquet(out_dir / EVAL_FILE, index=False)
+    evaluation[["id", "text", "label"]].to_csv(out_dir / EVAL_CSV, index=False)
+    data.report.update({"train_rows": len(train), "eval_rows": len(evaluation)})
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(
+        json.dumps(data.report, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    log.info("prepared %d appeals: %d train, %d eval (raw text)", len(data.appeals), len(train), len(evaluation))
+    return data

@@ -1,0 +1,102 @@
+"""Text normalisation: width folding, traditional→simplified, HTML and whitespace clean-up.
+
+``normalize_text`` runs on every appeal, so it is a handful of C-level passes (regex,
+``unicodedata``, OpenCC) and never raises. The OpenCC converter is built on first use.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import threading
+import unicodedata
+from typing import Any
+
+__all__ = ["normalize_text", "to_simplified"]
+
+# Only real HTML: a known tag name right after "<", then ">", "/" or whitespace. The data uses
+# "<A市新图>" as book-title quotes and our own "<PHONE>" placeholders: neither may be stripped.
+_TAG_NAMES = (
+    "a|abbr|address|article|aside|audio|b|big|blockquote|body|br|button|caption|center|code|col|"
+    "colgroup|dd|del|div|dl|dt|em|embed|figcaption|figure|font|footer|form|h[1-6]|head|header|hr|"
+    "html|i|iframe|img|input|ins|label|li|link|main|meta|nav|object|ol|option|p|pre|q|s|section|"
+    "select|small|source|span|strike|strong|sub|sup|table|tbody|td|textarea|tfoot|th|thead|title|"
+    "tr|tt|u|ul|video|wbr|o:p"
+)
+_HTML_RE = re.compile(
+    r"<!--.*?-->"  # comments
+    r"|<(script|style)\b[^<>]{0,500}>.*?</\1\s*>"  # whole script/style blocks
+    r"|<!doctype[^<>]{0,200}>"
+    rf"|</?(?:{_TAG_NAMES})(?:\s[^<>]{{0,500}})?/?>",
+    re.IGNORECASE | re.DOTALL,
+)
+# openpyxl escapes of control characters left in Excel cells ("_x000D_").
+_XL_ESCAPE_RE = re.compile(r"_x00[01][0-9A-Fa-f]_")
+# Surrogates (OpenCC cannot encode them), C0/C1 controls, zero-width and BOM characters.
+_JUNK_RE = re.compile(r"[\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff]")
+_SPACE_RE = re.compile(r"\s+")
+
+_converter: Any = None
+_converter_lock = threading.Lock()
+
+
+def _get_converter() -> Any:
+    """The OpenCC t2s converter, built once on first use (thread-safe)."""
+    global _converter
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                import opencc
+
+                _converter = opencc.OpenCC("t2s")
+    return _converter
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (OpenCC ``t2s``); returns the input if OpenCC fails."""
+    if text.isascii():
+        return text
+    try:
+        return str(_get_converter().convert(text))
+    except Exception:  # never let a converter problem stop the pipeline
+        return text
+
+
+def _strip_html(text: str) -> str:
+    """Remove HTML tags/comments and unescape entities (only when the text looks like HTML)."""
+    if "<" in text:
+        text = _HTML_RE.sub(" ", text)
+    if "&" in text:
+        unescaped = html.unescape(text)
+        if unescaped != text:  # entities may produce full-width or odd characters
+            text = unicodedata.normalize("NFKC", unescaped)
+    return text
+
+
+def _coerce(text: Any) -> str:
+    """``None``/NaN (as pandas gives for empty cells) → ``""``, other non-str values → ``str``."""
+    if isinstance(text, str):
+        return text
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    return str(text)
+
+
+def normalize_text(text: str) -> str:
+    """Normalise an appeal text; never raises.
+
+    Steps: NFKC (full-width ASCII, ideographic space → half-width; Chinese 。、“” stay, ，：；？！（）
+    become ASCII), strip HTML and unescape entities, traditional → simplified, drop control and
+    zero-width characters, collapse whitespace runs to one space and strip the ends.
+    """
+    text = _coerce(text)
+    if not text:
+        return ""
+    text = _JUNK_RE.sub(" ", text)
+    if "_x" in text:
+        text = _XL_ESCAPE_RE.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _strip_html(text)
+    text = to_simplified(text)
+    return _SPACE_RE.sub(" ", text).strip()

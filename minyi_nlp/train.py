@@ -1,0 +1,106 @@
+"""Train the category model, evaluate it on the held-out raw split, save it, track it in MLflow."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from minyi_nlp.artifacts import MODEL_FILE, read_manifest, save_model, sha256_frame_text
+from minyi_nlp.classifier import AppealClassifier
+from minyi_nlp.config import get_settings
+from minyi_nlp.params import Params, load_params
+from minyi_nlp.prepare import EVAL_FILE, TRAIN_FILE, run_prepare
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    tracking: dict[str, str] | None
+
+
+def build_classifier(params: Params) -> AppealClassifier:
+    return AppealClassifier(**params.train.model_dump())
+
+
+def load_split(processed_dir: Path, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and evaluation frames, running the prepare stage first when they are missing."""
+    train_path, eval_path = processed_dir / TRAIN_FILE, processed_dir / EVAL_FILE
+    if not (train_path.exists() and eval_path.exists()):
+        log.info("no prepared data in %s: running prepare", processed_dir)
+        run_prepare(params.prepare, processed_dir)
+    return pd.read_parquet(train_path), pd.read_parquet(eval_path)
+
+
+def train_category(
+    params: Params | None = None,
+    *,
+    model_dir: Path | None = None,
+    processed_dir: Path | None = None,
+    extra_rows: pd.DataFrame | None = None,
+    track: bool = True,
+) -> TrainResult:
+    """Fit on the training split (plus ``extra_rows`` text/label, e.g. dispatcher feedback)."""
+    from minyi_nlp.evaluate import evaluate_frame, write_plots
+
+    settings = get_settings()
+    params = params or load_params()
+    model_dir = model_dir or settings.category_model_dir
+    processed_dir = processed_dir or settings.processed_dir
+    train, evaluation = load_split(processed_dir, params)
+    if extra_rows is not None and len(extra_rows):
+        train = pd.concat([train, extra_rows[["text", "label"]]], ignore_index=True)
+    texts, labels = train["text"].astype(str).tolist(), train["label"].astype(str).tolist()
+    data_hash = sha256_frame_text(texts + labels)
+
+    clf = build_classifier(params)
+    t0 = time.perf_counter()
+    clf.fit(texts, labels)
+    train_seconds = time.perf_counter() - t0
+    log.info("trained on %d appeals in %.1fs", len(texts), train_seconds)
+
+    metrics = evaluate_frame(clf, evaluation["text"].tolist(), evaluation["label"].tolist(), params)
+    metrics["train_seconds"] = round(train_seconds, 2)
+    metrics["n_train"] = len(texts)
+    manifest = save_model(
+        clf,
+        model_dir,
+        kind="category",
+        data_hash=data_hash,
+        labels=[str(c) for c in clf.classes_],
+        params=params.train.model_dump(),
+        metrics={k: v for k, v in metrics.items() if k not in ("reliability", "confusion_matrix")},
+    )
+    metrics["model_mb"] = round((model_dir / MODEL_FILE).stat().st_size / 2**20, 2)
+    tracking = None
+    if track:
+        from minyi_nlp.tracking import log_training_run
+
+        plots = write_plots(metrics, settings.reports_dir / "train_plots")
+        tracking = log_training_run(
+            params={**params.train.model_dump(), **{f"prepare.{k}": v for k, v in params.prepare}},
+            metrics=metrics,
+            plots=plots,
+            model_dir=model_dir,
+            tags={"minyi.version": manifest["version"], "training_data_sha256": data_hash},
+        )
+    return TrainResult(model_dir=model_dir, manifest=manifest, metrics=metrics, tracking=tracking)
+
+
+def ensure_category_model(model_dir: Path | None = None) -> Path:
+    """Return the model directory, training a model with the default parameters if there is none."""
+    model_dir = model_dir or get_settings().category_model_dir
+    try:
+        read_manifest(model_dir)
+    except FileNotFoundError:
+        log.warning("no category model at %s: training one now (about a minute)", model_dir)
+        train_category(model_dir=model_dir)
+    return model_dir
