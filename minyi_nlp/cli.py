@@ -165,10 +165,15 @@ def predict(
 
     if (text is None) == (data is None):
         _fail("give exactly one of --text or --data")
+    if text is not None:
+        from minyi_nlp.config import get_settings
+        from minyi_nlp.data.validate import check_content
+
+        _, issue = check_content(compose_text(title, text), get_settings().max_content_chars)
+        if issue is not None:
+            _fail(f"--text: {issue[1]}")
     predictor = CategoryPredictor.load(ensure_category_model())
     if text is not None:
-        if not compose_text(title, text).strip():
-            _fail("--text is empty")
         ranked = predictor.rank([compose_text(title, text)], top_k)[0]
         why = predictor.explain(compose_text(title, text), ranked[0].label) if explain else []
         if fmt is OutputFormat.json:

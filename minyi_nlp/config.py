@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINYI_", extra="ignore")
 
     project_dir: Path = PROJECT_DIR
-    segmenter: Literal["jieba", "rjieba"] = "jieba"
+    segmenter: Literal["jieba", "rjieba"] = "rjieba"
     max_content_chars: int = 20_000
     model_dir: Path | None = None
     mlflow_tracking_uri: str | None = None

@@ -23,7 +23,7 @@ class PrepareParams(BaseModel):
 
 class TrainParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    segmenter: str = "jieba"
+    segmenter: str = "rjieba"
     word_ngram_max: int = Field(2, ge=1, le=3)
     char_ngram_min: int = Field(1, ge=1)
     char_ngram_max: int = Field(3, ge=1, le=5)

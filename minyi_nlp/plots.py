@@ -34,7 +34,8 @@ def _cjk_font() -> str | None:
     return None
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, with a CJK font when one is installed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,7 +56,7 @@ def display_labels(labels: list[str]) -> list[str]:
 
 
 def plot_confusion(cm: np.ndarray, labels: list[str], path: Path, title: str = "Confusion matrix") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     names = display_labels(labels)
     fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 3, 1.0 * len(labels) + 2.5))
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
@@ -77,7 +78,7 @@ def plot_confusion(cm: np.ndarray, labels: list[str], path: Path, title: str = "
 
 
 def plot_reliability(bins: list[dict], ece: float, path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     conf = [b["confidence"] for b in bins if b["count"]]
     acc = [b["accuracy"] for b in bins if b["count"]]
@@ -100,7 +101,7 @@ def plot_reliability(bins: list[dict], ece: float, path: Path) -> Path:
 
 
 def plot_per_class_f1(per_class: dict[str, dict], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     labels = list(per_class)
     f1 = [per_class[k]["f1"] for k in labels]
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.5))

@@ -79,6 +79,20 @@ def _is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
+def check_content(content: str | None, max_content_chars: int) -> tuple[str, tuple[str, str] | None]:
+    """``(duplicate key, None)`` for a usable appeal text, else ``("", (rule, reason))``."""
+    from minyi_nlp.text import normalize_text
+
+    if content is None or not content.strip():
+        return "", ("content_empty", "content is empty")
+    if len(content) > max_content_chars:
+        return "", ("content_too_long", f"content has {len(content)} characters, limit {max_content_chars}")
+    key = content_key(content, normalize_text(content))
+    if not key:
+        return "", ("content_no_text", "content has no letter, digit or CJK character (punctuation/symbols only)")
+    return key, None
+
+
 def check_rows(
     frame: pd.DataFrame,
     *,
@@ -89,7 +103,6 @@ def check_rows(
 
     Returns ``(problems, submitted_at parsed, content keys)``; the keys are ``""`` for rejected content.
     """
-    from minyi_nlp.text import normalize_text
 
     allowed = sorted(labels) if labels is not None else None
     allowed_set = set(labels) if labels is not None else None
@@ -103,28 +116,9 @@ def check_rows(
         if _is_missing(rec.id) or not str(rec.id).strip():
             problems.append(Problem(row, "id_empty", "id", "id is empty"))
         content = rec.content
-        if _is_missing(content) or not str(content).strip():
-            problems.append(Problem(row, "content_empty", "content", "content is empty"))
-        elif len(content) > max_content_chars:
-            problems.append(
-                Problem(
-                    row,
-                    "content_too_long",
-                    "content",
-                    f"content has {len(content)} characters, limit {max_content_chars}",
-                )
-            )
-        else:
-            key = content_key(content, normalize_text(content))
-            if not key:
-                problems.append(
-                    Problem(
-                        row,
-                        "content_no_text",
-                        "content",
-                        "content has no letter, digit or CJK character (punctuation/symbols only)",
-                    )
-                )
+        key, issue = check_content(None if _is_missing(content) else str(content), max_content_chars)
+        if issue is not None:
+            problems.append(Problem(row, issue[0], "content", issue[1]))
         keys.append(key)
         if allowed_set is not None:
             category = rec.category

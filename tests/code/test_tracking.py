@@ -1,0 +1,45 @@
+"""MLflow tracking: a run with params/metrics/plots and a registered model version, in a temp store."""
+
+import json
+
+import pytest
+
+from minyi_nlp.artifacts import save_model
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MINYI_PROJECT_DIR", str(tmp_path))
+    from minyi_nlp.config import get_settings
+
+    get_settings.cache_clear()
+    yield uri
+    get_settings.cache_clear()
+
+
+def test_training_run_is_logged_and_registered(tmp_path, store):
+    from mlflow.tracking import MlflowClient
+
+    from minyi_nlp.tracking import log_training_run
+
+    model_dir = tmp_path / "category"
+    save_model({"w": 1}, model_dir, kind="category", data_hash="0" * 64, labels=["a", "b"], params={"C": 0.5})
+    plot = tmp_path / "p.png"
+    plot.write_bytes(b"\x89PNG fake")
+    metrics = {"macro_f1": 0.91, "accuracy": 0.92, "ece": 0.03, "per_class": {"a": {"f1": 0.9}}}
+    first = log_training_run(params={"C": 0.5}, metrics=metrics, plots=[plot], model_dir=model_dir,
+                             tags={"minyi.version": "v1"}, experiment="t", registered_model="t-model")
+    second = log_training_run(params={"C": 0.5}, metrics=metrics, plots=[plot], model_dir=model_dir,
+                              tags={"minyi.version": "v2"}, experiment="t", registered_model="t-model")
+    assert (first["model_version"], second["model_version"]) == ("1", "2")
+    client = MlflowClient(tracking_uri=store)
+    run = client.get_run(first["run_id"])
+    assert run.data.params["C"] == "0.5"
+    assert run.data.metrics["macro_f1"] == pytest.approx(0.91)
+    assert run.data.metrics["f1.a"] == pytest.approx(0.9)
+    names = {a.path for a in client.list_artifacts(first["run_id"], "model")}
+    assert {"model/manifest.json", "model/model.joblib"} <= names
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert manifest["kind"] == "category"
