@@ -200,6 +200,37 @@ def predict(
 
 
 @app.command()
+def cv(
+    folds: Annotated[str | None, typer.Option(help="comma-separated folds (default: all)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
+) -> None:
+    """Cross-validate the category model over the raw-text folds (mean ± std macro-F1, ECE)."""
+    import pandas as pd
+
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.crossval import cross_validate
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import APPEALS_FILE
+    from minyi_nlp.train import load_split
+
+    params = load_params()
+    settings = get_settings()
+    load_split(settings.processed_dir, params)
+    appeals = pd.read_parquet(settings.processed_dir / APPEALS_FILE)
+    chosen = [int(f) for f in folds.split(",")] if folds else None
+    report = cross_validate(appeals, params, chosen)
+    for f in report["folds"]:
+        typer.echo(f"fold {f['fold']}: n={f['n']} macro-F1 {f['macro_f1']:.4f} ECE {f['ece']:.4f}", err=True)
+    s = report["summary"]
+    typer.echo(f"macro-F1 {s['macro_f1']['mean']:.4f} ± {s['macro_f1']['std']:.4f}, "
+               f"ECE {s['ece']['mean']:.4f} ± {s['ece']['std']:.4f}", err=True)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo(json.dumps(report["summary"], ensure_ascii=False))
+
+
+@app.command()
 def bench(
     n: Annotated[int, typer.Option(help="single-appeal predictions to time")] = 500,
 ) -> None:

@@ -31,8 +31,8 @@ class TrainParams(BaseModel):
     max_features: int | None = 400_000
     linear: str = "svm"
     C: float = Field(0.5, gt=0)
-    class_weight: str | None = None
-    calibration: str = "sigmoid"
+    class_weight: str | None = "balanced"
+    calibration: str = "isotonic"
     calibration_cv: int = Field(5, ge=2)
     max_chars: int = Field(3000, ge=0)
     random_state: int = 0

@@ -1,0 +1,39 @@
+"""K-fold cross-validation on raw-text folds: the same estimator and split rules as training."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from minyi_nlp.metrics import classification_report
+from minyi_nlp.params import Params
+
+
+def cross_validate(appeals: pd.DataFrame, params: Params, folds: list[int] | None = None) -> dict:
+    """Train on everything outside fold k, evaluate on fold k's raw texts; mean ± std over folds."""
+    from minyi_nlp.train import build_classifier
+
+    folds = folds if folds is not None else list(range(params.prepare.n_folds))
+    per_fold = []
+    for k in folds:
+        test = appeals["fold"] == k
+        train = appeals[~test]
+        clf = build_classifier(params)
+        t0 = time.perf_counter()
+        clf.fit(train["text"].astype(str).tolist(), train["label"].astype(str).tolist())
+        seconds = time.perf_counter() - t0
+        rep = classification_report(
+            appeals.loc[test, "label"].astype(str).tolist(),
+            clf.predict_proba(appeals.loc[test, "text"].astype(str).tolist()),
+            [str(c) for c in clf.classes_],
+            params.evaluate.n_bins,
+        )
+        per_fold.append({"fold": k, "n": rep["n"], "macro_f1": rep["macro_f1"], "accuracy": rep["accuracy"],
+                         "top2_accuracy": rep["top2_accuracy"], "ece": rep["ece"], "train_seconds": seconds})
+    summary = {}
+    for key in ("macro_f1", "accuracy", "top2_accuracy", "ece", "train_seconds"):
+        vals = np.array([f[key] for f in per_fold])
+        summary[key] = {"mean": float(vals.mean()), "std": float(vals.std())}
+    return {"folds": per_fold, "summary": summary, "params": params.train.model_dump()}
