@@ -14,6 +14,15 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 
+def _register_subcommands() -> None:
+    from minyi_nlp.transformer.cli import models_app  # imports typer only
+
+    app.add_typer(models_app, name="models")
+
+
+_register_subcommands()
+
+
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"

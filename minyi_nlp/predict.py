@@ -14,7 +14,7 @@ from minyi_nlp.config import get_settings
 
 def compose_text(title: str | None, content: str | None) -> str:
     """The model's input for one appeal: title then content (as in the Teddy Cup raw file)."""
-    parts = [p.strip() for p in (title, content) if p and p.strip()]
+    parts = [p.strip() for p in (title, content) if isinstance(p, str) and p.strip()]
     return " ".join(parts)
 
 

@@ -96,7 +96,7 @@ def test_predict_json(cli_env):
 def test_predict_refuses_empty_or_punctuation_only(cli_env, text):
     res = runner.invoke(app, ["predict", "--text", text])
     assert res.exit_code == 2
-    assert "empty" in res.output or "no text" in res.output
+    assert "empty" in res.output or "punctuation" in res.output
 
 
 def test_predict_refuses_a_100k_character_text(cli_env):

@@ -1,0 +1,90 @@
+"""Experiment: how long fine-tuning e5-small takes on this CPU, measured on a short run.
+
+Fine-tunes ``TransformerClassifier`` (converted e5-small, mean pooling, head + tail cut) for a few
+optimiser steps on raw appeals outside fold 0, with ``--threads`` threads (default 1), and projects the
+cost of one epoch over the full training set (all rows outside fold 0). Runs the full fine-tune and
+evaluates on fold 0 only with ``--full`` (and only sensible where the projection fits the budget).
+
+    nice -n 10 python bench/transformer_finetune.py [--examples 64] [--batch-size 16] [--max-length 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from minyi_nlp.artifacts import load_model, save_model
+from minyi_nlp.config import get_settings
+from minyi_nlp.metrics import classification_report
+from minyi_nlp.transformer import TransformerClassifier
+
+OUT = get_settings().reports_dir / "transformer_finetune.json"
+
+
+def main() -> None:
+    import torch
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--examples", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--max-length", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--train-embeddings", action="store_true", help="also update the 96M-parameter word embeddings")
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    df = pd.read_parquet(get_settings().processed_dir / "appeals.parquet")
+    train, test = df[df.fold != 0], df[df.fold == 0]
+    sample = train[train.fold >= 0].sample(args.examples, random_state=0)
+    steps = max(1, args.examples // args.batch_size)
+    clf = TransformerClassifier(max_length=args.max_length, batch_size=args.batch_size, max_steps=steps,
+                                val_fraction=0.0, num_threads=args.threads,
+                                freeze_embeddings=not args.train_embeddings)
+    t0 = time.perf_counter()
+    clf.fit(sample.text.tolist(), sample.label.tolist())
+    wall = time.perf_counter() - t0
+    train_s = clf.history_[-1]["seconds"]
+    per_example = train_s / (steps * args.batch_size)
+    res = {
+        "threads": args.threads, "max_length": args.max_length, "batch_size": args.batch_size,
+        "freeze_word_embeddings": not args.train_embeddings, "steps": steps,
+        "examples_seen": steps * args.batch_size, "train_seconds": round(train_s, 1),
+        "fit_wall_seconds_incl_load": round(wall, 1),
+        "seconds_per_training_example": round(per_example, 3),
+        "full_training_rows_outside_fold0": len(train),
+        "projected_minutes_per_epoch": round(per_example * len(train) / 60, 1),
+        "load_avg_1min_at_end": os.getloadavg()[0],
+    }
+    with tempfile.TemporaryDirectory() as tmp:  # the model directory as artifacts.save_model writes it
+        t0 = time.perf_counter()
+        save_model(clf, Path(tmp) / "m", kind="category-transformer", data_hash="0" * 64,
+                   labels=[str(c) for c in clf.classes_], params={})
+        res["save_model_seconds"] = round(time.perf_counter() - t0, 1)
+        res["model_dir_bytes"] = sum(p.stat().st_size for p in (Path(tmp) / "m").iterdir())
+        t0 = time.perf_counter()
+        load_model(Path(tmp) / "m")
+        res["load_model_seconds"] = round(time.perf_counter() - t0, 1)
+    if args.full:
+        full = TransformerClassifier(max_length=args.max_length, batch_size=args.batch_size, epochs=args.epochs,
+                                     num_threads=args.threads)
+        t0 = time.perf_counter()
+        full.fit(train.text.tolist(), train.label.tolist())
+        res["full_fit_seconds"] = round(time.perf_counter() - t0, 1)
+        rep = classification_report(test.label.tolist(), full.predict_proba(test.text.tolist()), list(full.classes_))
+        res["fold0"] = {k: rep[k] for k in ("macro_f1", "ece", "accuracy")}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
