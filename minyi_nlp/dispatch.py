@@ -1,14 +1,22 @@
 """Dispatch: turn one appeal into ranked route suggestions (department type at a jurisdiction).
 
 Combines the category model with the duty list, Σ_c P(c|text)·P(department|c), optionally blended
-with a department model trained on derived labels, places each department at the jurisdiction
-named in the text (or the city), adds the deadline from the SLA list and decides whether a human
-must look at it first. The service, the batch job and the evaluation all call :class:`Dispatcher`.
+with a department model trained on derived labels (:mod:`minyi_nlp.department`), places each department
+at the jurisdiction named in the text (or the city), adds the deadline from the SLA list, the appeal
+type (:mod:`minyi_nlp.appeal_type`) and decides whether a human must look at it first. The service, the
+batch job and the evaluation all call :class:`Dispatcher` / :func:`rank_departments`.
+
+The ranking, per department type d::
+
+    duty(d)  = Σ_c P(c|text) · P(d|c)                     (职责清单 weights, normalised per category)
+    blend(d) = (1 − w) · duty(d) + w · P_model(d|text)      (w tuned on a validation part)
+    score(d) = blend(d)^(1/T) / Σ_d' blend(d')^(1/T)        (temperature T fitted on the same part)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -19,6 +27,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.predict import CategoryPredictor, compose_text
+
+log = logging.getLogger(__name__)
 
 
 class DispatchSettings(BaseSettings):
@@ -108,8 +118,137 @@ def place_at_level(jurisdiction: Any, level: str, city: str) -> str:
     return city
 
 
+# --------------------------------------------------------------------------- the ranking (pure functions)
+
+
+@dataclass(frozen=True)
+class RankedDepartment:
+    """A department type with its combined score, its handling level and why it is there."""
+
+    department: str
+    level: str
+    score: float
+    reasons: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=4096)
+def _cached_duty(lists: Any, category: str) -> tuple[Any, ...] | None:
+    try:
+        return tuple(lists.departments_for(category))
+    except KeyError:
+        return None
+
+
+def duty_entries(lists: Any, category: str) -> tuple[Any, ...] | None:
+    """``lists.departments_for(category)`` (memoised per lists object: the lookup validates the key against
+    the whole taxonomy each time), or None for a category the lists do not know."""
+    try:
+        return _cached_duty(lists, category)
+    except TypeError:  # unhashable stand-in for RoutingLists
+        try:
+            return tuple(lists.departments_for(category))
+        except KeyError:
+            return None
+
+
+def duty_scores(category_probs: Mapping[str, float], lists: Any) -> tuple[dict[str, float], dict[str, str]]:
+    """Σ_c P(c|text)·P(d|c) per department type, and each type's level (that of its largest term).
+
+    Categories missing from the duty list are skipped (their probability mass is lost, not spread).
+    """
+    scores: dict[str, float] = {}
+    best: dict[str, tuple[float, str]] = {}
+    for category, p in category_probs.items():
+        entries = duty_entries(lists, category)
+        if entries is None:
+            continue
+        for e in entries:
+            term = p * e.weight
+            scores[e.department] = scores.get(e.department, 0.0) + term
+            if term > best.get(e.department, (-1.0, ""))[0]:
+                best[e.department] = (term, e.level)
+    return scores, {d: lvl for d, (_, lvl) in best.items()}
+
+
+def combine_scores(
+    duty: Mapping[str, float],
+    model: Mapping[str, float] | None = None,
+    *,
+    blend: float = 0.5,
+    temperature: float = 1.0,
+) -> dict[str, float]:
+    """``(1 − blend)·duty + blend·model`` over the union of types, sharpened by ``1/temperature`` and
+    normalised to sum to 1; types scoring 0 are dropped. Without a model (or with an empty duty list) the
+    other side is used alone."""
+    if not 0.0 <= blend <= 1.0:
+        raise ValueError(f"blend must be in [0, 1], got {blend}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    duty_total = sum(duty.values())
+    model_total = sum(model.values()) if model else 0.0
+    w = blend if model_total > 0 and duty_total > 0 else (1.0 if model_total > 0 else 0.0)
+    mixed: dict[str, float] = {}
+    for d, s in duty.items():
+        if duty_total > 0:
+            mixed[d] = mixed.get(d, 0.0) + (1 - w) * s / duty_total
+    for d, s in (model or {}).items():
+        if model_total > 0:
+            mixed[d] = mixed.get(d, 0.0) + w * s / model_total
+    mixed = {d: (s if temperature == 1.0 else s ** (1.0 / temperature)) for d, s in mixed.items() if s > 0}
+    total = sum(mixed.values())
+    return {d: s / total for d, s in mixed.items()} if total > 0 else {}
+
+
+def default_level(department: str, lists: Any) -> str:
+    """The level a department type works at when the duty list does not say (departments.yaml, else district)."""
+    dept = lists.departments.get(department)
+    return dept.level if dept is not None and dept.level else "district"
+
+
+def rank_departments(
+    category_probs: Mapping[str, float],
+    lists: Any,
+    model_scores: Mapping[str, float] | None = None,
+    *,
+    blend: float = 0.5,
+    temperature: float = 1.0,
+    reasons: bool = True,
+    top_k: int | None = None,
+) -> list[RankedDepartment]:
+    """Department types best first (ties by name): the duty list through the category probabilities,
+    blended with the department model's scores when given. Scores are over all types (``top_k`` only cuts
+    the list)."""
+    duty, levels = duty_scores(category_probs, lists)
+    scores = combine_scores(duty, model_scores, blend=blend, temperature=temperature)
+    out = []
+    for dept, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]:
+        why: list[str] = []
+        if reasons:
+            why = _duty_reasons(dept, category_probs, lists)
+            p = (model_scores or {}).get(dept, 0.0)
+            if p >= 0.05:
+                why.append(f"部门模型: {p:.2f}")
+        out.append(RankedDepartment(dept, levels.get(dept) or default_level(dept, lists), score, tuple(why)))
+    return out
+
+
+def _duty_reasons(dept: str, category_probs: Mapping[str, float], lists: Any, k: int = 2) -> list[str]:
+    terms = []
+    for c, p in category_probs.items():
+        terms += [(p * e.weight, c, p) for e in duty_entries(lists, c) or () if e.department == dept]
+    return [f"职责清单: {c} ({p:.2f}) → {dept}" for _, c, p in sorted(terms, reverse=True)[:k] if p >= 0.05]
+
+
+# --------------------------------------------------------------------------- the dispatcher
+
+
 class Dispatcher:
-    """Loaded models + lists; ``suggest`` is pure apart from reading them (thread-safe)."""
+    """Loaded models + lists; ``suggest`` is pure apart from reading them (thread-safe).
+
+    ``department_model`` needs ``scores(text) -> {department: probability}`` (``scores_many`` is used when
+    present), ``version``, ``blend`` and optionally ``temperature``; ``appeal_type_model`` needs
+    ``predict(texts) -> [(label, score)]`` and ``version``.
+    """
 
     def __init__(
         self,
@@ -139,63 +278,58 @@ class Dispatcher:
 
     @classmethod
     def load(cls, models_dir: Path | None = None) -> Dispatcher:
-        """Load every model found under ``models_dir`` (category is required, the others optional)."""
+        """Load every model found under ``models_dir``: ``category/`` is required; ``department/`` and
+        ``appeal_type/`` are optional (missing → None, logged)."""
+        from minyi_nlp.appeal_type import load_appeal_type_model
         from minyi_nlp.config import get_settings
+        from minyi_nlp.department import load_department_model
 
         models_dir = models_dir or get_settings().models_dir
         category = CategoryPredictor.load(models_dir / "category")
-        department = appeal_type = None
-        try:
-            from minyi_nlp.auxiliary import load_auxiliary
-
-            department = load_auxiliary(models_dir / "department")
-            appeal_type = load_auxiliary(models_dir / "appeal_type")
-        except ImportError:
-            pass
-        return cls(category, department_model=department, appeal_type_model=appeal_type)
+        department = load_department_model(models_dir / "department")
+        tuned_with = getattr(department, "category_version", "")
+        if tuned_with and tuned_with != category.version:
+            log.warning("department blend was tuned with %s, the category model is now %s: retrain the department "
+                        "model (minyi train --task department) to re-tune it", tuned_with, category.version)
+        return cls(
+            category,
+            department_model=department,
+            appeal_type_model=load_appeal_type_model(models_dir / "appeal_type"),
+        )
 
     # -- the combination ------------------------------------------------------------------------
-    def _departments(self, cats: list[CategoryScore], text: str, juris: Any, city: str) -> list[DepartmentScore]:
-        scores: dict[tuple[str, str], float] = {}
-        why: dict[tuple[str, str], list[str]] = {}
-        for c in cats:
-            try:
-                entries = self.lists.departments_for(c.label)
-            except KeyError:
-                continue
-            for e in entries:
-                key = (e.department, e.level)
-                scores[key] = scores.get(key, 0.0) + c.score * e.weight
-                why.setdefault(key, []).append(f"职责清单: {c.label} ({c.score:.2f}) → {e.department}")
-        if self.department_model is not None:
-            blend = float(getattr(self.department_model, "blend", 0.5))
-            model_scores = self.department_model.scores(text)
-            level_of = {d: lvl for (d, lvl) in scores}
-            merged: dict[tuple[str, str], float] = {}
-            for key, s in scores.items():
-                merged[key] = (1 - blend) * s
-            for dept, p in model_scores.items():
-                lvl = level_of.get(dept) or self._default_level(dept)
-                key = (dept, lvl)
-                merged[key] = merged.get(key, 0.0) + blend * p
-                if p >= 0.05:
-                    why.setdefault(key, []).append(f"部门模型: {p:.2f}")
-            scores = merged
-        total = sum(scores.values()) or 1.0
+    def _model_scores(self, texts: list[str]) -> list[dict[str, float] | None]:
+        m = self.department_model
+        if m is None:
+            return [None] * len(texts)
+        if hasattr(m, "scores_many"):
+            return list(m.scores_many(texts))
+        return [m.scores(t) for t in texts]
+
+    def _departments(
+        self, cats: list[CategoryScore], model_scores: Mapping[str, float] | None, juris: Any, city: str
+    ) -> list[DepartmentScore]:
+        m = self.department_model
+        ranked = rank_departments(
+            {c.label: c.score for c in cats},
+            self.lists,
+            model_scores,
+            blend=float(getattr(m, "blend", 0.5)) if m is not None else 0.0,
+            temperature=float(getattr(m, "temperature", 1.0)) if m is not None else 1.0,
+            top_k=self.settings.top_departments,
+        )
         out = []
-        for (dept, level), s in sorted(scores.items(), key=lambda kv: -kv[1]):
-            place = place_at_level(juris, level, city)
-            reasons = list(why.get((dept, level), []))[:3]
+        for r in ranked:
+            reasons = list(r.reasons)[:3]
             if juris.level != "city" or juris.source != "default":
                 reasons.append(f"管辖地: 文中提到 {juris.full_name}")
             else:
                 reasons.append(f"管辖地: 未提到区县, 默认 {city}")
-            out.append(DepartmentScore(dept, place, level, s / total, reasons))
-        return out[: self.settings.top_departments]
+            out.append(DepartmentScore(r.department, place_at_level(juris, r.level, city), r.level, r.score, reasons))
+        return out
 
     def _default_level(self, department: str) -> str:
-        dept = self.lists.departments.get(department)
-        return (dept.level if dept is not None and dept.level else "district")
+        return default_level(department, self.lists)
 
     def _review(self, cats: list[CategoryScore]) -> list[str]:
         reasons = []
@@ -221,14 +355,17 @@ class Dispatcher:
 
         now = received_at or datetime.now()
         texts = [compose_text(t, c) for t, c in appeals]
+        if not texts:
+            return []
         ranked = self.category.rank(texts)
+        model_scores = self._model_scores(texts)
         types = self.appeal_type_model.predict(texts) if self.appeal_type_model is not None else None
         city = find_jurisdiction("").name
         out = []
         for i, text in enumerate(texts):
             cats = [CategoryScore(r.label, r.score) for r in ranked[i]]
             juris = find_jurisdiction(normalize_text(text))
-            depts = self._departments(cats, text, juris, city)
+            depts = self._departments(cats, model_scores[i], juris, city)
             sla = self.lists.sla_for(cats[0].label)
             review = self._review(cats)
             keywords = [w for w, _ in self.category.explain(text, cats[0].label, k=5)] if explain else []
@@ -252,3 +389,21 @@ class Dispatcher:
 
     def suggest(self, title: str | None, content: str, *, received_at: datetime | None = None) -> Suggestion:
         return self.suggest_many([(title, content)], received_at=received_at)[0]
+
+
+def ensure_dispatch_models(models_dir: Path | None = None) -> dict[str, Path]:
+    """Train whichever of the category, department and appeal-type models is missing under ``models_dir``
+    (default parameters, no MLflow; the service calls this at start-up, like ``ensure_category_model``).
+    Returns the three model directories."""
+    from minyi_nlp.appeal_type import ensure_appeal_type_model
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.department import ensure_department_model
+    from minyi_nlp.train import ensure_category_model
+
+    models_dir = models_dir or get_settings().models_dir
+    category = ensure_category_model(models_dir / "category")
+    return {
+        "category": category,
+        "department": ensure_department_model(models_dir / "department", category_dir=category),
+        "appeal_type": ensure_appeal_type_model(models_dir / "appeal_type"),
+    }

@@ -48,6 +48,9 @@ class Params(BaseModel):
     prepare: PrepareParams = PrepareParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    # validated by DepartmentParams / AppealTypeParams when those models are trained
+    department: dict[str, Any] = {}
+    appeal_type: dict[str, Any] = {}
 
 
 def load_params(path: Path | None = None) -> Params:

@@ -1,0 +1,100 @@
+"""The ranking maths of dispatch: duty list × category probabilities, blend, temperature (no training)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from minyi_nlp.dispatch import combine_scores, duty_scores, rank_departments
+from minyi_nlp.routing.lists import DutyEntry
+
+
+@dataclass(frozen=True)
+class _Dept:
+    level: str | None = None
+
+
+class FakeLists:
+    """Two categories with hand-made duty entries (weights already normalised)."""
+
+    version = "test"
+    duty = {
+        "城乡建设": [DutyEntry("住建局", 0.5, "district"), DutyEntry("城管局", 0.3, "district"),
+                     DutyEntry("街道办事处", 0.2, "street")],
+        "交通运输": [DutyEntry("交通运输局", 0.7, "city"), DutyEntry("交警", 0.3, "district")],
+    }
+    departments = {"教育局": _Dept("district"), "公积金中心": _Dept("city")}
+
+    def departments_for(self, category: str) -> list[DutyEntry]:
+        if category not in self.duty:
+            raise KeyError(category)
+        return self.duty[category]
+
+
+LISTS = FakeLists()
+
+
+def test_duty_scores_sum_category_times_duty_weight():
+    scores, levels = duty_scores({"城乡建设": 0.6, "交通运输": 0.4}, LISTS)
+    assert scores == pytest.approx({"住建局": 0.30, "城管局": 0.18, "街道办事处": 0.12, "交通运输局": 0.28,
+                                    "交警": 0.12})
+    assert sum(scores.values()) == pytest.approx(1.0)
+    assert levels["街道办事处"] == "street" and levels["交通运输局"] == "city"
+
+
+def test_unknown_category_loses_its_mass_instead_of_failing():
+    scores, _ = duty_scores({"城乡建设": 0.5, "不存在": 0.5}, LISTS)
+    assert sum(scores.values()) == pytest.approx(0.5)
+
+
+def test_linear_blend_by_hand():
+    duty = {"A": 0.6, "B": 0.4}
+    model = {"A": 0.2, "C": 0.8}
+    assert combine_scores(duty, model, blend=0.5) == pytest.approx({"A": 0.4, "B": 0.2, "C": 0.4})
+    assert combine_scores(duty, model, blend=0.25) == pytest.approx({"A": 0.5, "B": 0.3, "C": 0.2})
+
+
+def test_blend_extremes_and_missing_sides():
+    duty = {"A": 0.3, "B": 0.1}  # not normalised: the blend normalises each side first
+    model = {"A": 0.2, "C": 0.8}
+    assert combine_scores(duty, model, blend=0.0) == pytest.approx({"A": 0.75, "B": 0.25})  # zeros dropped
+    assert combine_scores(duty, model, blend=1.0) == pytest.approx({"A": 0.2, "C": 0.8})
+    assert combine_scores(duty, None, blend=0.7) == pytest.approx({"A": 0.75, "B": 0.25})
+    assert combine_scores({}, model, blend=0.3) == pytest.approx(model)
+    assert combine_scores({}, None) == {}
+
+
+def test_temperature_sharpens_without_reordering():
+    base = combine_scores({"A": 0.5, "B": 0.3, "C": 0.2}, None)
+    sharp = combine_scores({"A": 0.5, "B": 0.3, "C": 0.2}, None, temperature=0.5)
+    flat = combine_scores({"A": 0.5, "B": 0.3, "C": 0.2}, None, temperature=2.0)
+    assert sum(sharp.values()) == pytest.approx(1.0) and sum(flat.values()) == pytest.approx(1.0)
+    assert sharp["A"] > base["A"] > flat["A"]
+    assert sorted(sharp, key=sharp.get) == sorted(base, key=base.get) == sorted(flat, key=flat.get)
+    # T = 0.5 squares the scores: 0.25 : 0.09 : 0.04
+    assert sharp["A"] == pytest.approx(0.25 / 0.38)
+
+
+@pytest.mark.parametrize(("blend", "temperature"), [(-0.1, 1.0), (1.5, 1.0), (0.5, 0.0)])
+def test_invalid_settings_are_refused(blend, temperature):
+    with pytest.raises(ValueError):
+        combine_scores({"A": 1.0}, {"A": 1.0}, blend=blend, temperature=temperature)
+
+
+def test_rank_departments_orders_levels_and_reasons():
+    ranked = rank_departments({"城乡建设": 0.9, "交通运输": 0.1}, LISTS, {"城管局": 0.9, "教育局": 0.1}, blend=0.5)
+    names = [r.department for r in ranked]
+    # 城管局: 0.5·0.27 + 0.5·0.9 = 0.585; 住建局: 0.5·0.45 = 0.225; 街道: 0.09; 教育局: 0.05 …
+    assert names[:3] == ["城管局", "住建局", "街道办事处"]
+    assert sum(r.score for r in ranked) == pytest.approx(1.0)
+    by_name = {r.department: r for r in ranked}
+    assert by_name["城管局"].score == pytest.approx(0.585)
+    assert by_name["教育局"].level == "district"  # not in the duty list: the vocabulary's level
+    assert any(reason.startswith("职责清单: 城乡建设") for reason in by_name["城管局"].reasons)
+    assert any(reason.startswith("部门模型") for reason in by_name["城管局"].reasons)
+
+
+def test_ties_are_broken_by_name():
+    ranked = rank_departments({}, LISTS, {"乙": 0.5, "甲": 0.5})
+    assert [r.department for r in ranked] == sorted(["乙", "甲"])
