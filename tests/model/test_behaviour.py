@@ -75,3 +75,29 @@ def test_quality_on_held_out_raw_text(trained_model_dir):
     assert metrics["n"] >= 300
     assert metrics["macro_f1"] >= 0.90
     assert metrics["ece"] <= 0.05
+
+
+ROBUSTNESS = [
+    # (original, variant that means the same)
+    ("公司拖欠工资三个月了，老板一直不发", "您好！公司拖欠工资三个月了，老板一直不发。谢谢领导！市民 张三 13812345678"),
+    ("小区门口路灯不亮一个多月了", "尊敬的领导：小区门口路燈不亮一個多月了，麻煩盡快處理，謝謝"),
+    ("2019年3月起单位未缴纳社保", "２０１９年３月起单位未缴纳社保"),
+    ("学校违规收取补课费", "学校违规收取补课费！！！"),
+]
+
+
+@pytest.mark.parametrize(("original", "variant"), ROBUSTNESS)
+def test_greetings_signatures_script_and_width_do_not_change_the_answer(predictor, original, variant):
+    assert predictor.rank([variant])[0][0].label == predictor.rank([original])[0][0].label
+
+
+# Note: "公交…" alone goes to 城乡建设, as 76 of 132 training appeals mentioning 公交 are labelled (the 事项清单
+# files bus routes under urban construction); taxis and driving go to 交通运输.
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("拖欠工资", "劳动和社会保障"), ("路灯不亮", "城乡建设"), ("学校乱收费", "教育文体"), ("出租车拒载", "交通运输"),
+     ("噪音扰民", "环境保护"), ("医院乱收费", "卫生计生")],
+)
+def test_very_short_texts(predictor, text, label):
+    assert len(text) <= 10
+    assert predictor.rank([text])[0][0].label == label
