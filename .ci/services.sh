@@ -25,7 +25,7 @@ _minyi_services() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
   fi
 
-  bindir="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1)"
+  bindir="$( (find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null || true) | sort -V | tail -n 1)"
   if [ -z "$bindir" ] || [ ! -x "$bindir/pg_ctl" ]; then
     echo "services: PostgreSQL binaries not found under /usr/lib/postgresql" >&2
     return 1

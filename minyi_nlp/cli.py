@@ -240,6 +240,18 @@ def predict(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Start the suggestion service and the dispatcher console (trains the models first if missing)."""
+    from serve.main import run
+
+    run(host, port, workers=workers)
+
+
+@app.command()
 def cv(
     folds: Annotated[str | None, typer.Option(help="comma-separated folds (default: all)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,

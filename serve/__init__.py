@@ -1,0 +1,1 @@
+"""The minyi service: FastAPI app (``serve.main``), database (``serve.db``), dispatcher console."""

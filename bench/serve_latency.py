@@ -1,0 +1,299 @@
+"""Latency and throughput of ``POST /v1/suggestions`` on loopback, and where one request's time goes.
+
+    .venv/bin/python bench/serve_latency.py                 # 1 and 32 clients, SQLite, 1 uvicorn process
+    .venv/bin/python bench/serve_latency.py --workers 2 --clients 32 --requests 3000
+
+Starts the service (uvicorn in a child process, a fresh SQLite file in a temporary directory, the
+project's models/), sends real appeal texts (``data/processed/eval.csv``) with a minimal keep-alive
+HTTP/1.1 client (so the load generator costs little CPU next to the server on a small machine), and
+prints p50/p90/p99 latency and throughput per concurrency level, the ratio to the targets (p99 ≤ 10 ms
+at 1 client; ≥ 1,000 suggestions/s at 32 clients on 2 cores) and an in-process profile of one request
+(model, segmentation, explanation, masking, database write, JSON). Bounded: ``--requests`` per level
+and ``--max-seconds`` per level; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+KEY = "bench-dispatcher-key-0001"
+TARGET_P99_MS = 10.0
+TARGET_RPS = 1_000.0
+FALLBACK_TEXTS = [
+    "A3区某小区门口路灯损坏多日，夜间出行不便，请尽快维修。",
+    "孩子所在学校违规收取补课费，每学期两千元，希望教育部门查处。",
+    "公交车总是晚点，早高峰等车半小时，请交通部门调整班次。",
+    "公司拖欠工资三个月，老板避而不见，请劳动监察部门帮忙。",
+]
+
+
+def load_texts(path: Path | None, limit: int = 2_000) -> list[str]:
+    path = path or PROJECT / "data" / "processed" / "eval.csv"
+    if not path.exists():
+        print(f"note: {path} not found, using {len(FALLBACK_TEXTS)} built-in texts", file=sys.stderr)
+        return FALLBACK_TEXTS
+    import pandas as pd
+
+    texts = pd.read_csv(path)["text"].dropna().astype(str).str.slice(0, 20_000).tolist()
+    return [t for t in texts if t.strip()][:limit]
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def start_server(port: int, workers: int, database_url: str, explain: bool) -> subprocess.Popen:
+    env = {**os.environ, "MINYI_DATABASE_URL": database_url, "MINYI_API_KEYS": f"dispatcher:{KEY}",
+           "MINYI_SERVE_EXPLAIN": "true" if explain else "false"}
+    code = ("import logging, sys; logging.basicConfig(level=logging.WARNING); from serve.main import run; "
+            f"run('127.0.0.1', {port}, workers={workers}, log_level='warning', access_log=False)")
+    return subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT, env=env)
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout_s: float = 300) -> dict:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+            if r.status_code == 200:
+                return r.json()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("server not ready in time")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- a lean HTTP/1.1 client
+
+
+class Conn:
+    """One keep-alive connection; ``post`` returns (status, body)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Conn:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        self.writer.write(head + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(raw[9:12])
+        m = re.search(rb"(?i)content-length:\s*(\d+)", raw)
+        data = await self.reader.readexactly(int(m.group(1))) if m else b""
+        return status, data
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def run_level(port: int, bodies: list[bytes], clients: int, requests: int, max_seconds: float) -> dict:
+    conns = [await Conn.open(port) for _ in range(clients)]
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    counter = iter(range(requests))
+    deadline = time.perf_counter() + max_seconds
+
+    async def worker(conn: Conn) -> None:
+        for i in counter:
+            if time.perf_counter() > deadline:
+                return
+            t0 = time.perf_counter()
+            status, _ = await conn.post("/v1/suggestions", bodies[i % len(bodies)])
+            latencies.append(time.perf_counter() - t0)
+            if status != 201:
+                errors[status] = errors.get(status, 0) + 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    elapsed = time.perf_counter() - start
+    for c in conns:
+        c.close()
+    lat = sorted(latencies)
+
+    def q(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1_000 if lat else float("nan")
+
+    return {"clients": clients, "requests": len(lat), "seconds": round(elapsed, 2),
+            "throughput_rps": round(len(lat) / elapsed, 1), "p50_ms": round(q(0.50), 2),
+            "p90_ms": round(q(0.90), 2), "p99_ms": round(q(0.99), 2), "max_ms": round(lat[-1] * 1_000, 2),
+            "errors": errors}
+
+
+def model_counters(port: int) -> tuple[float, float, float]:
+    """(model calls, appeals, model seconds) so far, from /metrics (one worker process)."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+    def value(name: str) -> float:
+        m = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    return (value("minyi_model_batch_size_count"), value("minyi_model_batch_size_sum"),
+            value("minyi_model_call_duration_seconds_sum"))
+
+
+def batch_stats(before: tuple[float, float, float], after: tuple[float, float, float]) -> dict:
+    calls, appeals, seconds = (a - b for a, b in zip(after, before, strict=True))
+    if not calls:
+        return {}
+    return {"model_calls": int(calls), "mean_batch": round(appeals / calls, 2),
+            "mean_model_call_ms": round(seconds / calls * 1_000, 2)}
+
+
+# --------------------------------------------------------------------------- profile of one request
+
+
+def profile(texts: list[str], n: int, explain: bool) -> dict[str, float]:
+    """Median milliseconds per step for one appeal, measured in-process on ``n`` texts."""
+    from minyi_nlp.classifier import prepare_texts
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.text import Segmenter, preprocess
+    from serve.db import make_engine, migrate, utcnow
+    from serve.responses import dumps
+    from serve.schemas import AppealIn
+    from serve.store import NewSuggestion, Store
+
+    dispatcher = Dispatcher.load()
+    model = dispatcher.category.model
+    segment = Segmenter(backend=getattr(model, "segmenter", "jieba"))
+    features = model.pipeline_.named_steps["features"]
+    engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='minyi-prof-')}/p.db")
+    migrate(engine)
+    store = Store(engine)
+    texts = texts[:n]
+    dispatcher.suggest_many([(None, texts[0])])  # warm-up
+    steps: dict[str, list[float]] = {}
+
+    def suggest_one(text: str):
+        return dispatcher.suggest_many([(None, text)], explain=explain)[0]
+
+    def clock(name: str, fn, *args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        steps.setdefault(name, []).append((time.perf_counter() - t0) * 1_000)
+        return out
+
+    for text in texts:
+        clock("validate input (pydantic)", AppealIn.model_validate_json, json.dumps({"content": text}))
+        masked = clock("mask PII for storage", preprocess, text)
+        prepared = clock("model: normalise+mask", prepare_texts, [text])
+        clock("model: segment (jieba)", segment, prepared[0])
+        clock("model: TF-IDF words+chars", features.transform, prepared)
+        ranked = clock("model: rank (all of the above+SVMs)", dispatcher.category.rank, [text])
+        if explain:
+            clock("explain (featurises again)", dispatcher.category.explain, text, ranked[0][0].label, 5)
+        if dispatcher.department_model is not None:
+            clock("department model", dispatcher.department_model.scores, text)
+        if dispatcher.appeal_type_model is not None:
+            clock("appeal-type model", dispatcher.appeal_type_model.predict, [text])
+        s = clock("dispatcher.suggest_many total", suggest_one, text)
+        data = s.as_dict()
+        new = NewSuggestion(uuid.uuid4(), utcnow(), None, masked, "web", data)
+        clock("DB write (1 row, SQLite WAL)", store.add_suggestions, [new])
+        clock("JSON response (orjson)", dumps, {"id": str(new.id), **data})
+    engine.dispose()
+    return {k: round(statistics.median(v), 3) for k, v in steps.items()}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", default="1,32", help="comma-separated concurrency levels (default 1,32)")
+    ap.add_argument("--requests", type=int, default=0,
+                    help="requests per level (default: 300 at 1 client, 2,000 above)")
+    ap.add_argument("--max-seconds", type=float, default=60.0, help="cap per level (default 60)")
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn processes (default 1)")
+    ap.add_argument("--no-explain", action="store_true", help="serve without keywords (MINYI_SERVE_EXPLAIN=false)")
+    ap.add_argument("--data", type=Path, default=None, help="CSV with a text column (default data/processed/eval.csv)")
+    ap.add_argument("--database-url", default=None, help="default: a new SQLite file in a temporary directory")
+    ap.add_argument("--profile", type=int, default=200, help="texts for the per-step profile (0: skip)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+
+    texts = load_texts(args.data)
+    bodies = [json.dumps({"content": t, "channel": "bench"}, ensure_ascii=False).encode() for t in texts]
+    tmp = tempfile.mkdtemp(prefix="minyi-bench-")
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    port = free_port()
+    explain = not args.no_explain
+    print(f"cpus={os.cpu_count()} workers={args.workers} explain={explain} db={url.split(':')[0]} "
+          f"texts={len(texts)} (median {statistics.median(len(t) for t in texts):.0f} chars)")
+    proc = start_server(port, args.workers, url, explain)
+    results: dict = {"levels": []}
+    try:
+        ready = wait_ready(port, proc)
+        results["model_version"] = ready.get("model_version")
+        asyncio.run(run_level(port, bodies, 1, args.warmup, 60))
+        for clients in (int(c) for c in args.clients.split(",")):
+            n = args.requests or (300 if clients == 1 else 2_000)
+            before = model_counters(port)
+            level = asyncio.run(run_level(port, bodies, clients, n, args.max_seconds))
+            if args.workers == 1:  # with several processes /metrics shows one of them
+                level["batching"] = batch_stats(before, model_counters(port))
+            results["levels"].append(level)
+            print(f"{clients:>3} clients: {level['requests']} req in {level['seconds']}s → "
+                  f"{level['throughput_rps']} req/s; p50 {level['p50_ms']} ms, p90 {level['p90_ms']} ms, "
+                  f"p99 {level['p99_ms']} ms, max {level['max_ms']} ms; errors {level['errors'] or 'none'}")
+            if level.get("batching"):
+                print(f"           micro-batching: {level['batching']}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    print("\nagainst the targets:")
+    for level in results["levels"]:
+        if level["clients"] == 1:
+            print(f"  p99 at 1 client: {level['p99_ms']} ms / target {TARGET_P99_MS} ms "
+                  f"= {level['p99_ms'] / TARGET_P99_MS:.2f}× the budget")
+        else:
+            print(f"  throughput at {level['clients']} clients: {level['throughput_rps']} req/s / target "
+                  f"{TARGET_RPS:.0f} = {level['throughput_rps'] / TARGET_RPS:.2f} of the target")
+    if args.profile:
+        prof = profile(texts, args.profile, explain)
+        results["profile_ms"] = prof
+        print(f"\nprofile of one request (median ms over {min(args.profile, len(texts))} texts, in-process):")
+        for step, ms in prof.items():
+            print(f"  {step:<32} {ms:8.3f}")
+        print("  (steps nest: rank includes normalise, segment and TF-IDF; suggest_many includes rank, explain,")
+        print("   the department and appeal-type models, jurisdiction and duty-list routing)")
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

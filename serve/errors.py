@@ -1,0 +1,77 @@
+"""Error responses: 422 that names the field, 503 when the database is down, never a bare 500 for
+bad input. Validation errors never echo the input back (it may hold personal data)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from serve.suggest import ShuttingDown
+
+log = logging.getLogger(__name__)
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    """``("body", "items", 3, "content")`` → ``items[3].content``; the body itself → ``body``."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")] or list(loc[:1]) or ["body"]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def describe(errors: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    detail, messages = [], []
+    for err in errors:
+        loc = list(err.get("loc") or ())
+        name = field_name(loc)
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            name, msg = "body", f"invalid JSON ({(err.get('ctx') or {}).get('error', 'decode error')})"
+        detail.append({"loc": loc, "field": name, "msg": msg, "type": err.get("type", "value_error")})
+        messages.append(f"{name}: {msg}")
+    return detail, "; ".join(messages)
+
+
+def validation_response(errors: Sequence[dict[str, Any]]) -> JSONResponse:
+    detail, message = describe(errors)
+    return JSONResponse({"detail": detail, "message": message}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_response(exc.errors())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body that is not UTF-8 / not JSON at all: still a 422 here.
+            return validation_response([{"type": "json_invalid", "loc": ["body"], "msg": "invalid JSON",
+                                         "ctx": {"error": "the body is not valid UTF-8 JSON"}}])
+        return JSONResponse({"detail": exc.detail, "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(TimeoutError)
+    async def _db_down(_: Request, exc: Exception) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc).__name__)
+        return JSONResponse({"detail": "database unavailable", "message": "database unavailable"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("database error: %s", type(exc.orig).__name__)
+        return JSONResponse({"detail": "database error", "message": "database error"},
+                            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+    @app.exception_handler(ShuttingDown)
+    async def _stopping(_: Request, exc: ShuttingDown) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "message": str(exc)}, status_code=503)

@@ -1,0 +1,42 @@
+"""Liveness, readiness and Prometheus metrics (no API key: for the orchestrator and the scraper)."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from serve.deps import MetricsDep, StoreDep
+from serve.responses import json_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (it may still be loading the model)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "model not loaded or database unreachable"}})
+async def readyz(request: Request, store: StoreDep) -> Response:
+    """Ready when a model is loaded and the database answers."""
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    checks: dict[str, str] = {"model": "ok" if dispatcher is not None else "not loaded"}
+    try:
+        with anyio.fail_after(request.app.state.settings.serve_db_timeout_s):
+            await anyio.to_thread.run_sync(store.ping, abandon_on_cancel=True)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    ready = all(v == "ok" for v in checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks,
+            "model_version": getattr(dispatcher, "version", None)}
+    return json_response(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(m: MetricsDep) -> Response:
+    """Prometheus text format."""
+    return Response(m.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,64 @@
+"""Service settings (pydantic-settings, ``MINYI_`` env prefix).
+
+``MINYI_DATABASE_URL``  SQLAlchemy URL; default a SQLite file ``<project>/data/serve/minyi.db`` (WAL).
+                        ``postgresql://…`` is served by psycopg 3.
+``MINYI_API_KEYS``      ``"role:key,…"`` with roles ``dispatcher`` and ``admin``. When unset, the keys are
+                        read from ``MINYI_API_KEYS_FILE`` (default ``<project>/data/serve/api_keys``), which
+                        is created with random keys (mode 0600) on first start: see :mod:`serve.auth`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from minyi_nlp.config import get_settings as get_minyi_settings
+
+
+def serve_data_dir() -> Path:
+    """Where the service keeps its default files (``<project>/data/serve``)."""
+    return get_minyi_settings().data_dir / "serve"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{serve_data_dir() / 'minyi.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgres://`` / ``postgresql://`` → the psycopg 3 driver (the one the project installs)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class ServeSettings(BaseSettings):
+    """Settings of one service instance; every field can be set as ``MINYI_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MINYI_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    api_keys: str | None = None
+    api_keys_file: Path = Field(default_factory=lambda: serve_data_dir() / "api_keys")
+    models_dir: Path | None = None  # default: minyi's models/ (category, department, appeal_type)
+
+    max_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)  # 1,000 × 20,000 CJK chars as \u escapes
+
+    serve_microbatch: int = Field(32, ge=1)  # concurrent single requests folded into one model call
+    serve_batch_chunk: int = Field(100, ge=1)  # model call size inside POST /v1/suggestions:batch
+    serve_explain: bool = True  # keywords (the words that drove the top category) in every answer
+    serve_db_timeout_s: float = Field(5.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return normalise_database_url(value.strip())
+
+
+@lru_cache(maxsize=1)
+def get_serve_settings() -> ServeSettings:
+    """Process-wide settings (cached; tests pass their own :class:`ServeSettings` to ``create_app``)."""
+    return ServeSettings()

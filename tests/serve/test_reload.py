@@ -1,0 +1,66 @@
+"""POST /v1/admin/reload: a new model is built beside the old one and swapped in; no request is lost."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from serve_helpers import AS_ADMIN, AS_DISPATCHER, make_stub_dispatcher
+
+
+def version(client) -> str:
+    return client.get("/readyz").json()["model_version"]
+
+
+def test_reload_swaps_the_model_without_dropping_requests(make_client, stub_dispatcher):
+    loading = threading.Event()
+    release = threading.Event()
+
+    def slow_loader():
+        loading.set()
+        assert release.wait(30)
+        return make_stub_dispatcher(version="stub-category-2")
+
+    client = make_client(stub_dispatcher, loader=slow_loader)
+    assert version(client).startswith("stub-category-1")
+    with ThreadPoolExecutor(9) as pool:
+        reload = pool.submit(client.post, "/v1/admin/reload", headers=AS_ADMIN)
+        assert loading.wait(30)
+        during = [pool.submit(client.post, "/v1/suggestions", json={"content": f"学校 {i}"}, headers=AS_DISPATCHER)
+                  for i in range(24)]
+        old = [f.result() for f in during]  # answered by the old model while the new one loads
+        release.set()
+        r = reload.result()
+    assert r.status_code == 200, r.text
+    assert r.json()["previous_version"].startswith("stub-category-1")
+    assert r.json()["model_version"].startswith("stub-category-2")
+    assert all(x.status_code == 201 and x.json()["model_version"].startswith("stub-category-1") for x in old)
+    new = client.post("/v1/suggestions", json={"content": "学校"}, headers=AS_DISPATCHER).json()
+    assert new["model_version"].startswith("stub-category-2")
+    assert 'minyi_model_reloads_total{result="ok"} 1.0' in client.get("/metrics").text
+
+
+def test_failed_reload_keeps_the_old_model(make_client, stub_dispatcher):
+    def broken():
+        raise RuntimeError("corrupt model file")
+
+    client = make_client(stub_dispatcher, loader=broken)
+    r = client.post("/v1/admin/reload", headers=AS_ADMIN)
+    assert r.status_code == 503 and "corrupt model file" in r.json()["detail"]
+    assert version(client).startswith("stub-category-1")
+    assert client.post("/v1/suggestions", json={"content": "学校"}, headers=AS_DISPATCHER).status_code == 201
+
+
+def test_reload_loads_a_model_when_none_was_there(make_client):
+    calls = []
+
+    def loader():
+        calls.append(1)
+        if len(calls) == 1:
+            raise FileNotFoundError("not trained yet")
+        return make_stub_dispatcher()
+
+    client = make_client(None, loader=loader)
+    assert client.get("/readyz").status_code == 503
+    assert client.post("/v1/admin/reload", headers=AS_ADMIN).status_code == 200
+    assert client.get("/readyz").status_code == 200
