@@ -1,0 +1,29 @@
+"""Batch re-classification of historical appeals: streaming, resumable, locally or on Ray.
+
+``reclassify(input, output, ...)`` (:mod:`minyi_nlp.batch.job`) is the entry point; the CLI
+command is :func:`minyi_nlp.batch.cli.reclassify_command`; ``python -m minyi_nlp.batch`` runs it
+standalone. Nothing heavy (and never Ray) is imported until it is used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "reclassify": "job",
+    "Summary": "summary",
+    "ColumnMap": "sources",
+    "ResumeMismatch": "store",
+    "JobLocked": "store",
+    "output_schema": "predict",
+    "predict_frame": "predict",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"minyi_nlp.batch.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'minyi_nlp.batch' has no attribute {name!r}")
