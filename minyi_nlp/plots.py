@@ -48,6 +48,17 @@ def pyplot():
     return plt
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Lay out, write as PNG (creating the folder) and close a figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def display_labels(labels: list[str]) -> list[str]:
     """Labels as they can be drawn: Chinese with a CJK font, English names otherwise."""
     if _cjk_font():
@@ -70,11 +81,7 @@ def plot_confusion(cm: np.ndarray, labels: list[str], path: Path, title: str = "
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_reliability(bins: list[dict], ece: float, path: Path) -> Path:
@@ -93,11 +100,7 @@ def plot_reliability(bins: list[dict], ece: float, path: Path) -> Path:
     ax.set_ylabel("observed accuracy")
     ax.set_title("Reliability diagram")
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_per_class_f1(per_class: dict[str, dict], path: Path) -> Path:
@@ -112,8 +115,4 @@ def plot_per_class_f1(per_class: dict[str, dict], path: Path) -> Path:
     ax.invert_yaxis()
     ax.set_xlabel("F1")
     ax.set_title("Per-class F1")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -11,7 +11,6 @@ only the job's columns are kept. Cells keep the semantics of :func:`minyi_nlp.da
 from __future__ import annotations
 
 import codecs
-import difflib
 import json
 import logging
 import warnings
@@ -25,6 +24,7 @@ import pandas as pd
 from minyi_nlp.data.readers import FALLBACK_ENCODING, FORMATS, EncodingWarning
 from minyi_nlp.data.readers import _json_cell as json_cell  # the loader's JSONL cell rule
 from minyi_nlp.data.schema import DataError
+from minyi_nlp.data.validate import require_columns
 
 logger = logging.getLogger(__name__)
 
@@ -189,19 +189,7 @@ def check_columns(file: InputFile, columns: ColumnMap) -> None:
     found = list(file.columns)
     if file.format == "jsonl" and not found:
         raise DataError(f"{file.path}: no JSON object found")
-    missing = [c for c in columns.required if c not in found]
-    if not missing:
-        return
-    hints = []
-    for col in missing:
-        close = difflib.get_close_matches(col, found, n=1, cutoff=0.6)
-        if close:
-            hints.append(f"{col!r} -> did you mean {close[0]!r}?")
-    raise DataError(
-        f"{file.path}: missing required column(s) {missing}; columns found: {found}"
-        + (f" ({'; '.join(hints)})" if hints else "")
-        + " (name them with --id-column/--content-column)"
-    )
+    require_columns(file.path, columns.required, found, advice=" (name them with --id-column/--content-column)")
 
 
 def count_rows(file: InputFile, columns: ColumnMap) -> int:

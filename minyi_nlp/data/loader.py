@@ -8,7 +8,6 @@ are reported, not dropped. Raw files are only ever read.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from minyi_nlp.data.schema import (
     TableSpec,
     empty_canonical_frame,
 )
-from minyi_nlp.data.validate import check_rows, find_duplicates, rejects_frame
+from minyi_nlp.data.validate import check_rows, find_duplicates, rejects_frame, require_columns
 
 logger = logging.getLogger(__name__)
 
@@ -182,19 +181,7 @@ def _field_values(raw: pd.DataFrame, columns: Sequence[str], field: str) -> list
 
 
 def _check_columns(raw: pd.DataFrame, spec: SourceSpec, path: Path) -> None:
-    found = [str(c) for c in raw.columns]
-    missing = [c for c in spec.required_columns() if c not in found]
-    if not missing:
-        return
-    hints = []
-    for col in missing:
-        close = difflib.get_close_matches(col, found, n=1, cutoff=0.6)
-        if close:
-            hints.append(f"{col!r} -> did you mean {close[0]!r}?")
-    raise DataError(
-        f"{path}: missing required column(s) {missing} for source {spec.name!r}; "
-        f"columns found: {found}" + (f" ({'; '.join(hints)})" if hints else "")
-    )
+    require_columns(path, spec.required_columns(), list(raw.columns), context=f" for source {spec.name!r}")
 
 
 def _map_columns(raw: pd.DataFrame, spec: SourceSpec) -> pd.DataFrame:

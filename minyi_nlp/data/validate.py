@@ -8,8 +8,9 @@ several rules gets one reject line per rule. Nothing is dropped for being a dupl
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -77,6 +78,27 @@ def content_key(text: str, normalized: str | None = None) -> str:
 
 def _is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def require_columns(path: object, required: Sequence[str], found: Sequence[str], *, context: str = "",
+                    advice: str = "") -> None:
+    """Raise :class:`DataError` naming the file, the missing columns (with close matches) and those found."""
+    from minyi_nlp.data.schema import DataError
+
+    found = [str(c) for c in found]
+    missing = [c for c in required if c not in found]
+    if not missing:
+        return
+    hints = []
+    for col in missing:
+        close = difflib.get_close_matches(col, found, n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{col!r} -> did you mean {close[0]!r}?")
+    raise DataError(
+        f"{path}: missing required column(s) {missing}{context}; columns found: {found}"
+        + (f" ({'; '.join(hints)})" if hints else "")
+        + advice
+    )
 
 
 def check_content(content: str | None, max_content_chars: int) -> tuple[str, tuple[str, str] | None]:

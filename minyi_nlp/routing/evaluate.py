@@ -250,10 +250,9 @@ def write_department_report(metrics: Mapping[str, Any], reports_dir: Path) -> li
 
 def plot_topk(methods: Mapping[str, Mapping[str, float]], path: Path) -> Path:
     """Grouped bars: top-1 and top-3 accuracy per method."""
-    import matplotlib
+    from minyi_nlp.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(methods)
     x = np.arange(len(names))
@@ -268,11 +267,7 @@ def plot_topk(methods: Mapping[str, Mapping[str, float]], path: Path) -> Path:
     ax.set_ylabel("accuracy on held-out derived labels")
     ax.set_title("Department type: top-1 / top-3")
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- the CLI's entry point

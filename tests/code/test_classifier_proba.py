@@ -9,10 +9,6 @@ TEXTS = {
     "教育文体": ["学校乱收补课费", "老师体罚学生", "幼儿园收费太高", "学校食堂卫生差", "孩子入学难", "学位不够"],
     "交通运输": ["公交车不进站", "出租车拒载", "公交司机态度差", "公交线路太少", "出租车绕路", "公交站牌损坏"],
 }
-DEPARTMENT = {"城乡建设": "城市管理和行政执法局", "教育文体": "教育局", "交通运输": "交通运输局"}
-TYPES = {"城乡建设": "投诉", "教育文体": "咨询", "交通运输": "投诉"}
-SUGGESTION_KEYS = {"model_version", "categories", "departments", "appeal_type", "appeal_type_score", "due_at",
-                   "urgent", "needs_review", "review_reasons", "keywords", "jurisdiction", "jurisdiction_level"}
 
 
 @pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
