@@ -6,8 +6,6 @@ import pandas as pd
 import pytest
 from serve_helpers import AS_ADMIN, AS_DISPATCHER
 
-from minyi_nlp.config import get_settings
-
 pytestmark = pytest.mark.slow
 
 WEIRD_BUT_VALID = [
@@ -22,14 +20,17 @@ def real_client(make_client, real_dispatcher):
     return make_client(real_dispatcher)
 
 
-def eval_texts(n: int) -> list[str]:
-    path = get_settings().processed_dir / "eval.csv"
-    if not path.exists():
-        pytest.skip(f"{path} not prepared")
-    return pd.read_csv(path)["text"].astype(str).head(n).tolist()
+@pytest.fixture
+def eval_texts(prepared_dir):
+    """The first n held-out raw appeal texts of the session's prepare stage."""
+
+    def texts(n: int) -> list[str]:
+        return pd.read_csv(prepared_dir / "eval.csv")["text"].astype(str).head(n).tolist()
+
+    return texts
 
 
-def test_real_suggestions(real_client, real_dispatcher):
+def test_real_suggestions(real_client, real_dispatcher, eval_texts):
     labels = set(real_dispatcher.category.labels)
     for text in eval_texts(15):
         r = real_client.post("/v1/suggestions", json={"content": text, "channel": "web"}, headers=AS_DISPATCHER)
@@ -48,7 +49,7 @@ def test_weird_but_valid_text_never_fails(real_client):
         assert r.status_code == 201, (text[:20], r.text[:300])
 
 
-def test_batch_matches_single(real_client):
+def test_batch_matches_single(real_client, eval_texts):
     texts = eval_texts(60)
     r = real_client.post("/v1/suggestions:batch?explain=false", json=[{"content": t} for t in texts],
                          headers=AS_DISPATCHER)
@@ -60,7 +61,7 @@ def test_batch_matches_single(real_client):
         assert [c["label"] for c in single["categories"]] == [c["label"] for c in b["categories"]]
 
 
-def test_batch_keywords_match_explain(real_dispatcher):
+def test_batch_keywords_match_explain(real_dispatcher, eval_texts):
     from serve.explain import batch_keywords
 
     category = real_dispatcher.category
