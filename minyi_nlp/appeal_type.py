@@ -33,6 +33,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from minyi_nlp.params import TrainParams
+from minyi_nlp.train import TrainResult
+from minyi_nlp.train import build_classifier as build_category_classifier
 
 log = logging.getLogger(__name__)
 
@@ -182,13 +184,11 @@ def appeal_type_dataset(params: AppealTypeParams | None = None, **kwargs: Any) -
 
 def build_classifier(train: TrainParams, labels: Sequence[str]) -> Any:
     """AppealClassifier; calibration folds capped by the rarest class (求助 has a handful of rows)."""
-    from minyi_nlp.classifier import AppealClassifier
-
     rarest = int(pd.Series(list(labels)).value_counts().min())
     folds = max(2, min(train.calibration_cv, rarest))
     if folds < train.calibration_cv:
         log.info("calibration folds %d → %d (rarest class has %d rows)", train.calibration_cv, folds, rarest)
-    return AppealClassifier(**{**train.model_dump(), "calibration_cv": folds})
+    return build_category_classifier(train.model_copy(update={"calibration_cv": folds}))
 
 
 def type_report(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
@@ -196,14 +196,6 @@ def type_report(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str])
     from minyi_nlp.metrics import classification_report
 
     return classification_report(list(y_true), proba, list(labels))
-
-
-@dataclass
-class AppealTypeTrainResult:
-    model_dir: Path
-    manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    tracking: dict[str, str] | None
 
 
 def out_of_fold(texts: Sequence[str], y: Sequence[str], params: AppealTypeParams) -> tuple[np.ndarray, list[str]]:
@@ -262,7 +254,7 @@ def train_appeal_type(
     reports_dir: Path | None = None,
     track: bool = True,
     write_reports: bool = True,
-) -> AppealTypeTrainResult:
+) -> TrainResult:
     """Fit on the training part (choosing the keyword weight by cross-validation inside it), evaluate on the
     held-out part (model alone and with keyword rules, plus the behavioural examples), refit on all rows,
     save to ``models/appeal_type`` and log to MLflow. The saved model has seen the held-out rows: the
@@ -337,7 +329,7 @@ def train_appeal_type(
         log_extra_metrics(tracking["run_id"], {"model_only.macro_f1": bare["macro_f1"],
                                                "model_only.accuracy": bare["accuracy"],
                                                "behavioural.passed": metrics["behavioural"]["passed"]})
-    return AppealTypeTrainResult(model_dir=model_dir, manifest=manifest, metrics=metrics, tracking=tracking)
+    return TrainResult(model_dir=model_dir, manifest=manifest, metrics=metrics, tracking=tracking)
 
 
 # General (non-river) appeals with an obvious type: the transfer check reported with the figures.

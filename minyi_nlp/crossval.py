@@ -20,7 +20,7 @@ def cross_validate(appeals: pd.DataFrame, params: Params, folds: list[int] | Non
     for k in folds:
         test = appeals["fold"] == k
         train = appeals[~test]
-        clf = build_classifier(params)
+        clf = build_classifier(params.train)
         t0 = time.perf_counter()
         clf.fit(train["text"].astype(str).tolist(), train["label"].astype(str).tolist())
         seconds = time.perf_counter() - t0

@@ -29,6 +29,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from minyi_nlp.params import TrainParams
+from minyi_nlp.train import TrainResult, build_classifier
 
 log = logging.getLogger(__name__)
 
@@ -225,20 +226,6 @@ def load_department_model(model_dir: Path) -> DepartmentModel | None:
 # --------------------------------------------------------------------------- training
 
 
-@dataclass
-class DepartmentTrainResult:
-    model_dir: Path
-    manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    tracking: dict[str, str] | None
-
-
-def build_classifier(train: TrainParams) -> Any:
-    from minyi_nlp.classifier import AppealClassifier
-
-    return AppealClassifier(**train.model_dump())
-
-
 def _fit(params: DepartmentParams, texts: list[str], labels: list[str]) -> tuple[Any, float]:
     targets = set(model_targets(labels, max(params.min_rows, params.model.calibration_cv)))
     keep = [i for i, y in enumerate(labels) if y in targets]
@@ -257,7 +244,7 @@ def train_department(
     track: bool = True,
     write_reports: bool = True,
     data: pd.DataFrame | None = None,
-) -> DepartmentTrainResult:
+) -> TrainResult:
     """Fit on the training part, tune the blend on the validation part, refit on both, evaluate on the test
     part (duty list only / model only / blend), save to ``models/department`` and log to MLflow.
 
@@ -327,7 +314,7 @@ def train_department(
     tracking = None
     if track:
         tracking = _track(params, metrics, plots, model_dir, manifest["version"], data_hash)
-    return DepartmentTrainResult(model_dir=model_dir, manifest=manifest, metrics=metrics, tracking=tracking)
+    return TrainResult(model_dir=model_dir, manifest=manifest, metrics=metrics, tracking=tracking)
 
 
 def save_department_model(

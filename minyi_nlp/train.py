@@ -13,7 +13,7 @@ import pandas as pd
 from minyi_nlp.artifacts import MODEL_FILE, read_manifest, save_model, sha256_frame_text
 from minyi_nlp.classifier import AppealClassifier
 from minyi_nlp.config import get_settings
-from minyi_nlp.params import Params, load_params
+from minyi_nlp.params import Params, TrainParams, load_params
 from minyi_nlp.prepare import EVAL_FILE, TRAIN_FILE, run_prepare
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ class TrainResult:
     tracking: dict[str, str] | None
 
 
-def build_classifier(params: Params) -> AppealClassifier:
-    return AppealClassifier(**params.train.model_dump())
+def build_classifier(train: TrainParams) -> AppealClassifier:
+    """The category estimator (also used with other label sets by the department and appeal-type models)."""
+    return AppealClassifier(**train.model_dump())
 
 
 def load_split(processed_dir: Path, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -61,7 +62,7 @@ def train_category(
     texts, labels = train["text"].astype(str).tolist(), train["label"].astype(str).tolist()
     data_hash = sha256_frame_text(texts + labels)
 
-    clf = build_classifier(params)
+    clf = build_classifier(params.train)
     t0 = time.perf_counter()
     clf.fit(texts, labels)
     train_seconds = time.perf_counter() - t0
