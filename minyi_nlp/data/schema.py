@@ -51,19 +51,7 @@ MAPPABLE_FIELDS: tuple[str, ...] = (
     "appeal_type",
 )
 #: column order of the canonical frame (extras follow)
-CANONICAL_COLUMNS: tuple[str, ...] = (
-    "id",
-    "source",
-    "row",
-    "title",
-    "content",
-    "submitted_at",
-    "channel",
-    "category",
-    "department",
-    "district",
-    "appeal_type",
-)
+CANONICAL_COLUMNS: tuple[str, ...] = ("id", "source", "row", *MAPPABLE_FIELDS[1:])
 STRING_FIELDS: tuple[str, ...] = tuple(c for c in CANONICAL_COLUMNS if c not in ("row", "submitted_at"))
 GENERATED = "generated"
 
