@@ -7,6 +7,7 @@ masking and segmentation happen inside, so training, evaluation and serving shar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -14,9 +15,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from minyi_nlp.calibration import TemperatureScaledClassifier
 from minyi_nlp.text import Segmenter, preprocess
 
 
@@ -36,6 +39,23 @@ def prepare_texts(texts: Iterable[str], max_chars: int = 3000) -> list[str]:
 def strip_spaces(text: str) -> str:
     """Character analyser input: spaces carry no meaning in Chinese text."""
     return text.replace(" ", "")
+
+
+_TITLE_END = re.compile(r"[，。！？,.!?：:；;]|尊敬的|您好|你好")
+
+
+class HeadText:
+    """The head of an appeal, where its title is: up to ``n`` characters, cut at the first punctuation
+    mark or greeting when that comes after at least 6 characters (raw texts are title + content
+    without a separator; segmented ones have no punctuation left). Picklable."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, text: str) -> str:
+        text = text.replace(" ", "")
+        ends = (m.start() for m in _TITLE_END.finditer(text, 0, self.n + 1) if m.start() >= 6)
+        return text[: min(next(ends, self.n), self.n)]
 
 
 def calibrated_proba(cal: CalibratedClassifierCV, X) -> np.ndarray:
@@ -79,7 +99,12 @@ def calibrated_proba(cal: CalibratedClassifierCV, X) -> np.ndarray:
 
 
 class AppealClassifier(ClassifierMixin, BaseEstimator):
-    """TF-IDF (jieba words 1..n + characters) → linear model → calibrated probabilities."""
+    """TF-IDF (jieba words 1..n + characters [+ the title's words]) → linear model → calibrated probabilities.
+
+    ``calibration``: ``isotonic`` / ``sigmoid`` (scikit-learn's CalibratedClassifierCV, one model per
+    calibration fold, averaged) or ``temperature`` (one model on all rows, scores softmaxed at a
+    temperature fitted out of fold, see :mod:`minyi_nlp.calibration`).
+    """
 
     def __init__(
         self,
@@ -96,6 +121,8 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
         calibration: str = "isotonic",
         calibration_cv: int = 5,
         max_chars: int = 3000,
+        head_chars: int = 0,
+        head_weight: float = 1.0,
         random_state: int = 0,
     ) -> None:
         self.segmenter = segmenter
@@ -110,6 +137,8 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.calibration_cv = calibration_cv
         self.max_chars = max_chars
+        self.head_chars = head_chars
+        self.head_weight = head_weight
         self.random_state = random_state
 
     # -- construction -------------------------------------------------------------------------
@@ -134,7 +163,21 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
             sublinear_tf=True,
             dtype=np.float32,
         )
-        return FeatureUnion([("words", words), ("chars", chars)])
+        blocks = [("words", words), ("chars", chars)]
+        if self.head_chars > 0:  # the title again, as its own block: its words weigh more than the body's
+            head = TfidfVectorizer(
+                preprocessor=HeadText(self.head_chars),
+                tokenizer=Segmenter(backend=self.segmenter),
+                lowercase=False,
+                token_pattern=None,
+                ngram_range=(1, self.word_ngram_max),
+                min_df=self.min_df,
+                sublinear_tf=True,
+                dtype=np.float32,
+            )
+            blocks.append(("head", head))
+        weights = {"head": self.head_weight} if self.head_chars > 0 else None
+        return FeatureUnion(blocks, transformer_weights=weights)
 
     def _linear(self):
         if self.linear == "svm":
@@ -144,16 +187,33 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
         raise ValueError(f"linear must be 'svm' or 'logreg', got {self.linear!r}")
 
     # -- estimator API --------------------------------------------------------------------------
-    def fit(self, X: Sequence[str], y: Sequence[str]) -> AppealClassifier:
+    def _calibrated(self, y: np.ndarray, groups: Sequence | None):
+        if self.calibration == "temperature":
+            return TemperatureScaledClassifier(self._linear(), cv=self.calibration_cv, random_state=self.random_state)
+        if self.calibration not in ("isotonic", "sigmoid"):
+            raise ValueError(f"calibration must be 'isotonic', 'sigmoid' or 'temperature', got {self.calibration!r}")
+        cv: int | list = self.calibration_cv
+        if groups is not None:  # keep the copies of one appeal on one side of each calibration split
+            splitter = StratifiedGroupKFold(self.calibration_cv, shuffle=True, random_state=self.random_state)
+            cv = list(splitter.split(np.zeros(len(y)), y, groups))
+        return CalibratedClassifierCV(self._linear(), method=self.calibration, cv=cv)
+
+    def fit(self, X: Sequence[str], y: Sequence[str], groups: Sequence | None = None) -> AppealClassifier:
+        """Fit on raw texts. ``groups``: rows with the same group are copies of one appeal."""
         texts = prepare_texts(X, self.max_chars)
         y_arr = np.asarray(list(y), dtype=object)
         if len(texts) != len(y_arr):
             raise ValueError(f"X has {len(texts)} texts but y has {len(y_arr)} labels")
         if len(set(y_arr)) < 2:
             raise ValueError("need at least two distinct labels to train")
-        clf = CalibratedClassifierCV(self._linear(), method=self.calibration, cv=self.calibration_cv)
+        if groups is not None and len(groups) != len(texts):
+            raise ValueError(f"X has {len(texts)} texts but groups has {len(groups)} entries")
+        clf = self._calibrated(y_arr.astype(str), groups)
         self.pipeline_ = Pipeline([("features", self._features()), ("clf", clf)])
-        self.pipeline_.fit(texts, y_arr)
+        fit_params = {}
+        if groups is not None and self.calibration == "temperature":
+            fit_params["clf__groups"] = np.asarray(groups)
+        self.pipeline_.fit(texts, y_arr, **fit_params)
         self.classes_ = self.pipeline_.classes_
         return self
 
@@ -170,9 +230,11 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
         if getattr(self, "_explain_cache", None) is None:
             union: FeatureUnion = self.pipeline_.named_steps["features"]
             names = union.get_feature_names_out()
-            clf: CalibratedClassifierCV = self.pipeline_.named_steps["clf"]
-            coefs = [cc.estimator.coef_ for cc in clf.calibrated_classifiers_]
-            coef = np.mean(coefs, axis=0).astype(np.float32)
+            clf = self.pipeline_.named_steps["clf"]
+            if isinstance(clf, TemperatureScaledClassifier):
+                coef = clf.coef_.astype(np.float32)
+            else:
+                coef = np.mean([cc.estimator.coef_ for cc in clf.calibrated_classifiers_], axis=0).astype(np.float32)
             if coef.shape[0] == 1:  # binary problems store one row
                 coef = np.vstack([-coef[0], coef[0]])
             self._explain_cache = (names, coef)

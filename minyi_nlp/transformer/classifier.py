@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from minyi_nlp.calibration import fit_temperature
 from minyi_nlp.classifier import prepare_texts
 from minyi_nlp.transformer.common import (
     checkpoint_meta,
@@ -61,18 +62,6 @@ def _build_mean_pool_model(encoder: Any, n_classes: int, dropout: float) -> Any:
             return self.head(self.dropout(mean_pool(hidden, attention_mask)))
 
     return MeanPoolClassifier()
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature T > 0 minimising the NLL of ``softmax(logits / T)`` (Guo et al., 2017)."""
-    from scipy.optimize import minimize_scalar
-    from scipy.special import log_softmax
-
-    def nll(log_t: float) -> float:
-        return float(-log_softmax(logits / math.exp(log_t), axis=1)[np.arange(len(y)), y].mean())
-
-    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(math.exp(res.x))
 
 
 class TransformerClassifier(ClassifierMixin, BaseEstimator):
