@@ -11,18 +11,26 @@ from minyi_nlp.metrics import classification_report
 from minyi_nlp.params import Params
 
 
-def cross_validate(appeals: pd.DataFrame, params: Params, folds: list[int] | None = None) -> dict:
-    """Train on everything outside fold k, evaluate on fold k's raw texts; mean ± std over folds."""
-    from minyi_nlp.train import build_classifier
+def cross_validate(
+    appeals: pd.DataFrame, params: Params, folds: list[int] | None = None, copies: pd.DataFrame | None = None
+) -> dict:
+    """Train on everything outside fold k, evaluate on fold k's raw texts; mean ± std over folds.
+
+    Training rows are ``copies`` (every copy of each appeal) when ``params.prepare.train_copies`` is
+    ``all`` and they are given, else one row per appeal.
+    """
+    from minyi_nlp.train import build_classifier, training_groups
 
     folds = folds if folds is not None else list(range(params.prepare.n_folds))
+    pool = copies if params.prepare.train_copies == "all" and copies is not None else appeals
     per_fold = []
     for k in folds:
         test = appeals["fold"] == k
-        train = appeals[~test]
+        train = pool[pool["fold"] != k]
         clf = build_classifier(params.train)
         t0 = time.perf_counter()
-        clf.fit(train["text"].astype(str).tolist(), train["label"].astype(str).tolist())
+        clf.fit(train["text"].astype(str).tolist(), train["label"].astype(str).tolist(),
+                groups=training_groups(train))
         seconds = time.perf_counter() - t0
         rep = classification_report(
             appeals.loc[test, "label"].astype(str).tolist(),
@@ -36,4 +44,5 @@ def cross_validate(appeals: pd.DataFrame, params: Params, folds: list[int] | Non
     for key in ("macro_f1", "accuracy", "top2_accuracy", "ece", "train_seconds"):
         vals = np.array([f[key] for f in per_fold])
         summary[key] = {"mean": float(vals.mean()), "std": float(vals.std())}
-    return {"folds": per_fold, "summary": summary, "params": params.train.model_dump()}
+    return {"folds": per_fold, "summary": summary,
+            "params": {**params.train.model_dump(), "train_copies": params.prepare.train_copies}}

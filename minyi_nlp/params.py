@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ class PrepareParams(BaseModel):
     containment: float = Field(0.85, gt=0, le=1)
     coverage: float = Field(0.10, ge=0, le=1)
     same_kind_cosine: float = Field(0.95, gt=0, le=1)
+    train_copies: Literal["one", "all"] = "one"
 
 
 class TrainParams(BaseModel):
@@ -29,12 +30,14 @@ class TrainParams(BaseModel):
     char_ngram_max: int = Field(3, ge=1, le=5)
     min_df: int = Field(2, ge=1)
     max_features: int | None = 400_000
-    linear: str = "svm"
+    linear: Literal["svm", "logreg"] = "svm"
     C: float = Field(0.5, gt=0)
-    class_weight: str | None = "balanced"
-    calibration: str = "isotonic"
+    class_weight: Literal["balanced"] | None = "balanced"
+    calibration: Literal["isotonic", "sigmoid", "temperature"] = "isotonic"
     calibration_cv: int = Field(5, ge=2)
     max_chars: int = Field(3000, ge=0)
+    head_chars: int = Field(0, ge=0)
+    head_weight: float = Field(1.0, gt=0)
     random_state: int = 0
 
 
@@ -48,9 +51,10 @@ class Params(BaseModel):
     prepare: PrepareParams = PrepareParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
-    # validated by DepartmentParams / AppealTypeParams when those models are trained
+    # validated by DepartmentParams / AppealTypeParams / TransformerClassifier when those models are trained
     department: dict[str, Any] = {}
     appeal_type: dict[str, Any] = {}
+    transformer: dict[str, Any] = {}
 
 
 def load_params(path: Path | None = None) -> Params:

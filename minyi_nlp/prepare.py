@@ -4,6 +4,10 @@ The Teddy Cup raw file mostly repeats rows of the segmented file. We group dupli
 both files first (:mod:`minyi_nlp.dedup`), keep one row per appeal (the raw text when there is
 one), and only then split: the evaluation set is raw text only, one fold of the appeals that have
 raw text, and no appeal in it has any copy in the training set.
+
+With ``train_copies: all`` the training set holds every copy of each training appeal (its raw and
+its segmented text), tagged with the appeal's number so that the model's internal calibration
+splits keep the copies of one appeal together.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 RAW_SOURCE = "teddy_fj2_raw"
 SEGMENTED_SOURCE = "teddy_fj2_segmented"
 TRAIN_FILE = "train.parquet"
+COPIES_FILE = "copies.parquet"
 EVAL_FILE = "eval.parquet"
 EVAL_CSV = "eval.csv"
 APPEALS_FILE = "appeals.parquet"
@@ -36,12 +41,18 @@ class PreparedData:
     """All de-duplicated appeals with their fold, and the report of how they were built."""
 
     appeals: pd.DataFrame
+    copies: pd.DataFrame
     report: dict
 
-    def train_eval(self, eval_fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Training rows (everything outside the fold) and raw-text evaluation rows (the fold)."""
-        in_eval = self.appeals["fold"] == eval_fold
-        return self.appeals[~in_eval].reset_index(drop=True), self.appeals[in_eval].reset_index(drop=True)
+    def train_eval(self, eval_fold: int, train_copies: str = "one") -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Training rows (outside the fold) and raw-text evaluation rows (the fold).
+
+        ``train_copies="all"``: every copy of each training appeal; else one row per appeal.
+        Both carry the ``appeal`` column, the appeal's number, to use as a group.
+        """
+        train = self.copies if train_copies == "all" else self.appeals
+        evaluation = self.appeals[self.appeals["fold"] == eval_fold]
+        return train[train["fold"] != eval_fold].reset_index(drop=True), evaluation.reset_index(drop=True)
 
 
 def read_labelled_sources(raw_dir: Path | None = None, rejects_dir: Path | None = None) -> pd.DataFrame:
@@ -95,12 +106,15 @@ def build_appeals(rows: pd.DataFrame, params: PrepareParams) -> PreparedData:
     rows = rows.assign(group=groups, is_raw=~rows["pretokenized"])
     kept = []
     conflicts = 0
-    for _, g in rows.groupby("group", sort=True):
+    for number, (_, g) in enumerate(rows.groupby("group", sort=True)):
         label = _group_label(g["label"], g["is_raw"])
         conflicts += int(g["label"].nunique() > 1)
         rep = g[g["is_raw"]].iloc[0] if g["is_raw"].any() else g.iloc[0]
-        kept.append({**rep.to_dict(), "label": label, "copies": len(g)})
+        kept.append({**rep.to_dict(), "appeal": number, "label": label, "copies": len(g)})
     appeals = pd.DataFrame(kept).reset_index(drop=True)
+    # every copy, numbered and labelled as its appeal (groups are numbered in sorted order above)
+    rows["appeal"] = np.searchsorted(np.unique(rows["group"].to_numpy()), rows["group"].to_numpy())
+    rows["label"] = appeals["label"].to_numpy()[rows["appeal"].to_numpy()]
     appeals["text"] = [mask_pii(t) for t in appeals["text"]]
 
     appeals["fold"] = -1
@@ -110,6 +124,9 @@ def build_appeals(rows: pd.DataFrame, params: PrepareParams) -> PreparedData:
     for k, (_, test) in enumerate(skf.split(raw_idx, raw_labels)):
         appeals.loc[raw_idx[test], "fold"] = k
 
+    copies = rows.drop(columns=["group"]).assign(text=[mask_pii(t) for t in rows["text"]])
+    copies["fold"] = appeals["fold"].to_numpy()[copies["appeal"].to_numpy()]
+    copies = copies.sort_values(["appeal", "pretokenized"], kind="stable").reset_index(drop=True)
     sizes = rows.groupby("group").size()
     report = {
         "rows_in": {s: int(n) for s, n in rows["source"].value_counts().items()},
@@ -121,7 +138,7 @@ def build_appeals(rows: pd.DataFrame, params: PrepareParams) -> PreparedData:
         "groups_with_conflicting_labels": conflicts,
         "labels": {k: int(v) for k, v in appeals["label"].value_counts().items()},
     }
-    return PreparedData(appeals=appeals.drop(columns=["group"]), report=report)
+    return PreparedData(appeals=appeals.drop(columns=["group"]), copies=copies, report=report)
 
 
 def run_prepare(params: PrepareParams, out_dir: Path | None = None) -> PreparedData:
@@ -137,12 +154,13 @@ def run_prepare(params: PrepareParams, out_dir: Path | None = None) -> PreparedD
     data = build_appeals(rows, params)
     if not 0 <= params.eval_fold < params.n_folds:
         raise ValueError(f"eval_fold must be in [0, {params.n_folds}), got {params.eval_fold}")
-    train, evaluation = data.train_eval(params.eval_fold)
+    train, evaluation = data.train_eval(params.eval_fold, params.train_copies)
     data.appeals.to_parquet(out_dir / APPEALS_FILE, index=False)
+    data.copies.to_parquet(out_dir / COPIES_FILE, index=False)
     train.to_parquet(out_dir / TRAIN_FILE, index=False)
     evaluation.to_parquet(out_dir / EVAL_FILE, index=False)
     evaluation[["id", "text", "label"]].to_csv(out_dir / EVAL_CSV, index=False)
-    data.report.update({"train_rows": len(train), "eval_rows": len(evaluation)})
+    data.report.update({"train_rows": len(train), "train_copies": params.train_copies, "eval_rows": len(evaluation)})
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(
         json.dumps(data.report, ensure_ascii=False, indent=2), encoding="utf-8"
