@@ -55,6 +55,11 @@ def prepare() -> None:
     typer.echo(json.dumps(data.report, ensure_ascii=False))
 
 
+class Backend(StrEnum):
+    linear = "linear"
+    transformer = "transformer"
+
+
 class TrainTask(StrEnum):
     category = "category"
     department = "department"
@@ -69,9 +74,23 @@ def train(
     with_feedback: Annotated[
         bool, typer.Option("--with-feedback", help="add confirmed dispatcher decisions (category model)")
     ] = False,
+    backend: Annotated[
+        Backend, typer.Option(help="category model: linear (TF-IDF) or transformer (params.yaml transformer)")
+    ] = Backend.linear,
+    model_name: Annotated[
+        str | None,
+        typer.Option(help="category model folder under models/ (default: category); serve it with "
+                          "MINYI_CATEGORY_MODEL=NAME"),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a parameter: --set C=1 --set transformer.epochs=2"),
+    ] = None,
 ) -> None:
     """Train a model on its training split; log and register it in MLflow."""
     if task in (TrainTask.category, TrainTask.all):
+        from minyi_nlp.config import get_settings
+        from minyi_nlp.params import load_params
         from minyi_nlp.train import train_category
 
         extra = None
@@ -80,7 +99,13 @@ def train(
 
             extra = feedback_rows()
             typer.echo(f"adding {len(extra)} confirmed decisions from the feedback store", err=True)
-        res = train_category(track=not no_track, extra_rows=extra)
+        params = _with_overrides(load_params(), set_ or [])
+        model_dir = get_settings().models_dir / model_name if model_name else None
+        try:
+            res = train_category(params, model_dir=model_dir, track=not no_track, extra_rows=extra,
+                                 backend=backend.value)
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
         m = res.metrics
         typer.echo(
             f"model {res.manifest['version']} → {res.model_dir}\n"
@@ -253,26 +278,62 @@ def serve(
     run(host, port, workers=workers)
 
 
+def _with_overrides(params, pairs: list[str]):
+    """``params`` with ``KEY=VALUE`` overrides: train keys, ``transformer.KEY``, ``prepare.train_copies``.
+
+    Values are read as YAML (``2`` → int, ``null`` → None) and validated like params.yaml.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    sections: dict[str, dict] = {"train": {}, "prepare": {}, "transformer": {}}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        section, _, field = key.strip().rpartition(".")
+        section = section or "train"
+        if not sep or not field or section not in sections or (section == "prepare" and field != "train_copies"):
+            _fail(f"--set takes KEY=VALUE for a key of params.yaml's train section, transformer.KEY or "
+                  f"prepare.train_copies, got {pair!r}")
+        sections[section][field] = yaml.safe_load(value)
+    update: dict = {"transformer": {**params.transformer, **sections.pop("transformer")}}
+    for section, fields in sections.items():
+        current = getattr(params, section)
+        try:
+            update[section] = current.model_validate({**current.model_dump(), **fields})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            _fail(f"--set {section}.{err['loc'][0]}: {err['msg']}")
+    return params.model_copy(update=update)
+
+
 @app.command()
 def cv(
     folds: Annotated[str | None, typer.Option(help="comma-separated folds (default: all)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a parameter: --set linear=logreg --set prepare.train_copies=all"),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="experiment name in MLflow (default: the overrides)")] = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
 ) -> None:
-    """Cross-validate the category model over the raw-text folds (mean ± std macro-F1, ECE)."""
+    """Cross-validate the category model over the raw-text folds (mean ± std macro-F1, ECE); log to MLflow."""
     import pandas as pd
 
     from minyi_nlp.config import get_settings
     from minyi_nlp.crossval import cross_validate
     from minyi_nlp.params import load_params
-    from minyi_nlp.prepare import APPEALS_FILE
+    from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE
     from minyi_nlp.train import load_split
 
-    params = load_params()
+    params = _with_overrides(load_params(), set_ or [])
     settings = get_settings()
     load_split(settings.processed_dir, params)
     appeals = pd.read_parquet(settings.processed_dir / APPEALS_FILE)
+    copies = pd.read_parquet(settings.processed_dir / COPIES_FILE) if params.prepare.train_copies == "all" else None
     chosen = [int(f) for f in folds.split(",")] if folds else None
-    report = cross_validate(appeals, params, chosen)
+    report = cross_validate(appeals, params, chosen, copies)
+    report["name"] = name or (",".join(set_ or []) or "params.yaml")
     for f in report["folds"]:
         typer.echo(f"fold {f['fold']}: n={f['n']} macro-F1 {f['macro_f1']:.4f} ECE {f['ece']:.4f}", err=True)
     s = report["summary"]
@@ -281,6 +342,11 @@ def cv(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    if not no_track:
+        from minyi_nlp.tracking import log_cv_run
+
+        run_id = log_cv_run(report["name"], report, [out] if out else [])
+        typer.echo(f"MLflow run {run_id} ({report['name']})", err=True)
     typer.echo(json.dumps(report["summary"], ensure_ascii=False))
 
 

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     segmenter: Literal["jieba", "rjieba"] = "rjieba"
     max_content_chars: int = 20_000
     model_dir: Path | None = None
+    category_model: str = "category"  # the folder under models/ that the service, CLI and batch jobs load
     mlflow_tracking_uri: str | None = None
 
     @property
@@ -46,7 +47,8 @@ class Settings(BaseSettings):
 
     @property
     def category_model_dir(self) -> Path:
-        return self.model_dir or self.models_dir / "category"
+        """``MINYI_MODEL_DIR`` if set, else ``models/<MINYI_CATEGORY_MODEL>`` (default ``models/category``)."""
+        return self.model_dir or self.models_dir / self.category_model
 
 
 @lru_cache(maxsize=1)

@@ -278,14 +278,15 @@ class Dispatcher:
 
     @classmethod
     def load(cls, models_dir: Path | None = None) -> Dispatcher:
-        """Load every model found under ``models_dir``: ``category/`` is required; ``department/`` and
-        ``appeal_type/`` are optional (missing → None, logged)."""
+        """Load every model found under ``models_dir``: the category model (``MINYI_CATEGORY_MODEL``, default
+        ``category/``) is required; ``department/`` and ``appeal_type/`` are optional (missing → None, logged)."""
         from minyi_nlp.appeal_type import load_appeal_type_model
         from minyi_nlp.config import get_settings
         from minyi_nlp.department import load_department_model
 
-        models_dir = models_dir or get_settings().models_dir
-        category = CategoryPredictor.load(models_dir / "category")
+        settings = get_settings()
+        models_dir = models_dir or settings.models_dir
+        category = CategoryPredictor.load(models_dir / settings.category_model)
         department = load_department_model(models_dir / "department")
         tuned_with = getattr(department, "category_version", "")
         if tuned_with and tuned_with != category.version:
@@ -400,8 +401,9 @@ def ensure_dispatch_models(models_dir: Path | None = None) -> dict[str, Path]:
     from minyi_nlp.department import ensure_department_model
     from minyi_nlp.train import ensure_category_model
 
-    models_dir = models_dir or get_settings().models_dir
-    category = ensure_category_model(models_dir / "category")
+    settings = get_settings()
+    models_dir = models_dir or settings.models_dir
+    category = ensure_category_model(models_dir / settings.category_model)
     return {
         "category": category,
         "department": ensure_department_model(models_dir / "department", category_dir=category),

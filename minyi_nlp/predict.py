@@ -58,5 +58,6 @@ class CategoryPredictor:
         return out
 
     def explain(self, text: str, label: str, k: int = 5) -> list[tuple[str, float]]:
-        """Words of ``text`` that pushed hardest towards ``label``."""
-        return self.model.explain(text, label, k)
+        """Words of ``text`` that pushed hardest towards ``label`` (empty for models that cannot say)."""
+        explain = getattr(self.model, "explain", None)
+        return explain(text, label, k) if explain is not None else []

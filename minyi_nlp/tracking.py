@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 EXPERIMENT = "minyi-category"
 REGISTERED_MODEL = "minyi-category"
+CV_EXPERIMENT = "minyi-category-cv"
 
 
 def tracking_uri() -> str:
@@ -32,6 +34,50 @@ def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
         out[prefix] = float(value)
 
 
+def _experiment_id(client: Any, uri: str, name: str) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    location = None
+    if uri.startswith("sqlite:///"):
+        location = (get_settings().project_dir / "mlartifacts").as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def _client() -> tuple[Any, str]:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri), uri
+
+
+def log_cv_run(
+    name: str, report: dict[str, Any], artifacts: Sequence[Path] = (), experiment: str = CV_EXPERIMENT
+) -> str:
+    """Log one cross-validation experiment: its params, mean/std metrics and per-fold metrics (step = fold)."""
+    import mlflow
+
+    client, uri = _client()
+    exp_id = _experiment_id(client, uri, experiment)
+    with mlflow.start_run(experiment_id=exp_id, run_name=name) as run:
+        mlflow.log_params({k: ("null" if v is None else v) for k, v in report["params"].items()})
+        flat: dict[str, float] = {}
+        for key, stats in report["summary"].items():
+            flat[f"{key}_mean"], flat[f"{key}_std"] = float(stats["mean"]), float(stats["std"])
+        mlflow.log_metrics(flat)
+        for fold in report["folds"]:
+            for key in ("macro_f1", "accuracy", "top2_accuracy", "ece", "train_seconds"):
+                if key in fold:
+                    mlflow.log_metric(f"fold_{key}", float(fold[key]), step=int(fold["fold"]))
+        mlflow.set_tags({"minyi.experiment": name, "kind": "cross-validation"})
+        for path in artifacts:
+            mlflow.log_artifact(str(path))
+        return run.info.run_id
+
+
 def log_training_run(
     *,
     params: dict[str, Any],
@@ -44,20 +90,9 @@ def log_training_run(
 ) -> dict[str, str]:
     """Log one training run and register its model directory as a new model version."""
     import mlflow
-    from mlflow.tracking import MlflowClient
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(experiment)
-    if exp is None:
-        location = None
-        if uri.startswith("sqlite:///"):
-            location = (get_settings().project_dir / "mlartifacts").as_uri()
-        exp_id = client.create_experiment(experiment, artifact_location=location)
-    else:
-        exp_id = exp.experiment_id
+    client, uri = _client()
+    exp_id = _experiment_id(client, uri, experiment)
     flat: dict[str, float] = {}
     for key in ("accuracy", "macro_f1", "top2_accuracy", "ece", "n", "train_seconds", "model_mb"):
         if key in metrics:

