@@ -43,3 +43,26 @@ def test_training_run_is_logged_and_registered(tmp_path, store):
     assert {"model/manifest.json", "model/model.joblib"} <= names
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert manifest["kind"] == "category"
+
+
+def test_cross_validation_run_is_logged_with_per_fold_steps(tmp_path, store):
+    from mlflow.tracking import MlflowClient
+
+    from minyi_nlp.tracking import log_cv_run
+
+    report = {
+        "params": {"linear": "svm", "C": 0.5, "max_features": None},
+        "summary": {"macro_f1": {"mean": 0.91, "std": 0.02}, "ece": {"mean": 0.03, "std": 0.01}},
+        "folds": [{"fold": k, "macro_f1": 0.9 + k / 100, "ece": 0.03} for k in range(3)],
+    }
+    out = tmp_path / "cv.json"
+    out.write_text(json.dumps(report))
+    run_id = log_cv_run("svm-test", report, [out], experiment="cv-test")
+    client = MlflowClient(tracking_uri=store)
+    run = client.get_run(run_id)
+    assert run.info.run_name == "svm-test"
+    assert run.data.params["max_features"] == "null"
+    assert run.data.metrics["macro_f1_mean"] == pytest.approx(0.91)
+    history = client.get_metric_history(run_id, "fold_macro_f1")
+    assert sorted((m.step, round(m.value, 2)) for m in history) == [(0, 0.9), (1, 0.91), (2, 0.92)]
+    assert [a.path for a in client.list_artifacts(run_id)] == ["cv.json"]
