@@ -17,6 +17,7 @@ Needs the embedding cache (``bench/transformer_embed_cache.py``) or computes the
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -28,7 +29,8 @@ from minyi_nlp.classifier import prepare_texts
 from minyi_nlp.config import get_settings
 from minyi_nlp.metrics import classification_report
 from minyi_nlp.params import load_params
-from minyi_nlp.train import build_classifier
+from minyi_nlp.prepare import COPIES_FILE
+from minyi_nlp.train import build_classifier, training_groups
 from minyi_nlp.transformer.features import E5Embedder, E5FeatureClassifier
 
 INTERIM = get_settings().data_dir / "interim"
@@ -36,17 +38,27 @@ CACHE = INTERIM / "e5_cache"
 
 
 def linear_fold_proba(df: pd.DataFrame, fold: int) -> tuple[np.ndarray, list[str], float]:
-    """Probabilities of the linear model trained outside ``fold`` on the rows of ``fold`` (cached)."""
-    path = INTERIM / f"linear_fold{fold}_proba.npz"
+    """Probabilities of the linear model trained outside ``fold`` on the rows of ``fold``.
+
+    Trained exactly as ``minyi cv`` does with the current params.yaml (all copies of each training
+    appeal when ``prepare.train_copies`` is ``all``); cached per fold and parameter set.
+    """
+    params = load_params()
+    key = hashlib.sha256(json.dumps([params.train.model_dump(), params.prepare.train_copies],
+                                    sort_keys=True).encode()).hexdigest()[:10]
+    path = INTERIM / f"linear_fold{fold}_{key}_proba.npz"
     test = df[df.fold == fold]
     if path.exists():
         z = np.load(path, allow_pickle=True)
         if list(z["ids"]) == test.id.tolist():
             return z["proba"], list(z["classes"]), float(z["seconds"])
-    train = df[df.fold != fold]
-    clf = build_classifier(load_params())
+    pool = df
+    if params.prepare.train_copies == "all":
+        pool = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
+    train = pool[pool.fold != fold]
+    clf = build_classifier(params.train)
     t0 = time.perf_counter()
-    clf.fit(train.text.tolist(), train.label.tolist())
+    clf.fit(train.text.tolist(), train.label.tolist(), groups=training_groups(train))
     seconds = time.perf_counter() - t0
     proba = clf.predict_proba(test.text.tolist())
     INTERIM.mkdir(parents=True, exist_ok=True)
@@ -65,6 +77,7 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--linear-only", action="store_true", help="only fill the linear-model cache")
     ap.add_argument("--out", type=Path, default=get_settings().reports_dir / "transformer_features.json")
+    ap.add_argument("--no-track", action="store_true", help="skip MLflow logging")
     args = ap.parse_args()
 
     df = pd.read_parquet(get_settings().processed_dir / "appeals.parquet")
@@ -126,8 +139,27 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+    if not args.no_track:
+        track(results, args)
     print(json.dumps({k: {kk: v[kk] for kk in ("macro_f1_mean", "macro_f1_std", "ece_mean")}
                       for k, v in summary.items()}, indent=1))
+
+
+def track(results: dict[str, dict], args: argparse.Namespace) -> None:
+    """One MLflow run per model in the ``minyi cv`` experiment, in the same shape as ``minyi cv`` logs."""
+    from minyi_nlp.tracking import log_cv_run
+
+    params = load_params()
+    for name, per_fold in results.items():
+        folds = [{"fold": int(k), **v} for k, v in per_fold.items()]
+        summary = {m: {"mean": float(np.mean([f[m] for f in folds])), "std": float(np.std([f[m] for f in folds]))}
+                   for m in ("macro_f1", "ece", "accuracy", "top2_accuracy")}
+        report = {"folds": folds, "summary": summary,
+                  "params": {"model": name, "e5_max_length": args.max_length, "linear.C": params.train.C,
+                             "linear.calibration": params.train.calibration,
+                             "linear.head_chars": params.train.head_chars,
+                             "train_copies": params.prepare.train_copies}}
+        log_cv_run(f"e5-features/{name}", report, [args.out])
 
 
 class _Fixed:
