@@ -350,6 +350,22 @@ def cv(
     typer.echo(json.dumps(report["summary"], ensure_ascii=False))
 
 
+@app.command("label-noise")
+def label_noise(
+    folds: Annotated[int, typer.Option(help="K of the out-of-fold split")] = 5,
+    out_dir: Annotated[Path | None, typer.Option(help="report folder (default: reports/)")] = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
+) -> None:
+    """Flag likely label errors with cleanlab and test whether training without them helps."""
+    from minyi_nlp.label_noise import run_label_noise
+
+    report = run_label_noise(n_splits=folds, out_dir=out_dir, track=not no_track)
+    s = report["experiment"]["summary"]
+    base, cleaned = s["baseline"]["macro_f1"]["mean"], s["cleaned"]["macro_f1"]["mean"]
+    typer.echo(f"flagged {report['n_flagged']} of {report['n_appeals']} appeals; macro-F1 baseline {base:.4f}, "
+               f"without the flagged rows {cleaned:.4f} (see label_noise.md)")
+
+
 @app.command()
 def bench(
     n: Annotated[int, typer.Option(help="single-appeal predictions to time")] = 500,
