@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--no-track", action="store_true", help="skip MLflow logging")
     args = ap.parse_args()
 
+    params = load_params()  # read once: the linear models and the MLflow runs must name the same parameters
+    linear_params = {**params.train.model_dump(), "train_copies": params.prepare.train_copies}
     df = pd.read_parquet(get_settings().processed_dir / "appeals.parquet")
     raw = df[df.fold >= 0].reset_index(drop=True)
     if args.linear_only:
@@ -135,31 +137,28 @@ def main() -> None:
         "training_rows": {"linear": "all rows outside the fold (segmented + raw)",
                           "e5 models": "raw rows outside the fold only"},
         "linear_fit_seconds": lin_seconds,
+        "linear_params": linear_params,
         "results": summary,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
     if not args.no_track:
-        track(results, args)
+        track(results, out, args.out)
     print(json.dumps({k: {kk: v[kk] for kk in ("macro_f1_mean", "macro_f1_std", "ece_mean")}
                       for k, v in summary.items()}, indent=1))
 
 
-def track(results: dict[str, dict], args: argparse.Namespace) -> None:
+def track(results: dict[str, dict], out: dict, path: Path) -> None:
     """One MLflow run per model in the ``minyi cv`` experiment, in the same shape as ``minyi cv`` logs."""
     from minyi_nlp.tracking import log_cv_run
 
-    params = load_params()
     for name, per_fold in results.items():
         folds = [{"fold": int(k), **v} for k, v in per_fold.items()]
         summary = {m: {"mean": float(np.mean([f[m] for f in folds])), "std": float(np.std([f[m] for f in folds]))}
                    for m in ("macro_f1", "ece", "accuracy", "top2_accuracy")}
-        report = {"folds": folds, "summary": summary,
-                  "params": {"model": name, "e5_max_length": args.max_length, "linear.C": params.train.C,
-                             "linear.calibration": params.train.calibration,
-                             "linear.head_chars": params.train.head_chars,
-                             "train_copies": params.prepare.train_copies}}
-        log_cv_run(f"e5-features/{name}", report, [args.out])
+        params = {"model": name, "e5_max_length": out["embedding"]["max_length"],
+                  **{f"linear.{k}": v for k, v in out["linear_params"].items()}}
+        log_cv_run(f"e5-features/{name}", {"folds": folds, "summary": summary, "params": params}, [path])
 
 
 class _Fixed:
