@@ -83,11 +83,17 @@ ROBUSTNESS = [
     ("小区门口路灯不亮一个多月了", "尊敬的领导：小区门口路燈不亮一個多月了，麻煩盡快處理，謝謝"),
     ("2019年3月起单位未缴纳社保", "２０１９年３月起单位未缴纳社保"),
     ("学校违规收取补课费", "学校违规收取补课费！！！"),
+    # common typos: homophones and slips of the input method
+    ("公司拖欠工资三个月了，老板一直不发", "公司托欠工资三个月了，老板一直不发"),
+    ("学校违规收取补课费", "学校违规收取补课废"),
+    ("工厂夜间偷排污水，河道黑臭", "工厂夜间偷拍污水，河道黑臭"),
+    ("出租车拒载，司机态度恶劣", "出租车拒栽，司机态度恶略"),
+    ("小区门口路灯不亮一个多月了", "小区门口路灯不亮一个多月了了"),
 ]
 
 
 @pytest.mark.parametrize(("original", "variant"), ROBUSTNESS)
-def test_greetings_signatures_script_and_width_do_not_change_the_answer(predictor, original, variant):
+def test_greetings_signatures_script_width_and_typos_do_not_change_the_answer(predictor, original, variant):
     assert predictor.rank([variant])[0][0].label == predictor.rank([original])[0][0].label
 
 
