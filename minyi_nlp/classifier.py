@@ -132,6 +132,8 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
         max_chars: int = 3000,
         head_chars: int = 0,
         head_weight: float = 1.0,
+        user_dict: bool = True,
+        stopwords: bool = True,
         n_jobs: int | None = None,
         random_state: int = 0,
     ) -> None:
@@ -149,13 +151,18 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
         self.max_chars = max_chars
         self.head_chars = head_chars
         self.head_weight = head_weight
+        self.user_dict = user_dict
+        self.stopwords = stopwords
         self.n_jobs = n_jobs
         self.random_state = random_state
 
     # -- construction -------------------------------------------------------------------------
+    def _segmenter(self) -> Segmenter:
+        return Segmenter(backend=self.segmenter, user_dict=self.user_dict, stopwords=self.stopwords)
+
     def _features(self) -> FeatureUnion:
         words = TfidfVectorizer(
-            tokenizer=Segmenter(backend=self.segmenter),
+            tokenizer=self._segmenter(),
             lowercase=False,
             token_pattern=None,
             ngram_range=(1, self.word_ngram_max),
@@ -178,7 +185,7 @@ class AppealClassifier(ClassifierMixin, BaseEstimator):
         if self.head_chars > 0:  # the title again, as its own block: its words weigh more than the body's
             head = TfidfVectorizer(
                 preprocessor=HeadText(self.head_chars),
-                tokenizer=Segmenter(backend=self.segmenter),
+                tokenizer=self._segmenter(),
                 lowercase=False,
                 token_pattern=None,
                 ngram_range=(1, self.word_ngram_max),

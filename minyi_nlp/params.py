@@ -38,6 +38,8 @@ class TrainParams(BaseModel):
     max_chars: int = Field(3000, ge=0)
     head_chars: int = Field(0, ge=0)
     head_weight: float = Field(1.0, gt=0)
+    user_dict: bool = True
+    stopwords: bool = True
     n_jobs: int | None = None
     random_state: int = 0
 
