@@ -116,3 +116,22 @@ def plot_per_class_f1(per_class: dict[str, dict], path: Path) -> Path:
     ax.set_xlabel("F1")
     ax.set_title("Per-class F1")
     return save_figure(fig, path)
+
+
+def plot_experiments(rows: list[dict], path: Path, target: float | None = None) -> Path:
+    """Macro-F1 mean ± std per cross-validated variant (``rows``: name, f1_mean, f1_std, ece_mean), best on top."""
+    plt = pyplot()
+    rows = sorted(rows, key=lambda r: r["f1_mean"], reverse=True)
+    names = [r["name"] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.5))
+    ax.barh(names, [r["f1_mean"] for r in rows], xerr=[r["f1_std"] for r in rows], color="#4c72b0", capsize=3)
+    for i, r in enumerate(rows):
+        ax.text(0.801, i, f"{r['f1_mean']:.3f}  ECE {r['ece_mean']:.3f}", va="center", color="white", fontsize=8)
+    if target is not None:
+        ax.axvline(target, color="#c44e52", linestyle="--", linewidth=1, label=f"target {target}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlim(0.8, 0.96)
+    ax.invert_yaxis()
+    ax.set_xlabel("macro-F1, mean ± std over the 5 raw-text folds")
+    ax.set_title("Category model variants (minyi cv)")
+    return save_figure(fig, path)

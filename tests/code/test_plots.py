@@ -1,0 +1,22 @@
+"""The report plots are written as real PNG files, with Chinese labels."""
+
+import numpy as np
+
+from minyi_nlp import plots
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_report_plot_writes_a_png(tmp_path):
+    labels = ["城乡建设", "教育文体"]
+    written = [
+        plots.plot_confusion(np.array([[5, 1], [2, 7]]), labels, tmp_path / "cm.png"),
+        plots.plot_reliability([{"confidence": 0.85, "accuracy": 0.8, "count": 10, "lower": 0.8, "upper": 0.9}],
+                               0.05, tmp_path / "rel.png"),
+        plots.plot_per_class_f1({"城乡建设": {"f1": 0.9}, "教育文体": {"f1": 0.8}}, tmp_path / "f1.png"),
+        plots.plot_experiments([{"name": "默认", "f1_mean": 0.919, "f1_std": 0.013, "ece_mean": 0.03},
+                                {"name": "b", "f1_mean": 0.909, "f1_std": 0.02, "ece_mean": 0.04}],
+                               tmp_path / "exp.png", target=0.91),
+    ]
+    for path in written:
+        assert path.read_bytes()[:8] == PNG
