@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--train-rows", choices=["all", "raw"], default="all",
                     help="--full trains on all appeals outside fold 0, or only on their raw-text rows")
+    ap.add_argument("--ensemble", action="store_true", help="--full: also score a 50/50 average with the linear model")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -84,13 +85,37 @@ def main() -> None:
         res["full_fit_seconds"] = round(time.perf_counter() - t0, 1)
         res["full_train_rows"] = f"{len(rows)} ({args.train_rows})"
         t0 = time.perf_counter()
-        rep = classification_report(test.label.tolist(), full.predict_proba(test.text.tolist()), list(full.classes_))
+        proba = full.predict_proba(test.text.tolist())
         res["fold0_predict_ms_per_appeal"] = round(1000 * (time.perf_counter() - t0) / len(test), 1)
-        res["fold0"] = {k: rep[k] for k in ("macro_f1", "ece", "accuracy", "top2_accuracy")}
+        keys = ("macro_f1", "ece", "accuracy", "top2_accuracy")
+        rep = classification_report(test.label.tolist(), proba, list(full.classes_))
+        res["fold0"] = {k: rep[k] for k in keys}
+        if args.ensemble:  # equal-weight average with the default linear model trained as `minyi cv` does
+            linear = linear_fold0(df)
+            assert list(linear.classes_) == list(full.classes_)
+            mix = 0.5 * proba + 0.5 * linear.predict_proba(test.text.tolist())
+            res["fold0_ensemble_with_linear"] = {
+                k: v for k, v in classification_report(test.label.tolist(), mix, list(full.classes_)).items()
+                if k in keys}
         track(res, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
     print(json.dumps(res, indent=1))
+
+
+def linear_fold0(df: pd.DataFrame):
+    """The default linear model (params.yaml) trained outside fold 0, as ``minyi cv`` trains it."""
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import COPIES_FILE
+    from minyi_nlp.train import build_classifier, training_groups
+
+    params = load_params()
+    pool = df
+    if params.prepare.train_copies == "all":
+        pool = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
+    train = pool[pool.fold != 0]
+    return build_classifier(params.train).fit(train.text.tolist(), train.label.tolist(),
+                                              groups=training_groups(train))
 
 
 def track(res: dict, args: argparse.Namespace) -> None:
@@ -102,6 +127,11 @@ def track(res: dict, args: argparse.Namespace) -> None:
     params = {"model": "e5-small fine-tuned", "max_length": args.max_length, "epochs": args.epochs,
               "batch_size": args.batch_size, "threads": args.threads, "train_rows": res["full_train_rows"]}
     log_cv_run("e5-small-finetune", {"folds": [fold], "summary": summary, "params": params})
+    if "fold0_ensemble_with_linear" in res:
+        mixed = {"fold": 0, **res["fold0_ensemble_with_linear"]}
+        log_cv_run("e5-small-finetune+linear", {
+            "folds": [mixed], "summary": {k: {"mean": float(v), "std": 0.0} for k, v in mixed.items() if k != "fold"},
+            "params": {**params, "ensemble": "0.5 fine-tuned + 0.5 linear (params.yaml)"}})
 
 
 if __name__ == "__main__":
