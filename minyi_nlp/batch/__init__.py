@@ -7,8 +7,7 @@ standalone. Nothing heavy (and never Ray) is imported until it is used.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from minyi_nlp.lazy import lazy_exports
 
 _EXPORTS = {
     "reclassify": "job",
@@ -23,7 +22,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(f"minyi_nlp.batch.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'minyi_nlp.batch' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

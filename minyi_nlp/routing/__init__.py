@@ -6,8 +6,7 @@ submodules themselves are imported on first attribute access.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from minyi_nlp.lazy import lazy_exports
 
 _EXPORTS = {
     "Category": "lists",
@@ -28,7 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(f"minyi_nlp.routing.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'minyi_nlp.routing' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -8,20 +8,16 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from minyi_nlp.lazy import lazy_exports
 
 _EXPORTS = {
-    "TransformerClassifier": "minyi_nlp.transformer.classifier",
-    "E5Embedder": "minyi_nlp.transformer.features",
-    "E5FeatureClassifier": "minyi_nlp.transformer.features",
-    "import_e5": "minyi_nlp.transformer.e5_import",
+    "TransformerClassifier": "classifier",
+    "E5Embedder": "features",
+    "E5FeatureClassifier": "features",
+    "import_e5": "e5_import",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
