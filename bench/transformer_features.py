@@ -27,10 +27,10 @@ import pandas as pd
 
 from minyi_nlp.classifier import prepare_texts
 from minyi_nlp.config import get_settings
+from minyi_nlp.crossval import fit_outside_fold
 from minyi_nlp.metrics import classification_report
 from minyi_nlp.params import load_params
 from minyi_nlp.prepare import COPIES_FILE
-from minyi_nlp.train import build_classifier, training_groups
 from minyi_nlp.transformer.features import E5Embedder, E5FeatureClassifier
 
 INTERIM = get_settings().data_dir / "interim"
@@ -52,14 +52,8 @@ def linear_fold_proba(df: pd.DataFrame, fold: int) -> tuple[np.ndarray, list[str
         z = np.load(path, allow_pickle=True)
         if list(z["ids"]) == test.id.tolist():
             return z["proba"], list(z["classes"]), float(z["seconds"])
-    pool = df
-    if params.prepare.train_copies == "all":
-        pool = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
-    train = pool[pool.fold != fold]
-    clf = build_classifier(params.train)
-    t0 = time.perf_counter()
-    clf.fit(train.text.tolist(), train.label.tolist(), groups=training_groups(train))
-    seconds = time.perf_counter() - t0
+    copies = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
+    clf, seconds = fit_outside_fold(df, params, fold, copies)
     proba = clf.predict_proba(test.text.tolist())
     INTERIM.mkdir(parents=True, exist_ok=True)
     np.savez(path, ids=np.array(test.id.tolist(), dtype=object), proba=proba,

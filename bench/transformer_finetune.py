@@ -105,17 +105,12 @@ def main() -> None:
 
 def linear_fold0(df: pd.DataFrame):
     """The default linear model (params.yaml) trained outside fold 0, as ``minyi cv`` trains it."""
+    from minyi_nlp.crossval import fit_outside_fold
     from minyi_nlp.params import load_params
     from minyi_nlp.prepare import COPIES_FILE
-    from minyi_nlp.train import build_classifier, training_groups
 
-    params = load_params()
-    pool = df
-    if params.prepare.train_copies == "all":
-        pool = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
-    train = pool[pool.fold != 0]
-    return build_classifier(params.train).fit(train.text.tolist(), train.label.tolist(),
-                                              groups=training_groups(train))
+    copies = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
+    return fit_outside_fold(df, load_params(), 0, copies)[0]
 
 
 def track(res: dict, args: argparse.Namespace) -> None:
