@@ -103,7 +103,8 @@ def build_appeals(rows: pd.DataFrame, params: PrepareParams) -> PreparedData:
         coverage=params.coverage,
         same_kind_cosine=params.same_kind_cosine,
     )
-    rows = rows.assign(group=groups, is_raw=~rows["pretokenized"])
+    # masked once, after de-duplication (which compares the texts as given): appeals and copies share it
+    rows = rows.assign(group=groups, is_raw=~rows["pretokenized"], text=[mask_pii(t) for t in rows["text"]])
     kept = []
     conflicts = 0
     for number, (_, g) in enumerate(rows.groupby("group", sort=True)):
@@ -115,7 +116,6 @@ def build_appeals(rows: pd.DataFrame, params: PrepareParams) -> PreparedData:
     # every copy, numbered and labelled as its appeal (groups are numbered in sorted order above)
     rows["appeal"] = np.searchsorted(np.unique(rows["group"].to_numpy()), rows["group"].to_numpy())
     rows["label"] = appeals["label"].to_numpy()[rows["appeal"].to_numpy()]
-    appeals["text"] = [mask_pii(t) for t in appeals["text"]]
 
     appeals["fold"] = -1
     raw_idx = np.flatnonzero(appeals["is_raw"].to_numpy())
@@ -124,7 +124,7 @@ def build_appeals(rows: pd.DataFrame, params: PrepareParams) -> PreparedData:
     for k, (_, test) in enumerate(skf.split(raw_idx, raw_labels)):
         appeals.loc[raw_idx[test], "fold"] = k
 
-    copies = rows.drop(columns=["group"]).assign(text=[mask_pii(t) for t in rows["text"]])
+    copies = rows.drop(columns=["group"])
     copies["fold"] = appeals["fold"].to_numpy()[copies["appeal"].to_numpy()]
     copies = copies.sort_values(["appeal", "pretokenized"], kind="stable").reset_index(drop=True)
     sizes = rows.groupby("group").size()
