@@ -40,7 +40,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--train-rows", choices=["all", "raw"], default="all",
                     help="--full trains on all appeals outside fold 0, or only on their raw-text rows")
-    ap.add_argument("--ensemble", action="store_true", help="--full: also score a 50/50 average with the linear model")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="--full: also score weighted averages with the linear model (weights 0.1 … 0.9)")
+    ap.add_argument("--save-proba", type=Path, default=None,
+                    help="--full: keep fold 0's fine-tuned probabilities here (.npz: ids, classes, proba)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -90,13 +93,19 @@ def main() -> None:
         keys = ("macro_f1", "ece", "accuracy", "top2_accuracy")
         rep = classification_report(test.label.tolist(), proba, list(full.classes_))
         res["fold0"] = {k: rep[k] for k in keys}
-        if args.ensemble:  # equal-weight average with the default linear model trained as `minyi cv` does
+        if args.save_proba:
+            import numpy as np
+
+            args.save_proba.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(args.save_proba, ids=test.id.to_numpy(), classes=np.asarray(full.classes_), proba=proba)
+        if args.ensemble:  # weighted averages with the default linear model trained as `minyi cv` does
             linear = linear_fold0(df)
             assert list(linear.classes_) == list(full.classes_)
-            mix = 0.5 * proba + 0.5 * linear.predict_proba(test.text.tolist())
-            res["fold0_ensemble_with_linear"] = {
-                k: v for k, v in classification_report(test.label.tolist(), mix, list(full.classes_)).items()
-                if k in keys}
+            lin = linear.predict_proba(test.text.tolist())
+            res["fold0_ensemble_with_linear"] = {}
+            for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):  # w = the fine-tuned model's weight
+                rep = classification_report(test.label.tolist(), w * proba + (1 - w) * lin, list(full.classes_))
+                res["fold0_ensemble_with_linear"][f"{w:.1f}"] = {k: rep[k] for k in keys}
         track(res, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
@@ -122,11 +131,11 @@ def track(res: dict, args: argparse.Namespace) -> None:
     params = {"model": "e5-small fine-tuned", "max_length": args.max_length, "epochs": args.epochs,
               "batch_size": args.batch_size, "threads": args.threads, "train_rows": res["full_train_rows"]}
     log_cv_run("e5-small-finetune", {"folds": [fold], "summary": summary, "params": params})
-    if "fold0_ensemble_with_linear" in res:
-        mixed = {"fold": 0, **res["fold0_ensemble_with_linear"]}
+    for w, scores in res.get("fold0_ensemble_with_linear", {}).items():
+        mixed = {"fold": 0, **scores}
         log_cv_run("e5-small-finetune+linear", {
             "folds": [mixed], "summary": {k: {"mean": float(v), "std": 0.0} for k, v in mixed.items() if k != "fold"},
-            "params": {**params, "ensemble": "0.5 fine-tuned + 0.5 linear (params.yaml)"}})
+            "params": {**params, "ensemble": f"{w} fine-tuned + {1 - float(w):.1f} linear (params.yaml)"}})
 
 
 if __name__ == "__main__":

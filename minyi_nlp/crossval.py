@@ -16,21 +16,49 @@ if TYPE_CHECKING:
 
 
 def fit_outside_fold(
-    appeals: pd.DataFrame, params: Params, fold: int, copies: pd.DataFrame | None = None
+    appeals: pd.DataFrame,
+    params: Params,
+    fold: int,
+    copies: pd.DataFrame | None = None,
+    extra: pd.DataFrame | None = None,
 ) -> tuple[AppealClassifier, float]:
     """The params.yaml classifier fitted on every appeal outside ``fold``, and its fit time in seconds.
 
     Training rows are ``copies`` (every copy of each appeal, grouped by appeal) when
-    ``params.prepare.train_copies`` is ``all`` and they are given, else one row per appeal.
+    ``params.prepare.train_copies`` is ``all`` and they are given, else one row per appeal; ``extra``
+    rows (``text``, ``label``: e.g. pseudo-labelled texts) are added, each its own group.
     """
     from minyi_nlp.train import build_classifier, training_groups
 
     pool = copies if params.prepare.train_copies == "all" and copies is not None else appeals
     train = pool[pool["fold"] != fold]
+    if extra is not None and len(extra):
+        train = pd.concat([train, extra[["text", "label"]]], ignore_index=True)
     clf = build_classifier(params.train)
     t0 = time.perf_counter()
     clf.fit(train["text"].astype(str).tolist(), train["label"].astype(str).tolist(), groups=training_groups(train))
     return clf, time.perf_counter() - t0
+
+
+def score_fold(clf, test: pd.DataFrame, fold: int, seconds: float, n_bins: int) -> dict:
+    """One fold's line of a cross-validation report: ``clf`` scored on the raw texts of ``test``."""
+    rep = classification_report(
+        test["label"].astype(str).tolist(),
+        clf.predict_proba(test["text"].astype(str).tolist()),
+        [str(c) for c in clf.classes_],
+        n_bins,
+    )
+    return {"fold": fold, "n": rep["n"], "macro_f1": rep["macro_f1"], "accuracy": rep["accuracy"],
+            "top2_accuracy": rep["top2_accuracy"], "ece": rep["ece"], "train_seconds": seconds}
+
+
+def summarize(per_fold: list[dict]) -> dict:
+    """Mean and standard deviation over folds of each score in :func:`score_fold`'s lines."""
+    summary = {}
+    for key in ("macro_f1", "accuracy", "top2_accuracy", "ece", "train_seconds"):
+        vals = np.array([f[key] for f in per_fold])
+        summary[key] = {"mean": float(vals.mean()), "std": float(vals.std())}
+    return summary
 
 
 def cross_validate(
@@ -40,19 +68,7 @@ def cross_validate(
     folds = folds if folds is not None else list(range(params.prepare.n_folds))
     per_fold = []
     for k in folds:
-        test = appeals["fold"] == k
         clf, seconds = fit_outside_fold(appeals, params, k, copies)
-        rep = classification_report(
-            appeals.loc[test, "label"].astype(str).tolist(),
-            clf.predict_proba(appeals.loc[test, "text"].astype(str).tolist()),
-            [str(c) for c in clf.classes_],
-            params.evaluate.n_bins,
-        )
-        per_fold.append({"fold": k, "n": rep["n"], "macro_f1": rep["macro_f1"], "accuracy": rep["accuracy"],
-                         "top2_accuracy": rep["top2_accuracy"], "ece": rep["ece"], "train_seconds": seconds})
-    summary = {}
-    for key in ("macro_f1", "accuracy", "top2_accuracy", "ece", "train_seconds"):
-        vals = np.array([f[key] for f in per_fold])
-        summary[key] = {"mean": float(vals.mean()), "std": float(vals.std())}
-    return {"folds": per_fold, "summary": summary,
+        per_fold.append(score_fold(clf, appeals[appeals["fold"] == k], k, seconds, params.evaluate.n_bins))
+    return {"folds": per_fold, "summary": summarize(per_fold),
             "params": {**params.train.model_dump(), "train_copies": params.prepare.train_copies}}

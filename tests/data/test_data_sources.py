@@ -24,6 +24,12 @@ RAW_SHA256 = {
     "teddy2020_c/fj4_messages_with_replies.xlsx": (
         "470b93e69408e008a096afe3dab3ab1162620b8986126a474eebee77353ba3bd"
     ),
+    "teddy2020_c/fj2_official_test_unlabeled_2801.xlsx": (
+        "3adeb822b743cfdd3b0cc62755239789c003d37766e03a7804db2361e008cf19"
+    ),
+    "teddy2020_c/fj3_hot_issue_messages_4326.xlsx": (
+        "86bc682dd7dee2fe77b00f1b2dde5e3c622e4c9be942eb7f74a08323f1b0cb50"
+    ),
     "shangluo_mayor_mailbox/latest.csv": "36c8f68e574c7fa678bea68b31c1376f7b3b663f2d4c665fdb421e605bc34047",
     "fuzhou_river_12345/fuzhou_river_appeals_summary.xlsx": (
         "68b49ddeb86aba72e93ffc98a1adbea1f10f0ed5bf176e188c09bab921b84e49"
@@ -35,6 +41,8 @@ EXPECTED = {
     "teddy_fj2_raw": (2061, 2061, ["src"]),
     "teddy_fj2_segmented": (8148, 8148, []),
     "teddy_fj4_replies": (2714, 2714, ["user", "reply", "replied_at"]),
+    "teddy_fj2_test_unlabelled": (2801, 2801, ["user"]),
+    "teddy_fj3_hot_issues": (4326, 4326, ["user", "against", "likes"]),
     "shangluo_mailbox": (1089, 1087, ["reply", "replied_at", "url"]),
     "fuzhou_river": (1464, 1464, ["reply", "river", "transfers"]),
 }
