@@ -118,18 +118,20 @@ def plot_per_class_f1(per_class: dict[str, dict], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def plot_experiments(rows: list[dict], path: Path, target: float | None = None) -> Path:
-    """Macro-F1 mean ± std per cross-validated variant (``rows``: name, f1_mean, f1_std, ece_mean), best on top."""
+def plot_experiments(rows: list[dict], path: Path, targets: dict[str, float] | None = None) -> Path:
+    """Macro-F1 mean ± std per cross-validated variant (``rows``: name, f1_mean, f1_std, ece_mean), best on top;
+    ``targets``: label → macro-F1, drawn as dashed lines."""
     plt = pyplot()
     rows = sorted(rows, key=lambda r: r["f1_mean"], reverse=True)
     names = [r["name"] for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 2))
     ax.barh(names, [r["f1_mean"] for r in rows], xerr=[r["f1_std"] for r in rows], color="#4c72b0", capsize=3)
     for i, r in enumerate(rows):
         ax.text(0.801, i, f"{r['f1_mean']:.3f}  ECE {r['ece_mean']:.3f}", va="center", color="white", fontsize=8)
-    if target is not None:
-        ax.axvline(target, color="#c44e52", linestyle="--", linewidth=1, label=f"target {target}")
-        ax.legend(loc="lower right", fontsize=8)
+    for (label, value), colour in zip((targets or {}).items(), ("#c44e52", "#55a868", "#8172b2"), strict=False):
+        ax.axvline(value, color=colour, linestyle="--", linewidth=1, label=f"{label} {value}")
+    if targets:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / len(rows)), ncol=len(targets), fontsize=8)
     ax.set_xlim(0.8, 0.96)
     ax.invert_yaxis()
     ax.set_xlabel("macro-F1, mean ± std over the 5 raw-text folds")

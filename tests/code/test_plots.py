@@ -16,7 +16,7 @@ def test_every_report_plot_writes_a_png(tmp_path):
         plots.plot_per_class_f1({"城乡建设": {"f1": 0.9}, "教育文体": {"f1": 0.8}}, tmp_path / "f1.png"),
         plots.plot_experiments([{"name": "默认", "f1_mean": 0.919, "f1_std": 0.013, "ece_mean": 0.03},
                                 {"name": "b", "f1_mean": 0.909, "f1_std": 0.02, "ece_mean": 0.04}],
-                               tmp_path / "exp.png", target=0.91),
+                               tmp_path / "exp.png", targets={"目标": 0.91, "goal": 0.94}),
     ]
     for path in written:
         assert path.read_bytes()[:8] == PNG
