@@ -137,3 +137,23 @@ def plot_experiments(rows: list[dict], path: Path, targets: dict[str, float] | N
     ax.set_xlabel("macro-F1, mean ± std over the 5 raw-text folds")
     ax.set_title("Category model variants (minyi cv)")
     return save_figure(fig, path)
+
+
+def plot_learning_curve(curve: list[dict], path: Path, goal: float | None = None) -> Path:
+    """Macro-F1 (mean ± std over folds) and ECE against the number of training appeals."""
+    plt = pyplot()
+    x = [c["train_appeals"] for c in curve]
+    fig, (f1_ax, ece_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    f1_ax.errorbar(x, [c["macro_f1_mean"] for c in curve], yerr=[c["macro_f1_std"] for c in curve],
+                   marker="o", capsize=3, color="#4c72b0")
+    if goal is not None:
+        f1_ax.axhline(goal, color="#55a868", linestyle="--", linewidth=1, label=f"goal {goal}")
+        f1_ax.legend(loc="lower right", fontsize=8)
+    f1_ax.set_xlabel("training appeals (outside the evaluated fold)")
+    f1_ax.set_ylabel("macro-F1 on raw text, 5 folds")
+    ece_ax.errorbar(x, [c["ece_mean"] for c in curve], yerr=[c["ece_std"] for c in curve],
+                    marker="o", capsize=3, color="#c44e52")
+    ece_ax.set_xlabel("training appeals (outside the evaluated fold)")
+    ece_ax.set_ylabel("ECE (10 bins)")
+    fig.suptitle("Learning curve of the category model")
+    return save_figure(fig, path)

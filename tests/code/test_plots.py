@@ -17,6 +17,9 @@ def test_every_report_plot_writes_a_png(tmp_path):
         plots.plot_experiments([{"name": "默认", "f1_mean": 0.919, "f1_std": 0.013, "ece_mean": 0.03},
                                 {"name": "b", "f1_mean": 0.909, "f1_std": 0.02, "ece_mean": 0.04}],
                                tmp_path / "exp.png", targets={"目标": 0.91, "goal": 0.94}),
+        plots.plot_learning_curve([{"train_appeals": n, "macro_f1_mean": f, "macro_f1_std": 0.01, "ece_mean": 0.03,
+                                    "ece_std": 0.005} for n, f in ((1500, 0.88), (6000, 0.92))],
+                                  tmp_path / "lc.png", goal=0.94),
     ]
     for path in written:
         assert path.read_bytes()[:8] == PNG
