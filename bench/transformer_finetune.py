@@ -1,9 +1,9 @@
 """Experiment: how long fine-tuning e5-small takes on this CPU, measured on a short run.
 
 Fine-tunes ``TransformerClassifier`` (converted e5-small, mean pooling, head + tail cut) for a few
-optimiser steps on raw appeals outside fold 0, with ``--threads`` threads (default 1), and projects the
-cost of one epoch over the full training set (all rows outside fold 0). Runs the full fine-tune and
-evaluates on fold 0 only with ``--full`` (and only sensible where the projection fits the budget).
+optimiser steps on raw appeals outside ``--fold`` (default 0), with ``--threads`` threads (default 1), and
+projects the cost of one epoch over the full training set (all rows outside the fold). Runs the full fine-tune
+and evaluates on that fold with ``--full`` (and only sensible where the projection fits the budget).
 
     nice -n 10 python bench/transformer_finetune.py [--examples 64] [--batch-size 16] [--max-length 256]
 """
@@ -39,17 +39,18 @@ def main() -> None:
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--train-rows", choices=["all", "raw"], default="all",
-                    help="--full trains on all appeals outside fold 0, or only on their raw-text rows")
+                    help="--full trains on all appeals outside the fold, or only on their raw-text rows")
     ap.add_argument("--ensemble", action="store_true",
                     help="--full: also score weighted averages with the linear model (weights 0.1 … 0.9)")
     ap.add_argument("--save-proba", type=Path, default=None,
-                    help="--full: keep fold 0's fine-tuned probabilities here (.npz: ids, classes, proba)")
+                    help="--full: keep the evaluated fold's fine-tuned probabilities here (.npz: ids, classes, proba)")
+    ap.add_argument("--fold", type=int, default=0, help="--full: evaluate on this raw-text fold, train outside it")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     df = pd.read_parquet(get_settings().processed_dir / "appeals.parquet")
-    train, test = df[df.fold != 0], df[df.fold == 0]
+    train, test = df[df.fold != args.fold], df[df.fold == args.fold]
     sample = train[train.fold >= 0].sample(args.examples, random_state=0)
     steps = max(1, args.examples // args.batch_size)
     clf = TransformerClassifier(max_length=args.max_length, batch_size=args.batch_size, max_steps=steps,
@@ -66,7 +67,7 @@ def main() -> None:
         "examples_seen": steps * args.batch_size, "train_seconds": round(train_s, 1),
         "fit_wall_seconds_incl_load": round(wall, 1),
         "seconds_per_training_example": round(per_example, 3),
-        "full_training_rows_outside_fold0": len(train),
+        "fold": args.fold, "training_rows_outside_fold": len(train),
         "projected_minutes_per_epoch": round(per_example * len(train) / 60, 1),
         "load_avg_1min_at_end": os.getloadavg()[0],
     }
@@ -89,50 +90,50 @@ def main() -> None:
         res["full_train_rows"] = f"{len(rows)} ({args.train_rows})"
         t0 = time.perf_counter()
         proba = full.predict_proba(test.text.tolist())
-        res["fold0_predict_ms_per_appeal"] = round(1000 * (time.perf_counter() - t0) / len(test), 1)
+        res["predict_ms_per_appeal"] = round(1000 * (time.perf_counter() - t0) / len(test), 1)
         keys = ("macro_f1", "ece", "accuracy", "top2_accuracy")
         rep = classification_report(test.label.tolist(), proba, list(full.classes_))
-        res["fold0"] = {k: rep[k] for k in keys}
+        res["scores"] = {k: rep[k] for k in keys}
         if args.save_proba:
             import numpy as np
 
             args.save_proba.parent.mkdir(parents=True, exist_ok=True)
             np.savez(args.save_proba, ids=test.id.to_numpy(), classes=np.asarray(full.classes_), proba=proba)
         if args.ensemble:  # weighted averages with the default linear model trained as `minyi cv` does
-            linear = linear_fold0(df)
+            linear = linear_outside(df, args.fold)
             assert list(linear.classes_) == list(full.classes_)
             lin = linear.predict_proba(test.text.tolist())
-            res["fold0_ensemble_with_linear"] = {}
+            res["ensemble_with_linear"] = {}
             for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):  # w = the fine-tuned model's weight
                 rep = classification_report(test.label.tolist(), w * proba + (1 - w) * lin, list(full.classes_))
-                res["fold0_ensemble_with_linear"][f"{w:.1f}"] = {k: rep[k] for k in keys}
+                res["ensemble_with_linear"][f"{w:.1f}"] = {k: rep[k] for k in keys}
         track(res, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
     print(json.dumps(res, indent=1))
 
 
-def linear_fold0(df: pd.DataFrame):
-    """The default linear model (params.yaml) trained outside fold 0, as ``minyi cv`` trains it."""
+def linear_outside(df: pd.DataFrame, fold: int):
+    """The default linear model (params.yaml) trained outside ``fold``, as ``minyi cv`` trains it."""
     from minyi_nlp.crossval import fit_outside_fold
     from minyi_nlp.params import load_params
     from minyi_nlp.prepare import COPIES_FILE
 
     copies = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
-    return fit_outside_fold(df, load_params(), 0, copies)[0]
+    return fit_outside_fold(df, load_params(), fold, copies)[0]
 
 
 def track(res: dict, args: argparse.Namespace) -> None:
-    """Log the fold-0 fine-tune to MLflow in the shape ``minyi cv`` uses (one fold)."""
+    """Log the one-fold fine-tune to MLflow in the shape ``minyi cv`` uses (one fold)."""
     from minyi_nlp.tracking import log_cv_run
 
-    fold = {"fold": 0, **res["fold0"], "train_seconds": res["full_fit_seconds"]}
+    fold = {"fold": args.fold, **res["scores"], "train_seconds": res["full_fit_seconds"]}
     summary = {k: {"mean": float(v), "std": 0.0} for k, v in fold.items() if k != "fold"}
     params = {"model": "e5-small fine-tuned", "max_length": args.max_length, "epochs": args.epochs,
               "batch_size": args.batch_size, "threads": args.threads, "train_rows": res["full_train_rows"]}
     log_cv_run("e5-small-finetune", {"folds": [fold], "summary": summary, "params": params})
-    for w, scores in res.get("fold0_ensemble_with_linear", {}).items():
-        mixed = {"fold": 0, **scores}
+    for w, scores in res.get("ensemble_with_linear", {}).items():
+        mixed = {"fold": args.fold, **scores}
         log_cv_run("e5-small-finetune+linear", {
             "folds": [mixed], "summary": {k: {"mean": float(v), "std": 0.0} for k, v in mixed.items() if k != "fold"},
             "params": {**params, "ensemble": f"{w} fine-tuned + {1 - float(w):.1f} linear (params.yaml)"}})
