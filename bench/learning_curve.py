@@ -21,7 +21,7 @@ from minyi_nlp.config import get_settings
 from minyi_nlp.crossval import fit_outside_fold, score_fold, summarize
 from minyi_nlp.params import load_params
 from minyi_nlp.plots import plot_learning_curve
-from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE
+from minyi_nlp.prepare import PreparedData
 
 log = logging.getLogger("learning_curve")
 
@@ -45,8 +45,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     settings, params = get_settings(), load_params()
-    appeals = pd.read_parquet(settings.processed_dir / APPEALS_FILE)
-    copies = pd.read_parquet(settings.processed_dir / COPIES_FILE)
+    prepared = PreparedData.read(settings.processed_dir)
+    appeals, copies = prepared.appeals, prepared.copies
     curve = []
     for share in args.shares:
         folds, n_train = [], []

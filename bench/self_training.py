@@ -27,7 +27,7 @@ from minyi_nlp.data import load_source
 from minyi_nlp.dedup import duplicate_groups
 from minyi_nlp.params import load_params
 from minyi_nlp.predict import compose_text
-from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE
+from minyi_nlp.prepare import PreparedData
 
 SOURCES = ("teddy_fj2_test_unlabelled", "teddy_fj3_hot_issues", "teddy_fj4_replies")
 log = logging.getLogger("self_training")
@@ -62,8 +62,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     settings, params = get_settings(), load_params()
-    appeals = pd.read_parquet(settings.processed_dir / APPEALS_FILE)
-    copies = pd.read_parquet(settings.processed_dir / COPIES_FILE)
+    prepared = PreparedData.read(settings.processed_dir)
+    appeals, copies = prepared.appeals, prepared.copies
     unlabelled = unlabelled_texts(args.sources, copies)
     base: list[dict] = []
     selftrained: dict[float, list[dict]] = {tau: [] for tau in args.tau}

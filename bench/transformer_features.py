@@ -30,7 +30,7 @@ from minyi_nlp.config import get_settings
 from minyi_nlp.crossval import fit_outside_fold
 from minyi_nlp.metrics import classification_report
 from minyi_nlp.params import load_params
-from minyi_nlp.prepare import COPIES_FILE
+from minyi_nlp.prepare import PreparedData
 from minyi_nlp.transformer.features import E5Embedder, E5FeatureClassifier
 
 INTERIM = get_settings().data_dir / "interim"
@@ -52,7 +52,7 @@ def linear_fold_proba(df: pd.DataFrame, fold: int) -> tuple[np.ndarray, list[str
         z = np.load(path, allow_pickle=True)
         if list(z["ids"]) == test.id.tolist():
             return z["proba"], list(z["classes"]), float(z["seconds"])
-    copies = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
+    copies = PreparedData.read(get_settings().processed_dir).copies
     clf, seconds = fit_outside_fold(df, params, fold, copies)
     proba = clf.predict_proba(test.text.tolist())
     INTERIM.mkdir(parents=True, exist_ok=True)

@@ -117,9 +117,9 @@ def linear_outside(df: pd.DataFrame, fold: int):
     """The default linear model (params.yaml) trained outside ``fold``, as ``minyi cv`` trains it."""
     from minyi_nlp.crossval import fit_outside_fold
     from minyi_nlp.params import load_params
-    from minyi_nlp.prepare import COPIES_FILE
+    from minyi_nlp.prepare import PreparedData
 
-    copies = pd.read_parquet(get_settings().processed_dir / COPIES_FILE)
+    copies = PreparedData.read(get_settings().processed_dir).copies
     return fit_outside_fold(df, load_params(), fold, copies)[0]
 
 

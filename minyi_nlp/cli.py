@@ -318,21 +318,19 @@ def cv(
     no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
 ) -> None:
     """Cross-validate the category model over the raw-text folds (mean ± std macro-F1, ECE); log to MLflow."""
-    import pandas as pd
 
     from minyi_nlp.config import get_settings
     from minyi_nlp.crossval import cross_validate
     from minyi_nlp.params import load_params
-    from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE
+    from minyi_nlp.prepare import PreparedData
     from minyi_nlp.train import load_split
 
     params = _with_overrides(load_params(), set_ or [])
     settings = get_settings()
     load_split(settings.processed_dir, params)
-    appeals = pd.read_parquet(settings.processed_dir / APPEALS_FILE)
-    copies = pd.read_parquet(settings.processed_dir / COPIES_FILE) if params.prepare.train_copies == "all" else None
+    prepared = PreparedData.read(settings.processed_dir)
     chosen = [int(f) for f in folds.split(",")] if folds else None
-    report = cross_validate(appeals, params, chosen, copies)
+    report = cross_validate(prepared.appeals, params, chosen, prepared.copies)
     report["name"] = name or (",".join(set_ or []) or "params.yaml")
     for f in report["folds"]:
         typer.echo(f"fold {f['fold']}: n={f['n']} macro-F1 {f['macro_f1']:.4f} ECE {f['ece']:.4f}", err=True)

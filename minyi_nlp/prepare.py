@@ -44,6 +44,12 @@ class PreparedData:
     copies: pd.DataFrame
     report: dict
 
+    @classmethod
+    def read(cls, processed_dir: Path) -> PreparedData:
+        """The appeals and copies that :func:`run_prepare` wrote to ``processed_dir`` (the report is not read)."""
+        return cls(appeals=pd.read_parquet(processed_dir / APPEALS_FILE),
+                   copies=pd.read_parquet(processed_dir / COPIES_FILE), report={})
+
     def train_eval(self, eval_fold: int, train_copies: str = "one") -> tuple[pd.DataFrame, pd.DataFrame]:
         """Training rows (outside the fold) and raw-text evaluation rows (the fold).
 

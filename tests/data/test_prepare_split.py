@@ -2,15 +2,11 @@
 
 import pandas as pd
 
-from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE, EVAL_FILE, PreparedData
+from minyi_nlp.prepare import COPIES_FILE, EVAL_FILE, PreparedData
 
 
 def _load(prepared_dir) -> PreparedData:
-    return PreparedData(
-        appeals=pd.read_parquet(prepared_dir / APPEALS_FILE),
-        copies=pd.read_parquet(prepared_dir / COPIES_FILE),
-        report={},
-    )
+    return PreparedData.read(prepared_dir)
 
 
 def test_every_copy_belongs_to_one_appeal_with_its_label_and_fold(prepared_dir):
