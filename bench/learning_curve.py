@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from minyi_nlp.config import get_settings
-from minyi_nlp.crossval import fit_outside_fold, score_fold, summarize
+from minyi_nlp.crossval import cv_report, fit_outside_fold, score_fold
 from minyi_nlp.params import load_params
 from minyi_nlp.plots import plot_learning_curve
 from minyi_nlp.prepare import PreparedData
@@ -58,9 +58,8 @@ def main() -> None:
             folds.append(score_fold(clf, appeals[appeals["fold"] == k], k, seconds, params.evaluate.n_bins))
             n_train.append(len(chosen))
             log.info("share %.2f, fold %d: %d appeals, macro-F1 %.4f", share, k, len(chosen), folds[-1]["macro_f1"])
-        report = {"name": f"learning-curve-{share:g}", "folds": folds, "summary": summarize(folds),
-                  "params": {**params.train.model_dump(), "train_copies": params.prepare.train_copies,
-                             "train_share": share, "train_appeals_mean": float(np.mean(n_train))}}
+        report = {"name": f"learning-curve-{share:g}",
+                  **cv_report(folds, params, train_share=share, train_appeals_mean=float(np.mean(n_train)))}
         curve.append({"share": share, "train_appeals": float(np.mean(n_train)), **{
             f"{key}_{stat}": report["summary"][key][stat] for key in ("macro_f1", "ece") for stat in ("mean", "std")}})
         print(f"share {share:g} ({np.mean(n_train):.0f} appeals): macro-F1 {curve[-1]['macro_f1_mean']:.4f} "

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from minyi_nlp.config import get_settings
-from minyi_nlp.crossval import fit_outside_fold, score_fold, summarize
+from minyi_nlp.crossval import cv_report, fit_outside_fold, score_fold, summarize
 from minyi_nlp.data import load_source
 from minyi_nlp.dedup import duplicate_groups
-from minyi_nlp.params import load_params
+from minyi_nlp.params import PrepareParams, load_params
 from minyi_nlp.predict import compose_text
 from minyi_nlp.prepare import PreparedData
 
@@ -33,14 +33,13 @@ SOURCES = ("teddy_fj2_test_unlabelled", "teddy_fj3_hot_issues", "teddy_fj4_repli
 log = logging.getLogger("self_training")
 
 
-def unlabelled_texts(sources: list[str], copies: pd.DataFrame) -> list[str]:
+def unlabelled_texts(sources: list[str], copies: pd.DataFrame, params: PrepareParams) -> list[str]:
     """Title + content of every message in ``sources``, without repeats or duplicates of a labelled copy."""
     texts: list[str] = []
     for name in sources:
         frame = load_source(name).frame
         texts += [compose_text(t, c) for t, c in zip(frame["title"], frame["content"], strict=True)]
     texts = list(dict.fromkeys(t for t in texts if len(t) > 5))
-    params = load_params().prepare
     groups = np.asarray(duplicate_groups(
         copies["text"].tolist() + texts, copies["pretokenized"].tolist() + [False] * len(texts),
         containment=params.containment, coverage=params.coverage, same_kind_cosine=params.same_kind_cosine,
@@ -64,7 +63,7 @@ def main() -> None:
     settings, params = get_settings(), load_params()
     prepared = PreparedData.read(settings.processed_dir)
     appeals, copies = prepared.appeals, prepared.copies
-    unlabelled = unlabelled_texts(args.sources, copies)
+    unlabelled = unlabelled_texts(args.sources, copies, params.prepare)
     base: list[dict] = []
     selftrained: dict[float, list[dict]] = {tau: [] for tau in args.tau}
     for k in (int(f) for f in args.folds.split(",")):
@@ -87,11 +86,10 @@ def main() -> None:
     print(f"base (params.yaml): macro-F1 {summarize(base)['macro_f1']['mean']:.4f}")
     for tau, folds in selftrained.items():
         name = f"self-training-tau{tau:g}"
-        report = {"name": name, "folds": folds, "summary": summarize(folds),
-                  "base_folds": [{"fold": f["fold"], "macro_f1": f["macro_f1"], "ece": f["ece"]} for f in base],
-                  "params": {**params.train.model_dump(), "train_copies": params.prepare.train_copies,
-                             "self_training_tau": tau, "self_training_sources": ",".join(args.sources),
-                             "unlabelled_messages": len(unlabelled)}}
+        report = {"name": name, **cv_report(folds, params, self_training_tau=tau,
+                                            self_training_sources=",".join(args.sources),
+                                            unlabelled_messages=len(unlabelled)),
+                  "base_folds": [{"fold": f["fold"], "macro_f1": f["macro_f1"], "ece": f["ece"]} for f in base]}
         (out_dir / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
         s = report["summary"]
         print(f"{name}: macro-F1 {s['macro_f1']['mean']:.4f} ± {s['macro_f1']['std']:.4f}, ECE {s['ece']['mean']:.4f}")

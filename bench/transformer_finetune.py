@@ -17,11 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from minyi_nlp.artifacts import load_model, save_model
 from minyi_nlp.config import get_settings
 from minyi_nlp.metrics import classification_report
+from minyi_nlp.prepare import PreparedData
 from minyi_nlp.transformer import TransformerClassifier
 
 OUT = get_settings().reports_dir / "transformer_finetune.json"
@@ -49,7 +48,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    df = pd.read_parquet(get_settings().processed_dir / "appeals.parquet")
+    prepared = PreparedData.read(get_settings().processed_dir)
+    df = prepared.appeals
     train, test = df[df.fold != args.fold], df[df.fold == args.fold]
     sample = train[train.fold >= 0].sample(args.examples, random_state=0)
     steps = max(1, args.examples // args.batch_size)
@@ -100,7 +100,7 @@ def main() -> None:
             args.save_proba.parent.mkdir(parents=True, exist_ok=True)
             np.savez(args.save_proba, ids=test.id.to_numpy(), classes=np.asarray(full.classes_), proba=proba)
         if args.ensemble:  # weighted averages with the default linear model trained as `minyi cv` does
-            linear = linear_outside(df, args.fold)
+            linear = linear_outside(prepared, args.fold)
             assert list(linear.classes_) == list(full.classes_)
             lin = linear.predict_proba(test.text.tolist())
             res["ensemble_with_linear"] = {}
@@ -113,14 +113,12 @@ def main() -> None:
     print(json.dumps(res, indent=1))
 
 
-def linear_outside(df: pd.DataFrame, fold: int):
+def linear_outside(prepared: PreparedData, fold: int):
     """The default linear model (params.yaml) trained outside ``fold``, as ``minyi cv`` trains it."""
     from minyi_nlp.crossval import fit_outside_fold
     from minyi_nlp.params import load_params
-    from minyi_nlp.prepare import PreparedData
 
-    copies = PreparedData.read(get_settings().processed_dir).copies
-    return fit_outside_fold(df, load_params(), fold, copies)[0]
+    return fit_outside_fold(prepared.appeals, load_params(), fold, prepared.copies)[0]
 
 
 def track(res: dict, args: argparse.Namespace) -> None:

@@ -318,7 +318,6 @@ def cv(
     no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
 ) -> None:
     """Cross-validate the category model over the raw-text folds (mean ± std macro-F1, ECE); log to MLflow."""
-
     from minyi_nlp.config import get_settings
     from minyi_nlp.crossval import cross_validate
     from minyi_nlp.params import load_params

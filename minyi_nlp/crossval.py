@@ -61,6 +61,12 @@ def summarize(per_fold: list[dict]) -> dict:
     return summary
 
 
+def cv_report(per_fold: list[dict], params: Params, **extra_params: object) -> dict:
+    """A cross-validation report: per-fold lines, their summary and the parameters (plus ``extra_params``)."""
+    return {"folds": per_fold, "summary": summarize(per_fold),
+            "params": {**params.train.model_dump(), "train_copies": params.prepare.train_copies, **extra_params}}
+
+
 def cross_validate(
     appeals: pd.DataFrame, params: Params, folds: list[int] | None = None, copies: pd.DataFrame | None = None
 ) -> dict:
@@ -70,5 +76,4 @@ def cross_validate(
     for k in folds:
         clf, seconds = fit_outside_fold(appeals, params, k, copies)
         per_fold.append(score_fold(clf, appeals[appeals["fold"] == k], k, seconds, params.evaluate.n_bins))
-    return {"folds": per_fold, "summary": summarize(per_fold),
-            "params": {**params.train.model_dump(), "train_copies": params.prepare.train_copies}}
+    return cv_report(per_fold, params)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from minyi_nlp.crossval import fit_outside_fold, score_fold, summarize
+from minyi_nlp.crossval import cv_report, fit_outside_fold, score_fold, summarize
 from minyi_nlp.params import load_params
 
 TEXTS = {
@@ -47,3 +47,11 @@ def test_summarize_gives_mean_and_population_std() -> None:
     s = summarize(folds)
     assert s["macro_f1"]["mean"] == pytest.approx(0.85) and s["macro_f1"]["std"] == pytest.approx(0.05)
     assert s["train_seconds"] == {"mean": 2.0, "std": 1.0}
+
+
+def test_cv_report_carries_folds_summary_and_parameters() -> None:
+    folds = [{"fold": 0, "macro_f1": 0.9, "accuracy": 0.9, "top2_accuracy": 1.0, "ece": 0.02, "train_seconds": 1.0}]
+    report = cv_report(folds, _params(), train_share=0.5)
+    assert report["folds"] == folds and report["summary"]["macro_f1"]["mean"] == pytest.approx(0.9)
+    assert report["params"]["train_share"] == 0.5 and report["params"]["min_df"] == 1
+    assert report["params"]["train_copies"] == _params().prepare.train_copies
