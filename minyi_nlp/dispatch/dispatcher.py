@@ -197,6 +197,8 @@ class Dispatcher:
         typ = bundle.predict_proba("appeal_type", X, prepared) if "appeal_type" in bundle.heads else None
         typ_labels = bundle.heads["appeal_type"].labels if typ is not None else []
         labels = self.category_labels
+        top = np.argmax(cat, axis=1)
+        keywords = bundle.explain(X, "category", [labels[j] for j in top], 5) if explain else None
         city = find_jurisdiction("").name
         out = []
         for i, text in enumerate(prepared):
@@ -219,7 +221,7 @@ class Dispatcher:
                     urgent=sla.urgent,
                     needs_review=bool(review),
                     review_reasons=review,
-                    keywords=[w for w, _ in bundle.explain(X, i, "category", cats[0].label, 5)] if explain else [],
+                    keywords=[w for w, _ in keywords[i]] if keywords is not None else [],
                     jurisdiction=juris.full_name,
                     jurisdiction_level=juris.level,
                 )
