@@ -91,6 +91,15 @@ class Bundle:
         prepared = self.encoder.prepare(texts)
         return self.encoder.transform_prepared(prepared), prepared
 
+    def encode_pairs(self, pairs: list[tuple[Any, Any]]) -> tuple[sp.csr_matrix, list[str], list[tuple]]:
+        """Vectors of (title, content) pairs, their prepared text, and each part masked (what may be
+        stored): every part is normalised and masked once."""
+        from minyi_nlp.models.encoder import join_masked, mask_pairs
+
+        masked = mask_pairs(pairs)
+        prepared = [join_masked(t, c, self.encoder.params.max_chars) for t, c in masked]
+        return self.encoder.transform_prepared(prepared), prepared, masked
+
     def predict_proba(self, name: str, X: sp.csr_matrix, prepared: list[str] | None = None) -> np.ndarray:
         """Head ``name``'s probabilities for vectors ``X`` (keyword rules need the ``prepared`` texts)."""
         return self.head(name).predict_proba(X, prepared)

@@ -44,6 +44,18 @@ def prepare_texts(texts: Sequence[Any], max_chars: int = 3000) -> list[str]:
     return [clip_text(preprocess("" if t is None else str(t)), max_chars) for t in texts]
 
 
+def mask_pairs(pairs: Sequence[tuple[Any, Any]]) -> list[tuple[str | None, str]]:
+    """(title, content) → each normalised and PII-masked (what the service stores; ``None`` title kept)."""
+    return [(None if t is None else preprocess(str(t)), preprocess("" if c is None else str(c))) for t, c in pairs]
+
+
+def join_masked(title: str | None, content: str, max_chars: int = 3000) -> str:
+    """The model input of a masked (title, content): title then content, clipped like :func:`prepare_texts`.
+    Equals ``prepare_texts([title + " " + content])`` (masking never spans the space between them)."""
+    parts = [p for p in (title, content) if p]
+    return clip_text(" ".join(parts), max_chars)
+
+
 _TITLE_END = re.compile(r"[，。！？,.!?：:；;]|尊敬的|您好|你好")
 
 
