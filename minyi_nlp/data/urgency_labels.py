@@ -53,7 +53,9 @@ POOL_SOURCES: tuple[str, ...] = (
 STRATA: tuple[str, ...] = ("flagged", "weak_hit", "risk_word", "other")
 #: generic words of danger, independent of the hazard lexicon's entries
 RISK_WORDS = re.compile(r"危险|隐患|安全|紧急|生命|伤|死|救|急|怕|威胁")
-LABEL_COLUMNS: tuple[str, ...] = ("id", "source", "row", "urgent", "draw", "stratum", "teddy_eval", "note", "text")
+LABEL_COLUMNS: tuple[str, ...] = (
+    "id", "source", "row", "urgent", "draw", "stratum", "round", "teddy_eval", "note", "text"
+)
 
 
 def labels_path() -> Path:
@@ -91,7 +93,9 @@ def appeal_pool(sources: Sequence[str] = POOL_SOURCES, processed_dir: Path | Non
     return pool
 
 
-def lexicon_stratum(texts: Sequence[str], scores: Sequence[float], any_hit: Sequence[bool], flag_at: float) -> list[str]:
+def lexicon_stratum(
+    texts: Sequence[str], scores: Sequence[float], any_hit: Sequence[bool], flag_at: float
+) -> list[str]:
     """The stratum of each text (see :data:`STRATA`) from the lexicon's score and whether it hit at all."""
     out = []
     for text, score, hit in zip(texts, scores, any_hit, strict=True):
@@ -171,38 +175,59 @@ def weak_labels(
     *,
     flag_at: float,
     exclude_keys: set[str],
-    negatives_per_positive: float = 4.0,
+    negative_context: Sequence[bool] | None = None,
+    urgent_category: Sequence[bool] | None = None,
+    negatives_per_positive: float = 3.0,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Rule-labelled training rows: ``id, source, text, urgent, rule, confidence``.
 
-    Rules, first match wins:
+    ``scores``/``any_hit``/``negative_context`` are the hazard lexicon's verdict per pool row (best-hit
+    confidence, any hit at all, a document context such as 赔偿 or 噪音 found). Rules, first match wins:
 
-    * ``lexicon_strong`` (urgent 1): the lexicon's score ≥ ``max(flag_at, 0.75)``; confidence = score;
+    * ``lexicon_strong`` (urgent 1): score ≥ ``max(flag_at, 0.75)``; confidence = score;
     * ``lexicon_flag`` (1): score ≥ ``flag_at``; confidence = score;
-    * ``no_hazard`` (0): no lexicon hit and no generic risk word (:data:`RISK_WORDS`); confidence 0.95;
-      a random ``negatives_per_positive`` × (positives) of them;
-    * ``risk_word_only`` (0): a risk word but no lexicon hit; confidence 0.8; as many as positives.
+    * ``sla_urgent_category`` (1): ``urgent_category`` is true (a category whose ``sla.yaml`` entry is urgent,
+      e.g. from a sub-category model); confidence 0.6;
+    * ``hazard_in_negative_context`` (0): hazard words, but score < 0.3 after a context (aftermath of an
+      accident, a policy question, a nuisance); confidence 0.8: the hard negatives;
+    * ``no_hazard`` (0): no hit and no generic risk word (:data:`RISK_WORDS`); confidence 0.95; a random
+      ``negatives_per_positive`` × (positives) of them;
+    * ``risk_word_only`` (0): a risk word but no hit; confidence 0.8; as many as positives.
 
-    Weak hits below ``flag_at`` are left out (too uncertain either way). Rows whose duplicate key is in
-    ``exclude_keys`` (the hand-labelled set) never appear.
+    Hits below ``flag_at`` outside those contexts are left out (too uncertain either way). Rows whose duplicate
+    key is in ``exclude_keys`` (the hand-labelled set) never appear.
     """
-    frame = pool.assign(score=np.asarray(scores, float), any_hit=np.asarray(any_hit, bool))
+    n = len(pool)
+    frame = pool.assign(
+        score=np.asarray(scores, float),
+        any_hit=np.asarray(any_hit, bool),
+        neg=np.zeros(n, bool) if negative_context is None else np.asarray(negative_context, bool),
+        cat=np.zeros(n, bool) if urgent_category is None else np.asarray(urgent_category, bool),
+    )
     frame = frame[~frame["key"].isin(exclude_keys)]
     risk = frame["text"].str.contains(RISK_WORDS)
     strong = frame["score"] >= max(flag_at, 0.75)
     flagged = (frame["score"] >= flag_at) & ~strong
-    positives = pd.concat([frame[strong].assign(rule="lexicon_strong"), frame[flagged].assign(rule="lexicon_flag")])
-    positives = positives.assign(urgent=1, confidence=positives["score"])
+    by_category = frame["cat"] & ~strong & ~flagged
+    hard = frame["any_hit"] & frame["neg"] & (frame["score"] < 0.3) & ~frame["cat"]
+    positives = pd.concat([
+        frame[strong].assign(rule="lexicon_strong", confidence=frame.loc[strong, "score"]),
+        frame[flagged].assign(rule="lexicon_flag", confidence=frame.loc[flagged, "score"]),
+        frame[by_category].assign(rule="sla_urgent_category", confidence=0.6),
+    ]).assign(urgent=1)
     rng = np.random.default_rng(seed)
 
-    def sample(part: pd.DataFrame, n: int) -> pd.DataFrame:
-        return part.iloc[rng.permutation(len(part))[: min(n, len(part))]]
+    def sample(part: pd.DataFrame, k: int) -> pd.DataFrame:
+        return part.iloc[rng.permutation(len(part))[: min(k, len(part))]]
 
     n_pos = len(positives)
-    clean = sample(frame[~frame["any_hit"] & ~risk], int(round(negatives_per_positive * n_pos)))
-    risky = sample(frame[~frame["any_hit"] & risk], n_pos)
-    negatives = pd.concat([clean.assign(rule="no_hazard", confidence=0.95),
-                           risky.assign(rule="risk_word_only", confidence=0.8)]).assign(urgent=0)
+    quiet = ~frame["any_hit"] & ~frame["cat"]
+    negatives = pd.concat([
+        frame[hard].assign(rule="hazard_in_negative_context", confidence=0.8),
+        sample(frame[quiet & ~risk], int(round(negatives_per_positive * n_pos))).assign(rule="no_hazard",
+                                                                                       confidence=0.95),
+        sample(frame[quiet & risk], n_pos).assign(rule="risk_word_only", confidence=0.8),
+    ]).assign(urgent=0)
     out = pd.concat([positives, negatives], ignore_index=True)
     return out[["id", "source", "text", "urgent", "rule", "confidence"]].reset_index(drop=True)

@@ -11,6 +11,9 @@ preprocessed text (``minyi_nlp.text.preprocess``) and reads the context of each 
 * ``hedged`` — a possibility (一旦, 如果, 担心 …) before it in its clause: confidence × ``hedge_factor``;
 * ``historical`` — a past event (去年, 曾经 …) before it in its clause: confidence × ``historical_factor``.
 
+Document ``context`` (words anywhere in the text, e.g. 赔偿/判决 for the aftermath of an accident, 补贴/请问 for
+a policy question, 噪音/油烟 for a nuisance complaint) multiplies every hit's confidence by its factor.
+
 The lexicon alone calls a text urgent when its best remaining hit reaches ``flag_at``; every hit is
 returned (kind, span, confidence, status) for the urgency model and the dispatcher's reasons.
 """
@@ -21,12 +24,13 @@ import logging
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import ahocorasick_rs
+import numpy as np
 
 from minyi_nlp.routing.lists import ListsError, default_lists_dir, read_yaml
 
@@ -79,6 +83,7 @@ class HazardResult:
 
     hits: tuple[HazardHit, ...]
     flag_at: float
+    context: tuple[str, ...] = ()  # document context names found (their factors are already applied)
 
     @property
     def score(self) -> float:
@@ -125,6 +130,7 @@ class HazardLexicon:
         patterns: Iterable[tuple[str, _Pattern]],
         excludes: Iterable[tuple[str, int]],
         cues: Mapping[str, Iterable[str]],
+        context: Mapping[str, tuple[float, Iterable[str]]] | None = None,
         flag_at: float,
         hedge_factor: float,
         historical_factor: float,
@@ -149,6 +155,12 @@ class HazardLexicon:
             for word in words:
                 cue_table.setdefault(word, []).append(cue_kind)
         self._cues, self._cue_kinds = _automaton(cue_table)
+        context_table: dict[str, list[str]] = {}
+        self.context_factors = {name: factor for name, (factor, _) in (context or {}).items()}
+        for name, (_, words) in (context or {}).items():
+            for word in words:
+                context_table.setdefault(word, []).append(name)
+        self._context = _automaton(context_table) if context_table else None
         self.n_terms = len(table)
 
     # ----------------------------------------------------------------- matching
@@ -168,7 +180,11 @@ class HazardLexicon:
                 cues = sentences[(s0, s1)] = self._find_cues(text, s0, s1)
             clause_start = _bounds(clause_stops, start, end, len(text))[0]
             hits.append(self._judge(text, start, end, entry, cues, clause_start))
-        return HazardResult(tuple(hits), self.flag_at)
+        context = self._find_context(text)
+        if context:
+            factor = float(np.prod([self.context_factors[c] for c in context]))
+            hits = [replace(h, confidence=h.confidence * factor) for h in hits]
+        return HazardResult(tuple(hits), self.flag_at, context)
 
     def match_many(self, texts: Iterable[str]) -> list[HazardResult]:
         return [self.match(t) for t in texts]
@@ -192,6 +208,13 @@ class HazardLexicon:
             found = [f for f in found if not any(x[2] == f[2].index and x[0] <= f[0] and f[1] <= x[1]
                                                  for x in excluded)]
         return _drop_covered(found)
+
+    def _find_context(self, text: str) -> tuple[str, ...]:
+        if self._context is None:
+            return ()
+        automaton, names = self._context
+        found = {n for index, _, _ in automaton.find_matches_as_indexes(text, overlapping=True) for n in names[index]}
+        return tuple(sorted(found))
 
     def _find_cues(self, text: str, s0: int, s1: int) -> list[tuple[int, int, str, str]]:
         out = []
@@ -321,6 +344,7 @@ def parse_hazards(path: Path) -> HazardLexicon:
         if not entry_terms and not raw_patterns:
             raise _fail(file, name, "terms", "an entry needs at least one term or pattern")
         excludes.extend((t, i) for t in _strings(raw.get("exclude"), file, name, "exclude"))
+    context = _parse_context(data.get("context"), file)
     cues = data.get("cues") or {}
     if not isinstance(cues, dict) or set(cues) - set(CUE_KINDS):
         raise _fail(file, "cues", "(keys)", f"must be a mapping with keys among {list(CUE_KINDS)}")
@@ -331,11 +355,26 @@ def parse_hazards(path: Path) -> HazardLexicon:
         patterns=patterns,
         excludes=excludes,
         cues={k: _strings(v, file, "cues", k) for k, v in cues.items()},
+        context=context,
         flag_at=_number(data, "flag_at", file, "(top level)", default=0.5),
         hedge_factor=_number(data, "hedge_factor", file, "(top level)", default=0.5),
         historical_factor=_number(data, "historical_factor", file, "(top level)", default=0.4),
         negation_window=window,
     )
+
+
+def _parse_context(raw: Any, file: str) -> dict[str, tuple[float, list[str]]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _fail(file, "context", "(section)", "must be a mapping name → {factor, words}")
+    out = {}
+    for name, spec in raw.items():
+        where = f"context.{name}"
+        if not isinstance(spec, dict) or set(spec) != {"factor", "words"}:
+            raise _fail(file, where, "(entry)", "needs exactly 'factor' and 'words'")
+        out[str(name)] = (_number(spec, "factor", file, where), _strings(spec["words"], file, where, "words"))
+    return out
 
 
 @lru_cache(maxsize=4)
