@@ -4,7 +4,8 @@ A scorer is a callable ``texts → P(urgent)``. Its threshold is the highest one
 the target (0.95 by default). The report gives recall and precision there and whether precision reaches its
 target (0.7), plus:
 
-* ``out_of_fold``: the threshold chosen on 4/5 of the labels and applied to the other fifth, pooled over 5 folds.
+* ``out_of_fold``: the threshold chosen on 4/5 of the labels and applied to the other fifth, pooled over 5 folds
+  (fewer folds when there are fewer than 5 urgent appeals; none below 2).
   The in-sample threshold is chosen on the very labels it is scored on, so this figure is the honest one;
 * ``pool_weighted``: recall and precision weighted back to the whole pool of appeals by lexicon stratum
   (the labels over-sample lexicon hits; ``design.json`` has the stratum sizes);
@@ -39,7 +40,7 @@ __all__ = [
     "evaluate_lexicon",
     "evaluate_scorer",
     "read_design",
-    "test_half",
+    "in_test_half",
     "urgency_report",
     "threshold_at_recall",
     "write_report",
@@ -57,7 +58,7 @@ class Targets:
     precision: float = 0.7
 
 
-def test_half(ids: Sequence[str]) -> np.ndarray:
+def in_test_half(ids: Sequence[str]) -> np.ndarray:
     """True for the appeals of the ``test`` half (``md5(id)`` odd), never used to tune a lexicon."""
     return np.array([int(hashlib.md5(str(i).encode()).hexdigest(), 16) % 2 == 1 for i in ids])
 
@@ -115,7 +116,10 @@ def binary_report(y: Sequence[int], flags: Sequence[bool], strata: Sequence[str]
     return out
 
 
-def _out_of_fold(y: np.ndarray, s: np.ndarray, target: float, folds: int, seed: int) -> np.ndarray:
+def _out_of_fold(y: np.ndarray, s: np.ndarray, target: float, folds: int, seed: int) -> np.ndarray | None:
+    folds = min(folds, int(y.sum()), int((1 - y).sum()))
+    if folds < 2:
+        return None
     flags = np.zeros(len(y), bool)
     for fit_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(s, y):
         flags[test_idx] = s[test_idx] >= threshold_at_recall(y[fit_idx], s[fit_idx], target)
@@ -130,7 +134,8 @@ def evaluate_scorer(labels: pd.DataFrame, scores: Sequence[float], *, sizes: Map
         raise ValueError(f"{len(s)} scores for {len(y)} labelled appeals")
     threshold = threshold_at_recall(y, s, targets.recall)
     at = binary_report(y, s >= threshold, labels["stratum"], sizes)
-    oof = binary_report(y, _out_of_fold(y, s, targets.recall, folds, seed), labels["stratum"], sizes)
+    oof_flags = _out_of_fold(y, s, targets.recall, folds, seed)
+    oof = None if oof_flags is None else binary_report(y, oof_flags, labels["stratum"], sizes)
     precision = at["precision"] or 0.0
     curve_p, curve_r, _ = precision_recall_curve(y, s)
     return {
@@ -159,7 +164,7 @@ def evaluate_lexicon(labels: pd.DataFrame, lexicon: HazardLexicon, *, sizes: Map
 def urgency_report(labels: pd.DataFrame, lexicons: Mapping[str, HazardLexicon], scorers: Mapping[str, Scorer], *,
                    sizes: Mapping[str, int], targets: Targets = Targets(), notes: Sequence[str] = ()) -> dict[str, Any]:
     """Every lexicon (own flag and as a scorer) and every scorer, on all labels and on the test half."""
-    half = test_half(labels["id"])
+    half = in_test_half(labels["id"])
     test = labels[half].reset_index(drop=True)
     results: dict[str, Any] = {}
     for name, lexicon in lexicons.items():
@@ -210,7 +215,8 @@ def write_report(report: Mapping[str, Any], json_path: Path, md_path: Path) -> N
                 lines.append(_md_row(f"{name} (its own flag)", entry))
             scored = entry.get("as_scorer", entry)
             lines.append(_md_row(f"{name} @ {scored['threshold']} (threshold in-sample)", scored["at_threshold"]))
-            lines.append(_md_row(f"{name} (threshold out of fold)", scored["out_of_fold"]))
+            if scored["out_of_fold"] is not None:
+                lines.append(_md_row(f"{name} (threshold out of fold)", scored["out_of_fold"]))
     lines += ["", "Precision at a given recall (all labels; the best threshold for each):", "",
               "| scorer | AP | " + " | ".join(f"P@R≥{r}" for r in RECALL_LEVELS) + " |",
               "|---|---:|" + "---:|" * len(RECALL_LEVELS)]
