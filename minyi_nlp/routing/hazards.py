@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import logging
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import ahocorasick_rs
-import numpy as np
 
 from minyi_nlp.routing.lists import ListsError, default_lists_dir, read_yaml
 
@@ -50,10 +48,9 @@ HAZARDS_FILE = "hazards.yaml"
 CUE_KINDS: tuple[str, ...] = ("resolved", "persists", "negated", "hedged", "historical")
 _SENTENCE_STOPS = "。!?;！？；\n"
 _CLAUSE_STOPS = _SENTENCE_STOPS + ",，、:： "
-_SENTENCE_RE = re.compile(f"[{_SENTENCE_STOPS}]")
-_CLAUSE_RE = re.compile(f"[{re.escape(_CLAUSE_STOPS)}]")
 
 PRESENT, HEDGED, HISTORICAL, NEGATED, RESOLVED = "present", "hedged", "historical", "negated", "resolved"
+WEAK = "weak"  # confidence below flag_at before any cue: cues are not read (they could only lower it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +58,8 @@ class HazardHit:
     """One lexicon hit: ``text[start:end]`` names hazard ``kind``.
 
     ``confidence`` is the entry's prior after the context (0 when ``status`` is negated or resolved);
-    ``status``: present, hedged, historical, negated or resolved; ``cue`` the context word that set it.
+    ``status``: present, hedged, historical, negated, resolved, or weak (a hit that cannot reach ``flag_at``, whose
+    sentence is not read for cues); ``cue`` the context word that set it.
     """
 
     kind: str
@@ -149,48 +147,49 @@ class HazardLexicon:
             table.setdefault(anchor, []).append(("anchor", pattern))
         for term, index in excludes:
             table.setdefault(term, []).append(("exclude", index))
+        self.context_factors = {name: factor for name, (factor, _) in (context or {}).items()}
+        for name, (_, words) in (context or {}).items():
+            for word in words:
+                table.setdefault(word, []).append(("context", name))
         self._automaton, self._payloads = _automaton(table)
         cue_table: dict[str, list[str]] = {}
         for cue_kind, words in cues.items():
             for word in words:
                 cue_table.setdefault(word, []).append(cue_kind)
         self._cues, self._cue_kinds = _automaton(cue_table)
-        context_table: dict[str, list[str]] = {}
-        self.context_factors = {name: factor for name, (factor, _) in (context or {}).items()}
-        for name, (_, words) in (context or {}).items():
-            for word in words:
-                context_table.setdefault(word, []).append(name)
-        self._context = _automaton(context_table) if context_table else None
         self.n_terms = len(table)
 
     # ----------------------------------------------------------------- matching
     def match(self, text: str) -> HazardResult:
         """Hits in ``text`` (preprocessed appeal text), with their context status."""
-        raw = self._raw_hits(text)
+        raw, context = self._scan(text)
         if not raw:
             return HazardResult((), self.flag_at)
-        sentence_stops = [m.start() for m in _SENTENCE_RE.finditer(text)]
-        clause_stops = [m.start() for m in _CLAUSE_RE.finditer(text)]
-        sentences: dict[tuple[int, int], list[tuple[int, int, str, str]]] = {}
+        factor = 1.0
+        for name in context:
+            factor *= self.context_factors[name]
+        sentences: dict[int, list[tuple[int, int, str, str]]] = {}
         hits = []
         for start, end, entry in raw:
-            s0, s1 = _bounds(sentence_stops, start, end, len(text))
-            cues = sentences.get((s0, s1))
+            if entry.confidence * factor < self.flag_at:
+                hits.append(HazardHit(entry.kind, start, end, text[start:end], entry.confidence * factor, WEAK))
+                continue
+            s0 = _stop_before(text, start, _SENTENCE_STOPS)
+            cues = sentences.get(s0)
             if cues is None:
-                cues = sentences[(s0, s1)] = self._find_cues(text, s0, s1)
-            clause_start = _bounds(clause_stops, start, end, len(text))[0]
-            hits.append(self._judge(text, start, end, entry, cues, clause_start))
-        context = self._find_context(text)
-        if context:
-            factor = float(np.prod([self.context_factors[c] for c in context]))
-            hits = [replace(h, confidence=h.confidence * factor) for h in hits]
+                cues = sentences[s0] = self._find_cues(text, s0, _stop_after(text, end, _SENTENCE_STOPS))
+            clause_start = _stop_before(text, start, _CLAUSE_STOPS)
+            hits.append(self._judge(text, start, end, entry, cues, clause_start, factor))
         return HazardResult(tuple(hits), self.flag_at, context)
 
     def match_many(self, texts: Iterable[str]) -> list[HazardResult]:
         return [self.match(t) for t in texts]
 
-    def _raw_hits(self, text: str) -> list[tuple[int, int, _Entry]]:
+    def _scan(self, text: str) -> tuple[list[tuple[int, int, _Entry]], tuple[str, ...]]:
+        """One Aho–Corasick pass: term hits (patterns run where their anchor occurs, excludes and covered hits
+        removed) and the document contexts found."""
         found: list[tuple[int, int, _Entry]] = []
+        context: set[str] = set()
         excluded: list[tuple[int, int, int]] = []
         anchored: dict[int, _Pattern] = {}
         for index, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
@@ -199,6 +198,8 @@ class HazardLexicon:
                     found.append((start, end, value))
                 elif role == "exclude":
                     excluded.append((start, end, value))
+                elif role == "context":
+                    context.add(value)
                 else:
                     anchored[id(value)] = value
         for pattern in anchored.values():
@@ -207,14 +208,7 @@ class HazardLexicon:
         if excluded:
             found = [f for f in found if not any(x[2] == f[2].index and x[0] <= f[0] and f[1] <= x[1]
                                                  for x in excluded)]
-        return _drop_covered(found)
-
-    def _find_context(self, text: str) -> tuple[str, ...]:
-        if self._context is None:
-            return ()
-        automaton, names = self._context
-        found = {n for index, _, _ in automaton.find_matches_as_indexes(text, overlapping=True) for n in names[index]}
-        return tuple(sorted(found))
+        return _drop_covered(found), tuple(sorted(context))
 
     def _find_cues(self, text: str, s0: int, s1: int) -> list[tuple[int, int, str, str]]:
         out = []
@@ -223,12 +217,13 @@ class HazardLexicon:
         return out
 
     def _judge(
-        self, text: str, start: int, end: int, entry: _Entry, cues: list[tuple[int, int, str, str]], c0: int
+        self, text: str, start: int, end: int, entry: _Entry, cues: list[tuple[int, int, str, str]], c0: int,
+        factor: float,
     ) -> HazardHit:
         term = text[start:end]
 
         def hit(confidence: float, status: str = PRESENT, cue: str | None = None) -> HazardHit:
-            return HazardHit(entry.kind, start, end, term, confidence, status, cue)
+            return HazardHit(entry.kind, start, end, term, confidence * factor, status, cue)
 
         resolved = [c for c in cues if c[2] == "resolved" and (c[1] <= start or c[0] >= end)]
         if resolved:
@@ -255,15 +250,21 @@ def _automaton(table: Mapping[str, list[Any]]) -> tuple[Any, list[tuple[Any, ...
     return automaton, [tuple(table[k]) for k in keys]
 
 
-def _bounds(stops: list[int], start: int, end: int, n: int) -> tuple[int, int]:
-    """The span around ``[start, end)`` between the nearest stop positions (sorted) before and after it."""
-    i = bisect_left(stops, start)
-    j = bisect_right(stops, end - 1)
-    return (stops[i - 1] + 1 if i else 0), (stops[j] if j < len(stops) else n)
+def _stop_before(text: str, start: int, stops: str) -> int:
+    """Start of the span that ends at the nearest ``stops`` character before ``start`` (0 without one)."""
+    return max(text.rfind(ch, 0, start) for ch in stops) + 1
+
+
+def _stop_after(text: str, end: int, stops: str) -> int:
+    """Position of the nearest ``stops`` character at or after ``end`` (the text's length without one)."""
+    found = [i for i in (text.find(ch, end) for ch in stops) if i >= 0]
+    return min(found) if found else len(text)
 
 
 def _drop_covered(found: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
     """Hits in text order; a hit inside a longer (or equal, stronger) hit of the same kind is dropped."""
+    if len(found) < 2:
+        return found
     found.sort(key=lambda f: (f[0], -(f[1] - f[0]), -f[2].confidence))
     kept: list[tuple[int, int, _Entry]] = []
     for f in found:
