@@ -114,8 +114,8 @@ def evaluate_command(
     lexicons[f"lexicon {lexicon.version} (current)"] = lexicon
     scorers = {}
     notes = [
-        "Lexicon 2026.12.1 was frozen before the labels were read; 2026.12.2 was tuned on the dev half "
-        "(md5(id) even): for it, read the test half.",
+        "Lexicon 2026.12.1 drew the labels and was frozen before any was read. Later versions were tuned on the "
+        "dev half (md5(id) even) and on behavioural tests: for them, read the test half.",
         "The threshold for recall ≥ 0.95 is chosen on the labels themselves ('in-sample'); 'out of fold' "
         "chooses it on 4/5 and applies it to the remaining 1/5 (5 folds, pooled).",
     ]

@@ -93,6 +93,13 @@ class HazardResult:
         """True when a hit's confidence reaches the lexicon's ``flag_at``."""
         return self.score >= self.flag_at
 
+    def kind_scores(self) -> dict[str, float]:
+        """Best confidence per hazard kind (every hit, weak ones included): features for an urgency model."""
+        best: dict[str, float] = {}
+        for h in self.hits:
+            best[h.kind] = max(best.get(h.kind, 0.0), h.confidence)
+        return best
+
     @property
     def kinds(self) -> tuple[str, ...]:
         """Kinds with a hit that reaches ``flag_at``, strongest first."""

@@ -103,6 +103,12 @@ def test_document_context_lowers_confidence(lexicon) -> None:  # type: ignore[no
     assert plain.urgent and not after.urgent
 
 
+def test_kind_scores_cover_weak_hits(lexicon) -> None:  # type: ignore[no-untyped-def]
+    scores = verdict(lexicon, "燃气泄漏，小区存在安全隐患").kind_scores()
+    assert scores["gas"] >= 0.9
+    assert 0 < scores["life_threat"] < lexicon.flag_at
+
+
 def test_spans_point_at_the_text(lexicon) -> None:  # type: ignore[no-untyped-def]
     text = preprocess("您好，我们楼下燃气泄漏了，味道很大")
     for hit in lexicon.match(text).hits:
