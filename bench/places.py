@@ -1,0 +1,132 @@
+"""Place look-ups at speed: the gazetteer matcher against the version before it, on every real text.
+
+Loads the raw appeals of every declared source in ``data/raw`` (title + content, normalised as the
+dispatcher does), runs ``iter_places`` (plain and ``short_names``) and ``find_jurisdiction`` with the
+current code and with the code at ``--before`` (a git revision of ``minyi_nlp/routing/jurisdiction.py``),
+prints every text whose places differ, and µs per text for each version and their ratio.
+
+    .venv/bin/python bench/places.py [--before REV] [--limit N] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from minyi_nlp.config import PROJECT_DIR
+from minyi_nlp.data import load_source
+from minyi_nlp.routing import jurisdiction as current
+from minyi_nlp.text import normalize_text
+
+SOURCES = ("teddy_fj2_raw", "teddy_fj4_replies", "teddy_fj2_test_unlabelled", "teddy_fj3_hot_issues",
+           "shangluo_mailbox", "fuzhou_river")
+MODULE = "minyi_nlp/routing/jurisdiction.py"
+BEFORE = "b16210d"  # main before the Aho-Corasick matcher
+
+
+def load_module(rev: str) -> ModuleType:
+    """``jurisdiction.py`` as it was at git revision ``rev``, imported under another name."""
+    source = subprocess.run(["git", "show", f"{rev}:{MODULE}"], cwd=PROJECT_DIR, check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "jurisdiction_before.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("jurisdiction_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def real_texts(limit: int | None = None) -> list[tuple[str, str]]:
+    """(source:id, normalised title + content) of every row of the declared raw sources."""
+    out = []
+    for name in SOURCES:
+        frame = load_source(name).frame
+        titles = frame["title"].fillna("") if "title" in frame else [""] * len(frame)
+        for row_id, title, content in zip(frame["id"], titles, frame["content"], strict=True):
+            out.append((f"{name}:{row_id}", normalize_text(f"{title} {content}".strip())))
+    return out[:limit]
+
+
+def _key(places: list[Any]) -> list[tuple[Any, ...]]:
+    return [(p.level, p.name, p.parent, p.matched, p.source) for p in places]
+
+
+def compare(texts: list[tuple[str, str]], old: ModuleType) -> dict[str, list[tuple[str, Any, Any]]]:
+    """Texts whose results differ, per function (with and without the national-name fallback)."""
+    gaz_old, gaz_new = old.load_gazetteer(), current.load_gazetteer()
+    calls: dict[str, tuple[Callable[[str], Any], Callable[[str], Any]]] = {
+        "iter_places": (lambda t: _key(old.iter_places(t, gazetteer=gaz_old)),
+                        lambda t: _key(current.iter_places(t, gazetteer=gaz_new))),
+        "iter_places(short_names)": (
+            lambda t: _key(old.iter_places(t, gazetteer=gaz_old, short_names=True)),
+            lambda t: _key(current.iter_places(t, gazetteer=gaz_new, short_names=True))),
+        "find_jurisdiction (no national names)": (
+            lambda t: _key([old.find_jurisdiction(t, gazetteer=gaz_old, use_cpca=False)]),
+            lambda t: _key([current.find_jurisdiction(t, gazetteer=gaz_new, use_cpca=False)])),
+        "find_jurisdiction": (lambda t: _key([old.find_jurisdiction(t, gazetteer=gaz_old)]),
+                              lambda t: _key([current.find_jurisdiction(t, gazetteer=gaz_new)])),
+    }
+    diffs: dict[str, list[tuple[str, Any, Any]]] = {name: [] for name in calls}
+    for row_id, text in texts:
+        for name, (before, after) in calls.items():
+            a, b = before(text), after(text)
+            if a != b:
+                diffs[name].append((row_id, a, b))
+    return diffs
+
+
+def time_per_text(fn: Callable[[str], Any], texts: list[str], repeat: int) -> float:
+    """Best-of-``repeat`` µs per text of ``fn`` over ``texts`` (after one warm-up pass)."""
+    for t in texts[:50]:
+        fn(t)
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for t in texts:
+            fn(t)
+        best = min(best, time.perf_counter() - t0)
+    return best / len(texts) * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=BEFORE, help="git revision of the old jurisdiction.py")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N texts")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--show", type=int, default=20, help="differences printed per function")
+    args = parser.parse_args(argv)
+    old = load_module(args.before)
+    texts = real_texts(args.limit)
+    print(f"{len(texts)} texts from {', '.join(SOURCES)}; before = {args.before}")
+    for name, rows in compare(texts, old).items():
+        print(f"{name}: {len(rows)} texts differ")
+        for row_id, a, b in rows[: args.show]:
+            print(f"  {row_id}\n    before {a}\n    after  {b}")
+    plain = [t for _, t in texts]
+    gaz_old, gaz_new = old.load_gazetteer(), current.load_gazetteer()
+    rows = []
+    for label, national in (("find_jurisdiction (no national names)", False), ("find_jurisdiction", True)):
+        before = time_per_text(partial(old.find_jurisdiction, gazetteer=gaz_old, use_cpca=national), plain,
+                               args.repeat)
+        after = time_per_text(partial(current.find_jurisdiction, gazetteer=gaz_new, use_cpca=national), plain,
+                              args.repeat)
+        rows.append((label, before, after))
+    print("\n| function | before µs/text | after µs/text | before/after |\n|---|---:|---:|---:|")
+    for label, before, after in rows:
+        print(f"| {label} | {before:.1f} | {after:.1f} | {before / after:.1f}× |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
