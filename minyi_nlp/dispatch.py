@@ -27,6 +27,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.predict import CategoryPredictor, compose_text
+from minyi_nlp.routing.jurisdiction import place_at_level
 
 log = logging.getLogger(__name__)
 
@@ -102,20 +103,6 @@ class Suggestion:
             "jurisdiction": self.jurisdiction,
             "jurisdiction_level": self.jurisdiction_level,
         }
-
-
-def place_at_level(jurisdiction: Any, level: str, city: str) -> str:
-    """The unit's place: the street, its district, or the city, as the duty list's level asks."""
-    if level == "street" and jurisdiction.level == "street":
-        return jurisdiction.full_name
-    if level in ("street", "district"):
-        if jurisdiction.level == "district":
-            return jurisdiction.name
-        if jurisdiction.level == "street" and jurisdiction.parent:
-            return jurisdiction.parent
-    if jurisdiction.level == "city":
-        return jurisdiction.name
-    return city
 
 
 # --------------------------------------------------------------------------- the ranking (pure functions)
@@ -326,7 +313,8 @@ class Dispatcher:
                 reasons.append(f"管辖地: 文中提到 {juris.full_name}")
             else:
                 reasons.append(f"管辖地: 未提到区县, 默认 {city}")
-            out.append(DepartmentScore(r.department, place_at_level(juris, r.level, city), r.level, r.score, reasons))
+            out.append(DepartmentScore(r.department, place_at_level(juris, r.level, city, r.department), r.level,
+                                       r.score, reasons))
         return out
 
     def _default_level(self, department: str) -> str:

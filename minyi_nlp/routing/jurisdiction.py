@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "find_jurisdiction",
     "iter_places",
     "load_gazetteer",
+    "place_at_level",
     "route_label",
     "write_gazetteer",
 ]
@@ -58,7 +59,7 @@ _STREET_AFTER_RE = re.compile(rf"([{_HAN}]{{2,6}}?)(街道|镇|乡(?![村镇亲�
 _NOT_A_NAME = re.compile(
     r"城乡|城镇|乡镇|县乡|之乡|家乡|故乡|返乡|小镇|古镇|重镇|[各某每的和及与到在给为是等]|"
     r"住房|局|政府|所有|部分|当地|基层|偏远|农村|贫困|重要|成立|第|包括|依据|背部|在职|创新|强化|加强|"
-    r"选调|新设|城区|辖区|全县|全区|全市|境内|只有|医院|派|社区|村|以[东南西北]|一些|最大|少数|事业单位|下面"
+    r"选调|新设|城区|辖区|全县|全区|全市|境内|只有|医院|派|社区|村[委民组里]|^村|以[东南西北]|一些|最大|少数|事业单位|下面"
 )
 _BAD_ENDING = re.compile(r"(?:小镇|古镇|重镇|集镇|乡镇|城乡|家乡|故乡)$")
 
@@ -72,6 +73,7 @@ class Jurisdiction:
     parent: str | None = None
     matched: tuple[int, int] | None = None  # span in the input text; None for the default city
     source: str = "default"  # anonymised | gazetteer | street_pattern | cpca | default
+    city: str | None = None  # the city (地级) the place lies in, when known (set by find_jurisdiction)
 
     @property
     def full_name(self) -> str:
@@ -439,6 +441,72 @@ def _national_place(text: str) -> Jurisdiction | None:
     return None
 
 
+# An anonymised code that is part of a longer name: a river (A9市河 = 浏阳河), a road (C5市南路 = 芙蓉南路),
+# a hill or an academy (A3区山 = 岳麓山, A3区书院), a bank branch (A6区坡支行): not a place of the matter.
+_NAME_PART_AFTER = re.compile(r"(?:[河江湖]|山(?![区村镇乡])|[东南西北中]?路|大道|书院|坡)")
+# A place the citizen compares with ("比M7市…", "不像M7市", "和M7市相比"): never the matter's place.
+_COMPARE_BEFORE = re.compile(
+    r"(?:比起?|不像|不如|(?<![好就图想录影])像|对比|相比|参照|参考|借鉴|效仿|羡慕|例如|比如|人家)"
+    r"(?:隔壁|周边|邻近|其他|别的)?(?:的)?$"
+)
+_COMPARE_AFTER = re.compile(r"^[^，。！？；,.!?;]{0,4}(?:相比|比较|一样|那样|似的)")
+# Weaker signs ("M7市都…了", "M7市早就…"): an aside only when the text names another place.
+_ASIDE_AFTER = re.compile(r"^(?:都[^，。！？；,.!?;]{0,12}了|早就|早已|已经[^，。！？；,.!?;]{0,10}了)")
+# The citizen's origin ("老家在B9市", "我是B9市人", "B9市籍"): not the matter's place when another is named.
+_HOME_BEFORE = re.compile(r"(?:老家|家乡|故乡|原籍|籍贯|祖籍|户籍地?|出生地?|生于|来自)(?:在|是|于|为|地)?[:：]?$")
+_HOME_AFTER = re.compile(r"^(?:人(?![民员社大才力口事武])|籍)")
+
+
+def _context(text: str, place: Jurisdiction, width: int = 8) -> tuple[str, str]:
+    start, end = _span(place)
+    return text[max(0, start - width) : start], text[end : end + width]
+
+
+def _is_name_part(text: str, place: Jurisdiction) -> bool:
+    return place.source == "anonymised" and bool(_NAME_PART_AFTER.match(text, _span(place)[1]))
+
+
+def _matter_places(text: str, places: list[Jurisdiction]) -> list[Jurisdiction]:
+    """Places that can be the matter's: without name parts and comparisons; without the citizen's origin
+    and weak asides ("M7市都…了") unless nothing else is named."""
+    kept, weak = [], []
+    for place in places:
+        if _is_name_part(text, place):
+            continue
+        before, after = _context(text, place)
+        if _COMPARE_BEFORE.search(before) or _COMPARE_AFTER.match(after):
+            continue
+        if _HOME_BEFORE.search(before) or _HOME_AFTER.match(after) or _ASIDE_AFTER.match(after):
+            weak.append(place)
+        else:
+            kept.append(place)
+    return kept or weak
+
+
+def _city_of_district(name: str | None, gaz: Gazetteer) -> str | None:
+    """The city of a district: ``B9市`` → ``B市`` (the anonymisation keeps the letter), ``商州区`` → ``商洛市``."""
+    if not name:
+        return None
+    m = _ANON_RE.fullmatch(name)
+    if m:
+        return f"{m.group(1)}市"
+    place = gaz.places.get(name)
+    return place.parent if place is not None else None
+
+
+def _with_city(place: Jurisdiction, gaz: Gazetteer) -> Jurisdiction:
+    if place.level == "city":
+        city: str | None = place.name
+    elif place.level == "district":
+        city = place.parent if place.source in ("anonymised", "cpca") else _city_of_district(place.name, gaz)
+    elif place.parent:
+        city = _city_of_district(place.parent, gaz)
+    else:  # a street of unknown district: its city when all its districts share one
+        cities = {_city_of_district(p, gaz) for p in gaz.parents_of(place.name)}
+        city = cities.pop() if len(cities) == 1 else None
+    return replace(place, city=city)
+
+
 def find_jurisdiction(
     text: str,
     *,
@@ -446,9 +514,10 @@ def find_jurisdiction(
     gazetteer: Gazetteer | None = None,
     use_cpca: bool | None = None,
 ) -> Jurisdiction:
-    """The most specific jurisdiction named in ``text``; the default city when none is named."""
+    """The place of the matter: the most specific place named in ``text`` that is not a comparison, a
+    name part or (when another place is named) the citizen's origin; the default city when none is."""
     gaz = gazetteer or load_gazetteer()
-    places = iter_places(text or "", gazetteer=gaz)
+    places = _matter_places(text, iter_places(text or "", gazetteer=gaz))
     districts = [p for p in places if p.level == "district"]
     streets = [p for p in places if p.level == "street"]
     if districts:
@@ -456,19 +525,39 @@ def find_jurisdiction(
         own = [s for s in streets if s.parent == district.name or district.name in gaz.parents_of(s.name)]
         if own:
             street = _most_frequent(own)
-            return Jurisdiction("street", street.name, district.name, street.matched, street.source)
-        return district
+            found = Jurisdiction("street", street.name, district.name, street.matched, street.source)
+            return _with_city(found, gaz)
+        return _with_city(district, gaz)
     if streets:
-        return _most_frequent(streets)
+        return _with_city(_most_frequent(streets), gaz)
     cities = [p for p in places if p.level == "city"]
     if cities:
-        return _most_frequent(cities)
+        return _with_city(_most_frequent(cities), gaz)
     settings = get_lists_settings()
     if (settings.use_cpca if use_cpca is None else use_cpca) and text:
         found = _national_place(text)
         if found is not None:
-            return found
-    return Jurisdiction("city", default_city or settings.default_city or gaz.default_city)
+            return replace(found, city=found.parent if found.level == "district" else found.name)
+    city = default_city or settings.default_city or gaz.default_city
+    return Jurisdiction("city", city, city=city)
+
+
+_STREET_UNITS = {"街道办事处": ("街道",), "乡镇人民政府": ("镇", "乡")}
+
+
+def place_at_level(jurisdiction: Jurisdiction, level: str, city: str, department: str | None = None) -> str:
+    """The place of a unit working at ``level`` (the duty list's city / district / street) for the
+    matter at ``jurisdiction``: the street (街道办事处 only at a 街道, 乡镇人民政府 only at a 镇/乡), else its
+    district, else the matter's city; ``city`` (the default) only when the text names no city."""
+    j = jurisdiction
+    district = j.name if j.level == "district" else j.parent if j.level == "street" else None
+    if level == "street" and j.level == "street":
+        suffixes = _STREET_UNITS.get(department or "")
+        if suffixes is None or j.name.endswith(suffixes):
+            return j.full_name
+    if level in ("street", "district") and district:
+        return district
+    return j.city or (j.name if j.level == "city" else None) or city
 
 
 def route_label(department: str, jurisdiction: Jurisdiction | str | None) -> str:
@@ -518,6 +607,24 @@ def build_street_gazetteer(
     return sorted(out, key=lambda e: (e.parent or "", -e.count, e.name))
 
 
+def street_sources(exclude: Collection[tuple[str, str]] = ()) -> dict[str, list[str]]:
+    """The texts streets are mined from: Teddy 附件4 (message + reply) and the Shangluo mailbox (letter,
+    reply, agency), per source; ``exclude`` drops rows by ``(source, id)`` (``teddy_fj4``/``shangluo``)."""
+    from minyi_nlp.routing.departments import load_shangluo, load_teddy_replies
+
+    teddy = load_teddy_replies()
+    shangluo = load_shangluo()
+    keep_t = [("teddy_fj4", str(i)) not in exclude for i in teddy["留言编号"]]
+    keep_s = [("shangluo", str(i)) not in exclude for i in shangluo["mail_id"]]
+    teddy, shangluo = teddy[keep_t], shangluo[keep_s]
+    return {
+        "teddy_fj4": (teddy["留言主题"] + " " + teddy["留言详情"] + " " + teddy["答复意见"]).tolist(),
+        "shangluo": (
+            shangluo["title"] + " " + shangluo["query"] + " " + shangluo["reply"] + " " + shangluo["reply_agency"]
+        ).tolist(),
+    }
+
+
 def write_gazetteer(path: Path, streets: list[StreetEntry], *, version: str) -> Path:
     """Rewrite the ``streets`` section of ``gazetteer.yaml`` (header, places and default city kept)."""
     text = path.read_text(encoding="utf-8")
@@ -537,24 +644,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["build-gazetteer"] and len(args) == 2:
-        from minyi_nlp.routing.departments import load_shangluo, load_teddy_replies
-
-        teddy = load_teddy_replies()
-        shangluo = load_shangluo()
-        streets = build_street_gazetteer(
-            {
-                "teddy_fj4": (teddy["留言主题"] + " " + teddy["留言详情"] + " " + teddy["答复意见"]).tolist(),
-                "shangluo": (
-                    shangluo["title"]
-                    + " "
-                    + shangluo["query"]
-                    + " "
-                    + shangluo["reply"]
-                    + " "
-                    + shangluo["reply_agency"]
-                ).tolist(),
-            }
-        )
+        streets = build_street_gazetteer(street_sources())
         print(write_gazetteer(default_lists_dir() / GAZETTEER_FILE, streets, version=args[1]), len(streets))
         return 0
     for text in args:

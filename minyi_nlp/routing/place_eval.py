@@ -1,14 +1,15 @@
 """The hand-labelled place of the matter (``data/labels/places``) and how well jurisdiction finds it.
 
     python -m minyi_nlp.routing.place_eval sample [N_TEDDY N_SHANGLUO]   # texts to label (stdout)
-    python -m minyi_nlp.routing.place_eval evaluate [--errors]           # accuracy per level and source
+    python -m minyi_nlp.routing.place_eval evaluate [--errors] [--held-out-gazetteer]
 
 Each labelled row names the source (``teddy_fj4`` or ``shangluo``), the row id and, as read by a person,
 the district/county (``district``) and the street/township (``street``) of the matter, empty when the text
 names none, plus the city where it is not the source's default (``city``). ``evaluate`` runs
 :func:`~minyi_nlp.routing.jurisdiction.find_jurisdiction` on the same normalised title + text with the
 source's default city and reports accuracy at district level (the district, or the city when no district
-is named) and at street level (district and street both right).
+is named) and at street level (district and street both right). ``--held-out-gazetteer`` first mines the
+gazetteer's streets again without the labelled rows (they are part of the texts it is built from).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import csv
 import random
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,20 +79,48 @@ def _district_key(city: str, district: str, default_city: str) -> str:
     return district or (city if city and city != default_city else "")
 
 
-def predicted(text: str, default_city: str) -> tuple[str, str, str]:
-    """(city, district, street) that ``find_jurisdiction`` gives for ``text`` (normalised first)."""
+Finder = Callable[..., Any]  # find_jurisdiction(text, default_city=…) of this or another version
+
+
+def predicted(text: str, default_city: str, find: Finder | None = None) -> tuple[str, str, str]:
+    """(city, district, street) that ``find`` (default: ``find_jurisdiction``) gives for ``text``,
+    normalised first as the dispatcher does."""
     from minyi_nlp.routing.jurisdiction import find_jurisdiction
     from minyi_nlp.text import normalize_text
 
-    j = find_jurisdiction(normalize_text(text), default_city=default_city)
+    j = (find or find_jurisdiction)(normalize_text(text), default_city=default_city)
+    city = getattr(j, "city", None) or ""
     if j.level == "street":
-        return (j.city or "", j.parent or "", j.name)
+        return (city, j.parent or "", j.name)
     if j.level == "district":
-        return (j.city or "", j.name, "")
+        return (city, j.name, "")
     return ("" if j.source == "default" else j.name, "", "")
 
 
-def evaluate(labels: list[PlaceLabel] | None = None, *, errors: bool = False) -> dict[str, Any]:
+def held_out_gazetteer(labels: list[PlaceLabel], folder: Path) -> Any:
+    """The packaged gazetteer with its streets mined again from every row except the labelled ones
+    (written to ``folder``): street accuracy without the labelled texts' own street names."""
+    import shutil
+
+    from minyi_nlp.routing.jurisdiction import (
+        GAZETTEER_FILE,
+        build_street_gazetteer,
+        load_gazetteer,
+        street_sources,
+        write_gazetteer,
+    )
+    from minyi_nlp.routing.lists import default_lists_dir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(default_lists_dir() / GAZETTEER_FILE, folder / GAZETTEER_FILE)
+    streets = build_street_gazetteer(street_sources(exclude={(lab.source, lab.id) for lab in labels}))
+    write_gazetteer(folder / GAZETTEER_FILE, streets, version="held-out")
+    return load_gazetteer(folder)
+
+
+def evaluate(
+    labels: list[PlaceLabel] | None = None, *, errors: bool = False, find: Finder | None = None
+) -> dict[str, Any]:
     """Accuracy at district and at street level, overall and per source, on the labelled rows."""
     labels = read_labels() if labels is None else labels
     texts = _texts()
@@ -101,7 +130,7 @@ def evaluate(labels: list[PlaceLabel] | None = None, *, errors: bool = False) ->
         if (lab.source, lab.id) not in texts:
             raise KeyError(f"{LABELS_FILE.name}: {lab.source} id {lab.id} not in the raw data")
         default = DEFAULT_CITY[lab.source]
-        city, district, street = predicted(texts[(lab.source, lab.id)][0], default)
+        city, district, street = predicted(texts[(lab.source, lab.id)][0], default, find)
         ok_district = _district_key(city, district, default) == _district_key(lab.city, lab.district, default)
         ok_street = ok_district and street == lab.street
         for key in ("all", lab.source):
@@ -150,7 +179,16 @@ def main(argv: list[str] | None = None) -> int:
             print(block)
         return 0
     if args[:1] == ["evaluate"]:
-        print(json.dumps(evaluate(errors="--errors" in args), ensure_ascii=False, indent=1))
+        find = None
+        if "--held-out-gazetteer" in args:
+            import tempfile
+            from functools import partial
+
+            from minyi_nlp.routing.jurisdiction import find_jurisdiction
+
+            gaz = held_out_gazetteer(read_labels(), Path(tempfile.mkdtemp()))
+            find = partial(find_jurisdiction, gazetteer=gaz)
+        print(json.dumps(evaluate(errors="--errors" in args, find=find), ensure_ascii=False, indent=1))
         return 0
     print(__doc__)
     return 2
