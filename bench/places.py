@@ -3,7 +3,9 @@
 Loads the raw appeals of every declared source in ``data/raw`` (title + content, normalised as the
 dispatcher does), runs ``iter_places`` (plain and ``short_names``) and ``find_jurisdiction`` with the
 current code and with the code at ``--before`` (a git revision of ``minyi_nlp/routing/jurisdiction.py``),
-prints every text whose places differ, and µs per text for each version and their ratio.
+prints every text whose places differ, µs per text for each version and their ratio (CPU time of this
+process, best of ``--repeat``: the machine is shared), the memoised duty/SLA look-ups, and the accuracy of
+both versions on the hand-labelled places.
 
     .venv/bin/python bench/places.py [--before REV] [--limit N] [--repeat 3]
 """
@@ -25,6 +27,8 @@ from typing import Any
 from minyi_nlp.config import PROJECT_DIR
 from minyi_nlp.data import load_source
 from minyi_nlp.routing import jurisdiction as current
+from minyi_nlp.routing.lists import load_lists
+from minyi_nlp.routing.place_eval import evaluate
 from minyi_nlp.text import normalize_text
 
 SOURCES = ("teddy_fj2_raw", "teddy_fj4_replies", "teddy_fj2_test_unlabelled", "teddy_fj3_hot_issues",
@@ -87,15 +91,15 @@ def compare(texts: list[tuple[str, str]], old: ModuleType) -> dict[str, list[tup
 
 
 def time_per_text(fn: Callable[[str], Any], texts: list[str], repeat: int) -> float:
-    """Best-of-``repeat`` µs per text of ``fn`` over ``texts`` (after one warm-up pass)."""
+    """Best-of-``repeat`` CPU µs per item of ``fn`` over ``texts`` (after a warm-up)."""
     for t in texts[:50]:
         fn(t)
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for t in texts:
             fn(t)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return best / len(texts) * 1e6
 
 
@@ -125,6 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| function | before µs/text | after µs/text | before/after |\n|---|---:|---:|---:|")
     for label, before, after in rows:
         print(f"| {label} | {before:.1f} | {after:.1f} | {before / after:.1f}× |")
+    lists = load_lists()
+    categories = [c.key for c in lists.taxonomy] * 20
+    cold = time_per_text(lambda c: lists._duty_of(c) and lists._sla_of(c), categories, args.repeat)
+    warm = time_per_text(lambda c: lists.departments_for(c) and lists.sla_for(c), categories, args.repeat)
+    print(f"| departments_for + sla_for (per category) | {cold:.2f} | {warm:.2f} | {cold / warm:.1f}× |")
+    print("\nplace of the matter on data/labels/places (district / street accuracy):")
+    for label, find in (("before", partial(old.find_jurisdiction, gazetteer=gaz_old)), ("after", None)):
+        report = evaluate(find=find)
+        print(f"  {label}: " + ", ".join(
+            f"{k} n={v['n']} {v['district_accuracy']:.3f} / {v['street_accuracy']:.3f}" for k, v in report.items()))
     return 0
 
 
