@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -90,6 +91,19 @@ def compare(texts: list[tuple[str, str]], old: ModuleType) -> dict[str, list[tup
     return diffs
 
 
+def explain(text: str, old: ModuleType) -> str:
+    """Why ``find_jurisdiction`` differs from the old version on ``text``: the rule that fired."""
+    places = current.iter_places(text)
+    if _key(old.iter_places(text, gazetteer=old.load_gazetteer())) != _key(places):
+        return "street names (村 inside a name)"
+    reasons = sorted({r for p in places if (r := current.aside_reason(text, p))})
+    if reasons:
+        return " + ".join(reasons)
+    if current.find_jurisdiction(text, use_cpca=False).source != "default":
+        return "unexplained"
+    return "national names (automaton over cpca's table)"
+
+
 def time_per_text(fn: Callable[[str], Any], texts: list[str], repeat: int) -> float:
     """Best-of-``repeat`` CPU µs per item of ``fn`` over ``texts`` (after a warm-up)."""
     for t in texts[:50]:
@@ -113,10 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     old = load_module(args.before)
     texts = real_texts(args.limit)
     print(f"{len(texts)} texts from {', '.join(SOURCES)}; before = {args.before}")
+    by_id = dict(texts)
     for name, rows in compare(texts, old).items():
-        print(f"{name}: {len(rows)} texts differ")
+        causes = Counter(explain(by_id[row_id], old) for row_id, _, _ in rows)
+        print(f"{name}: {len(rows)} texts differ: " + ", ".join(f"{c} {n}" for c, n in causes.most_common()))
         for row_id, a, b in rows[: args.show]:
-            print(f"  {row_id}\n    before {a}\n    after  {b}")
+            print(f"  {row_id} [{explain(by_id[row_id], old)}]\n    before {a}\n    after  {b}")
     plain = [t for _, t in texts]
     gaz_old, gaz_new = old.load_gazetteer(), current.load_gazetteer()
     rows = []

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -320,16 +320,17 @@ def _span(j: Jurisdiction) -> tuple[int, int]:
 
 def _non_overlapping(items: list[Jurisdiction], size: int) -> list[Jurisdiction]:
     """Keep the longest of overlapping matches (ties: the first); result sorted by position."""
-    if len(items) < 2:
-        return items
+    ordered = sorted(items, key=_span)
+    if all(a.matched[1] <= b.matched[0] for a, b in zip(ordered, ordered[1:], strict=False)):  # type: ignore[index]
+        return ordered  # the usual case: nothing overlaps
     taken = bytearray(size)
     chosen: list[Jurisdiction] = []
-    for item in sorted(items, key=lambda j: (_span(j)[0] - _span(j)[1], _span(j)[0])):
+    for item in sorted(ordered, key=lambda j: (j.matched[0] - j.matched[1], j.matched[0])):  # type: ignore[index]
         s, e = _span(item)
         if taken.find(1, s, e) < 0:
             chosen.append(item)
             taken[s:e] = b"\x01" * (e - s)
-    return sorted(chosen, key=lambda j: _span(j)[0])
+    return sorted(chosen, key=_span)
 
 
 def iter_places(
@@ -365,7 +366,11 @@ def iter_places(
 
 def _most_frequent(items: list[Jurisdiction]) -> Jurisdiction:
     """The most frequent name (ties: the first named); returns its first mention."""
-    counts = Counter(j.name for j in items)
+    if len(items) == 1:
+        return items[0]
+    counts: dict[str, int] = {}
+    for j in items:
+        counts[j.name] = counts.get(j.name, 0) + 1
     best = max(counts.values())
     return next(j for j in items if counts[j.name] == best)
 
@@ -466,20 +471,36 @@ def _is_name_part(text: str, place: Jurisdiction) -> bool:
     return place.source == "anonymised" and bool(_NAME_PART_AFTER.match(text, _span(place)[1]))
 
 
+def aside_reason(text: str, place: Jurisdiction) -> str | None:
+    """Why a mention is not (or, for ``origin``/``aside``, only as a last resort) the matter's place:
+    ``name part``, ``comparison``, ``origin``, ``aside``; None for an ordinary mention."""
+    if _is_name_part(text, place):
+        return "name part"
+    before, after = _context(text, place)
+    if _COMPARE_BEFORE.search(before) or _COMPARE_AFTER.match(after):
+        return "comparison"
+    if _HOME_BEFORE.search(before) or _HOME_AFTER.match(after):
+        return "origin"
+    if _ASIDE_AFTER.match(after):
+        return "aside"
+    return None
+
+
 def _matter_places(text: str, places: list[Jurisdiction]) -> list[Jurisdiction]:
     """Places that can be the matter's: without name parts and comparisons; without the citizen's origin
-    and weak asides ("M7市都…了") unless nothing else is named."""
-    kept, weak = [], []
-    for place in places:
-        if _is_name_part(text, place):
-            continue
-        before, after = _context(text, place)
-        if _COMPARE_BEFORE.search(before) or _COMPARE_AFTER.match(after):
-            continue
-        if _HOME_BEFORE.search(before) or _HOME_AFTER.match(after) or _ASIDE_AFTER.match(after):
-            weak.append(place)
-        else:
-            kept.append(place)
+    and weak asides ("M7市都…了") unless nothing else is named. Cities are looked at only when no district
+    or street is left (they would not be chosen anyway)."""
+    kept: list[Jurisdiction] = []
+    weak: list[Jurisdiction] = []
+    for group in ([p for p in places if p.level != "city"], [p for p in places if p.level == "city"]):
+        if kept:
+            break
+        for place in group:
+            reason = aside_reason(text, place)
+            if reason is None:
+                kept.append(place)
+            elif reason in ("origin", "aside"):
+                weak.append(place)
     return kept or weak
 
 
@@ -504,7 +525,7 @@ def _with_city(place: Jurisdiction, gaz: Gazetteer) -> Jurisdiction:
     else:  # a street of unknown district: its city when all its districts share one
         cities = {_city_of_district(p, gaz) for p in gaz.parents_of(place.name)}
         city = cities.pop() if len(cities) == 1 else None
-    return replace(place, city=city)
+    return Jurisdiction(place.level, place.name, place.parent, place.matched, place.source, city)
 
 
 def find_jurisdiction(
@@ -537,7 +558,8 @@ def find_jurisdiction(
     if (settings.use_cpca if use_cpca is None else use_cpca) and text:
         found = _national_place(text)
         if found is not None:
-            return replace(found, city=found.parent if found.level == "district" else found.name)
+            city = found.parent if found.level == "district" else found.name
+            return Jurisdiction(found.level, found.name, found.parent, found.matched, found.source, city)
     city = default_city or settings.default_city or gaz.default_city
     return Jurisdiction("city", city, city=city)
 
