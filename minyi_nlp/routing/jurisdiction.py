@@ -446,12 +446,13 @@ def _national_place(text: str) -> Jurisdiction | None:
     return None
 
 
-# An anonymised code that is part of a longer name: a river (A9市河 = 浏阳河), a road (C5市南路 = 芙蓉南路),
-# a hill or an academy (A3区山 = 岳麓山, A3区书院), a bank branch (A6区坡支行): not a place of the matter.
-_NAME_PART_AFTER = re.compile(r"(?:[河江湖]|山(?![区村镇乡])|[东南西北中]?路|大道|书院|坡)")
+# An anonymised code inside a longer name: a river (A9市河 = 浏阳河, A9市河大桥), a road (A1区南路 = 芙蓉南路,
+# A3区大道, C5市路), a slope (A6区坡 = 望城坡): not the matter's place. (A3区山 = 岳麓山 and A2区坡子街 do lie
+# in their district; 路口镇 and 江背镇 are towns.)
+_NAME_PART_AFTER = re.compile(r"(?:河|[东南西北中]?路(?!口镇)|大道|坡(?!子街))")
 # A place the citizen compares with ("比M7市…", "不像M7市", "和M7市相比"): never the matter's place.
 _COMPARE_BEFORE = re.compile(
-    r"(?:比起?|不像|不如|(?<![好就图想录影])像|对比|相比|参照|参考|借鉴|效仿|羡慕|例如|比如|人家)"
+    r"(?:比起?|不像|不如|(?<![好就图想录影])像|对比|相比|参照|参考|借鉴|效仿|羡慕|人家)"
     r"(?:隔壁|周边|邻近|其他|别的)?(?:的)?$"
 )
 _COMPARE_AFTER = re.compile(r"^[^，。！？；,.!?;]{0,4}(?:相比|比较|一样|那样|似的)")
