@@ -446,10 +446,11 @@ def _national_place(text: str) -> Jurisdiction | None:
     return None
 
 
-# An anonymised code inside a longer name: a river (A9市河 = 浏阳河, A9市河大桥), a road (A1区南路 = 芙蓉南路,
-# A3区大道, C5市路), a slope (A6区坡 = 望城坡): not the matter's place. (A3区山 = 岳麓山 and A2区坡子街 do lie
-# in their district; 路口镇 and 江背镇 are towns.)
-_NAME_PART_AFTER = re.compile(r"(?:河|[东南西北中]?路(?!口镇)|大道|坡(?!子街))")
+# A district code inside a longer name: a river (A9市河 = 浏阳河, A9市河东岸), a road (A1区南路 = 芙蓉南路,
+# A3区大道, C5市路), a slope (A6区坡 = 望城坡): not the matter's place. (K2区河西 is an area of K2区, A3区山
+# = 岳麓山 and A2区坡子街 lie in their district, 路口镇 and 江背镇 are towns; city codes are left alone:
+# K市河东, C市路桥公司.)
+_NAME_PART_AFTER = re.compile(r"(?:河(?!东(?!岸)|西(?!岸))|[东南西北中]?路(?!口镇)|大道|坡(?!子街))")
 # A place the citizen compares with ("比M7市…", "不像M7市", "和M7市相比"): never the matter's place.
 _COMPARE_BEFORE = re.compile(
     r"(?:比起?|不像|不如|(?<![好就图想录影])像|对比|相比|参照|参考|借鉴|效仿|羡慕|人家)"
@@ -469,7 +470,9 @@ def _context(text: str, place: Jurisdiction, width: int = 8) -> tuple[str, str]:
 
 
 def _is_name_part(text: str, place: Jurisdiction) -> bool:
-    return place.source == "anonymised" and bool(_NAME_PART_AFTER.match(text, _span(place)[1]))
+    return place.level == "district" and place.source == "anonymised" and bool(
+        _NAME_PART_AFTER.match(text, _span(place)[1])
+    )
 
 
 def aside_reason(text: str, place: Jurisdiction) -> str | None:
