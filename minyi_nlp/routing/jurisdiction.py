@@ -456,7 +456,10 @@ _COMPARE_BEFORE = re.compile(
     r"(?:比起?|不像|不如|(?<![好就图想录影])像|对比|相比|参照|参考|借鉴|效仿|羡慕|人家)"
     r"(?:隔壁|周边|邻近|其他|别的)?(?:的)?$"
 )
-_COMPARE_AFTER = re.compile(r"^[^，。！？；,.!?;]{0,4}(?:相比|比较|一样|那样|似的)")
+_COMPARE_AFTER = re.compile(r"^[^，。！？；,.!?;]{0,4}(?:相比|比较)")
+# "和/跟/与M7市一样": a comparison only with the preposition before ("整个C2区都是一样" is not one)
+_ALIKE_BEFORE = re.compile(r"[和跟与同]$")
+_ALIKE_AFTER = re.compile(r"^[^，。！？；,.!?;]{0,4}(?:一样|那样|似的|差不多)")
 # Weaker signs ("M7市都…了", "M7市早就…"): an aside only when the text names another place.
 _ASIDE_AFTER = re.compile(r"^(?:都[^，。！？；,.!?;]{0,12}了|早就|早已|已经[^，。！？；,.!?;]{0,10}了)")
 # The citizen's origin ("老家在B9市", "我是B9市人", "B9市籍"): not the matter's place when another is named.
@@ -481,7 +484,11 @@ def aside_reason(text: str, place: Jurisdiction) -> str | None:
     if _is_name_part(text, place):
         return "name part"
     before, after = _context(text, place)
-    if _COMPARE_BEFORE.search(before) or _COMPARE_AFTER.match(after):
+    if (
+        _COMPARE_BEFORE.search(before)
+        or _COMPARE_AFTER.match(after)
+        or (_ALIKE_BEFORE.search(before) and _ALIKE_AFTER.match(after))
+    ):
         return "comparison"
     if _HOME_BEFORE.search(before) or _HOME_AFTER.match(after):
         return "origin"
@@ -542,12 +549,17 @@ def find_jurisdiction(
     """The place of the matter: the most specific place named in ``text`` that is not a comparison, a
     name part or (when another place is named) the citizen's origin; the default city when none is."""
     gaz = gazetteer or load_gazetteer()
-    places = _matter_places(text, iter_places(text or "", gazetteer=gaz))
+    mentions = iter_places(text or "", gazetteer=gaz)
+    places = _matter_places(text, mentions)
     districts = [p for p in places if p.level == "district"]
     streets = [p for p in places if p.level == "street"]
     if districts:
         district = _most_frequent(districts)
-        own = [s for s in streets if s.parent == district.name or district.name in gaz.parents_of(s.name)]
+        # a street of that district counts even when named as the writer's home ("我是L3县荔溪乡人")
+        candidates = streets or [
+            p for p in mentions if p.level == "street" and aside_reason(text, p) in ("origin", "aside")
+        ]
+        own = [s for s in candidates if s.parent == district.name or district.name in gaz.parents_of(s.name)]
         if own:
             street = _most_frequent(own)
             found = Jurisdiction("street", street.name, district.name, street.matched, street.source)

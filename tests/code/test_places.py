@@ -75,6 +75,11 @@ def test_a_comparison_is_not_the_place(text: str) -> None:
     assert find(text).name == "E市"
 
 
+def test_the_same_words_without_a_comparison_keep_the_place() -> None:
+    assert find("投诉C市三中寒假违规补课，宣称整个C2区都是一样要补课收费的").name == "C2区"
+    assert find("E市的公交和M7市一样差，E市什么时候改").name == "E市"
+
+
 def test_comparison_only_falls_back_to_the_default_city() -> None:
     assert find("希望我们这里的公交能像M7市一样方便").source == "default"
 
@@ -93,6 +98,8 @@ def test_the_citizens_origin_is_not_the_place(text: str, place: str) -> None:
 
 def test_the_origin_is_the_place_when_nothing_else_is_named() -> None:
     assert find("我老家在K6县，村里的路多年没修").name == "K6县"
+    j = find("我是L3县荔溪乡人，孩子在L3县一直上不了户")  # the home town's street, in the matter's district
+    assert (j.name, j.parent) == ("荔溪乡", "L3县")
 
 
 def test_anonymised_codes_inside_names_are_not_places() -> None:
