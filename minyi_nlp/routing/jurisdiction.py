@@ -646,21 +646,21 @@ def build_street_gazetteer(
 
 
 def street_sources(exclude: Collection[tuple[str, str]] = ()) -> dict[str, list[str]]:
-    """The texts streets are mined from: Teddy 附件4 (message + reply) and the Shangluo mailbox (letter,
-    reply, agency), per source; ``exclude`` drops rows by ``(source, id)`` (``teddy_fj4``/``shangluo``)."""
-    from minyi_nlp.routing.departments import load_shangluo, load_teddy_replies
+    """The texts streets are mined from: Teddy 附件4 (title, message, reply) and the Shangluo mailbox (title,
+    letter, reply, agency), per source (``teddy_fj4``/``shangluo``); ``exclude`` drops rows by
+    ``(source, id)``."""
+    from minyi_nlp.data import load_source
 
-    teddy = load_teddy_replies()
-    shangluo = load_shangluo()
-    keep_t = [("teddy_fj4", str(i)) not in exclude for i in teddy["留言编号"]]
-    keep_s = [("shangluo", str(i)) not in exclude for i in shangluo["mail_id"]]
-    teddy, shangluo = teddy[keep_t], shangluo[keep_s]
-    return {
-        "teddy_fj4": (teddy["留言主题"] + " " + teddy["留言详情"] + " " + teddy["答复意见"]).tolist(),
-        "shangluo": (
-            shangluo["title"] + " " + shangluo["query"] + " " + shangluo["reply"] + " " + shangluo["reply_agency"]
-        ).tolist(),
-    }
+    out: dict[str, list[str]] = {}
+    for source, name, columns in (
+        ("teddy_fj4", "teddy_fj4_replies", ("title", "content", "reply")),
+        ("shangluo", "shangluo_mailbox", ("title", "content", "reply", "department")),
+    ):
+        frame = load_source(name).frame
+        keep = [(source, str(i)) not in exclude for i in frame["id"]]
+        parts = frame.loc[keep, list(columns)].fillna("").astype(str)
+        out[source] = parts.agg(" ".join, axis=1).tolist()
+    return out
 
 
 def write_gazetteer(path: Path, streets: list[StreetEntry], *, version: str) -> Path:
