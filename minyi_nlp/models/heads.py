@@ -81,6 +81,8 @@ def _calibrated(params: HeadParams, y: np.ndarray, groups: Sequence | None, fold
 
     if params.calibration == "temperature":
         return TemperatureScaledClassifier(_estimator(params), cv=folds, random_state=params.random_state)
+    if params.calibration not in ("isotonic", "sigmoid"):
+        raise ValueError(f"calibration must be 'isotonic', 'sigmoid' or 'temperature', got {params.calibration!r}")
     cv: int | list = folds
     if groups is not None:  # keep the copies of one appeal on one side of each calibration split
         splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=params.random_state)
