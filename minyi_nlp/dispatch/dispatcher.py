@@ -172,7 +172,7 @@ class Dispatcher:
             where = f"管辖地: 文中提到 {juris.full_name}"
         else:
             where = f"管辖地: 未提到区县, 默认 {city}"
-        return [DepartmentScore(r.department, place_at_level(juris, r.level, city), r.level, r.score,
+        return [DepartmentScore(r.department, place_at_level(juris, r.level, city, r.department), r.level, r.score,
                                 [*list(r.reasons)[:3], where]) for r in ranked]
 
     def suggest_many(
