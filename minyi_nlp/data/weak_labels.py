@@ -437,8 +437,11 @@ def _markdown(rep: dict[str, Any], command: str) -> str:
         cells = []
         for level in ("l1", "l2", "l3"):
             x = a[level]
-            cells.append("—" if x["precision"] is None else
-                         f"{x['precision']:.3f} ({x['correct']}/{x['covered']}; cov. {x['coverage']:.3f} of {x['gold_n']})")
+            if x["precision"] is None:
+                cells.append("—")
+                continue
+            cells.append(f"{x['precision']:.3f} ({x['correct']}/{x['covered']}; "
+                         f"cov. {x['coverage']:.3f} of {x['gold_n']})")
         return f"| {name} | {a['n']} | " + " | ".join(cells) + " |"
 
     lines.append(row("all hand-labelled", rep["hand_labelled"]))
@@ -494,8 +497,9 @@ def main(argv: list[str] | None = None) -> int:
         (folder / REPORT_JSON).write_text(json.dumps(rep, ensure_ascii=False, indent=2), encoding="utf-8")
         (folder / REPORT_MD).write_text(_markdown(rep, "python -m minyi_nlp.data.weak_labels report"), encoding="utf-8")
         a = rep["hand_labelled"]
-        print(" ".join(f"{lv}: precision {a[lv]['precision']} coverage {a[lv]['coverage']}" for lv in ("l1", "l2", "l3"))
-              + f" (n = {a['n']}) → {folder / REPORT_JSON}")
+        levels = " ".join(f"{lv}: precision {a[lv]['precision']} coverage {a[lv]['coverage']}"
+                          for lv in ("l1", "l2", "l3"))
+        print(f"{levels} (n = {a['n']}) → {folder / REPORT_JSON}")
     return 0
 
 
