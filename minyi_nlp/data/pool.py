@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from minyi_nlp.params import PrepareParams
@@ -94,10 +93,22 @@ def _other_rows(name: str, raw_dir: Path | None) -> pd.DataFrame:
     })
 
 
+def _other_copies(processed_dir: Path) -> pd.DataFrame:
+    """Teddy 附件2 copies whose text is not their appeal's (mostly the segmented copy of a raw appeal)."""
+    from minyi_nlp.prepare import PreparedData
+
+    data = PreparedData.read(processed_dir)
+    shown = data.appeals.set_index("appeal")["text"]
+    copies = data.copies
+    return copies[copies["text"].to_numpy() != shown.loc[copies["appeal"]].to_numpy()]
+
+
 def load_pool(
     processed_dir: Path | None = None,
     params: PrepareParams | None = None,
     raw_dir: Path | None = None,
+    *,
+    with_copies: bool = True,
 ) -> pd.DataFrame:
     """All appeals of all sources (columns :data:`POOL_COLUMNS`), near-duplicates sharing ``group``.
 
@@ -105,20 +116,28 @@ def load_pool(
     ``teddy_label``/``appeal``/``fold`` are set for Teddy 附件2 appeals only (``fold`` -1: no raw text,
     training only); ``reply`` (附件4, Fuzhou) is the masked official reply; ``agency`` the Shangluo
     replying unit as written. Needs ``minyi prepare``'s output in ``processed_dir``.
+
+    ``with_copies``: the duplicate search also compares with every other copy of each Teddy appeal (its
+    segmented text), so a message repeating only that copy joins the appeal's group. The hand-labelled
+    draw was made without (``False``); the weak-label training frame uses it.
     """
     from minyi_nlp.config import get_settings
     from minyi_nlp.dedup import duplicate_groups
     from minyi_nlp.params import load_params
+    from minyi_nlp.text import preprocess
 
     processed_dir = processed_dir or get_settings().processed_dir
     params = params or load_params().prepare
     parts = [_teddy_rows(processed_dir, raw_dir)] + [_other_rows(n, raw_dir) for n in OTHER_SOURCES]
     pool = pd.concat(parts, ignore_index=True)
     pool["key"] = pool["source"] + ":" + pool["row"].astype(str)
-    pool["group"] = duplicate_groups(
-        pool["text"].tolist(), pool["pretokenized"].tolist(),
+    extra = _other_copies(processed_dir) if with_copies else pd.DataFrame({"text": [], "pretokenized": []})
+    groups = duplicate_groups(
+        pool["text"].tolist() + [preprocess(str(t)) for t in extra["text"]],
+        pool["pretokenized"].tolist() + extra["pretokenized"].astype(bool).tolist(),
         containment=params.containment, coverage=params.coverage, same_kind_cosine=params.same_kind_cosine,
     )
+    pool["group"] = groups[: len(pool)]
     pool["fold"] = pool["fold"].astype("Int64")
     pool["appeal"] = pool["appeal"].astype("Int64")
     pool = pool.astype({"reply": object, "agency": object, "teddy_label": object})
@@ -126,7 +145,3 @@ def load_pool(
              pool["source"].nunique(), int((pool.groupby("group").size() > 1).sum()))
     return pool[list(POOL_COLUMNS)]
 
-
-def groups_with(pool: pd.DataFrame, mask: pd.Series | np.ndarray) -> set[int]:
-    """Duplicate groups that contain at least one row selected by ``mask``."""
-    return set(pool.loc[np.asarray(mask, dtype=bool), "group"].tolist())

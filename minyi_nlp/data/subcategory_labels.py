@@ -8,8 +8,10 @@
   matches a cue regex, drawn at random among the matches that are not drawn yet.
 
 Candidates: Teddy 附件2 appeals of the category evaluation fold only, and rows of the other sources
-that duplicate no Teddy 附件2 appeal (one row per duplicate group). The draw is reproducible: the same
-seed, data and prepare parameters give the same rows.
+that duplicate no Teddy 附件2 appeal (one row per duplicate group, one text per appeal, as the draw was
+first made); drawn rows that duplicate any copy of a Teddy training appeal are then dropped
+(:func:`drop_training_duplicates`). The draw is reproducible: the same seed, data and prepare parameters
+give the same rows.
 
 ``labels.csv`` (same rows, plus ``path`` and ``note``) is what a person wrote after reading each
 text; :func:`read_labels` validates it against ``taxonomy.yaml`` and splits ``path`` into levels.
@@ -123,6 +125,35 @@ def draw(
     return out[list(DRAW_COLUMNS)]
 
 
+def drop_training_duplicates(
+    drawn: pd.DataFrame, processed_dir: Path | None = None, eval_fold: int = 0
+) -> pd.DataFrame:
+    """``drawn`` without the rows that duplicate any copy (raw or segmented) of a Teddy training appeal.
+
+    :func:`candidates` compares with one text per Teddy appeal; this catches a message that repeats only
+    an appeal's segmented copy. Dropped rows are logged; the order of the others is kept.
+    """
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.dedup import duplicate_groups
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import PreparedData
+
+    params = load_params().prepare
+    copies = PreparedData.read(processed_dir or get_settings().processed_dir).copies
+    training = copies[copies["fold"] != eval_fold]
+    groups = duplicate_groups(
+        training["text"].tolist() + drawn["text"].tolist(),
+        training["pretokenized"].tolist() + [False] * len(drawn),
+        containment=params.containment, coverage=params.coverage, same_kind_cosine=params.same_kind_cosine,
+    )
+    trained = set(groups[: len(training)].tolist())
+    keep = [g not in trained for g in groups[len(training):]]
+    dropped = drawn.loc[[not k for k in keep], "key"].tolist()
+    if dropped:
+        log.info("dropped %d drawn rows that duplicate a Teddy training copy: %s", len(dropped), dropped)
+    return drawn[keep].reset_index(drop=True)
+
+
 def split_path(path: str) -> tuple[str, ...]:
     """``"一级/二级/三级"`` → its parts (1 to 3 non-empty names)."""
     parts = tuple(p.strip() for p in str(path).split(SEP))
@@ -187,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from minyi_nlp.data.pool import load_pool
 
-    out = draw(load_pool(), seed=args.seed)
+    out = drop_training_duplicates(draw(load_pool(with_copies=False), seed=args.seed))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.out, index=False)
     counts = out.groupby(["draw", "source"]).size()

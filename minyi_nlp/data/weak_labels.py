@@ -66,6 +66,9 @@ TRAINING_FILE = "subcategory_weak.parquet"
 REPORT_JSON = "subcategory_weak_labels.json"
 REPORT_MD = "subcategory_weak_labels.md"
 _MAX_WORD_SCORE = 4
+#: words in the head of the text (title + opening) weigh more, as the category model's title block does
+HEAD_CHARS = 40
+HEAD_WEIGHT = 2
 
 
 def lexicon_file() -> Path:
@@ -132,17 +135,22 @@ class Lexicon:
         return re.compile("|".join(re.escape(w) for w in ordered))
 
     def scores(self, text: str) -> Scores:
-        """Which words occur in ``text`` (whitespace ignored, longest match first) and what each node scores."""
-        found = set(self._pattern.findall(re.sub(r"\s+", "", text or "")))
+        """Which words occur in ``text`` (whitespace ignored, longest match first) and what each node
+        scores; a word found in the first :data:`HEAD_CHARS` characters (the title) counts
+        :data:`HEAD_WEIGHT` times."""
+        first: dict[str, int] = {}
+        for m in self._pattern.finditer(re.sub(r"\s+", "", text or "")):
+            first.setdefault(m.group(), m.start())
         node: dict[str, int] = defaultdict(int)
         words: dict[str, list[str]] = defaultdict(list)
-        for w in sorted(found):
+        for w in sorted(first):
             credited: set[str] = set()
             for key in self._word_nodes[w]:
                 words[key].append(w)
                 credited.update(_parents(key))
+            score = word_score(w) * (HEAD_WEIGHT if first[w] < HEAD_CHARS else 1)
             for key in credited:  # once per node, however many of its descendants list the word
-                node[key] += word_score(w)
+                node[key] += score
         return Scores(node=dict(node), words={k: tuple(v) for k, v in words.items()})
 
     def best(self, scores: Scores, within: Sequence[str] | None = None) -> tuple[str | None, float]:
@@ -291,13 +299,13 @@ def weak_label(
         if path and any(path == n or path.startswith(n + SEP) for n in nodes):
             return WeakLabel(path, "department_keyword", RULE_PRIOR["department_keyword"] * share,
                              f"{department}:{_evidence(scores, path)}")
-        fallback = nodes[0] if len(nodes) == 1 else _common_prefix(nodes)
-        if fallback:
-            share = 1.0 if len(nodes) == 1 else 0.5
-            return WeakLabel(fallback, "department", RULE_PRIOR["department"] * share, department or "")
     path, share = lexicon.best(scores)
     if path:
         return WeakLabel(path, "keyword", RULE_PRIOR["keyword"] * share, _evidence(scores, path))
+    fallback = (nodes[0] if len(nodes) == 1 else _common_prefix(nodes)) if nodes else None
+    if fallback:  # a unit, and no keyword at all
+        share = 1.0 if len(nodes) == 1 else 0.5
+        return WeakLabel(fallback, "department", RULE_PRIOR["department"] * share, department or "")
     return WeakLabel(None, "none", 0.0)
 
 

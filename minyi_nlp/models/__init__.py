@@ -1,0 +1,1 @@
+"""Models layer: encoder, heads, bundle, training and evaluation (imports only data and text)."""
