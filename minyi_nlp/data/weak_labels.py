@@ -60,7 +60,7 @@ RULE_PRIOR: Mapping[str, float] = {
 }
 FRAME_COLUMNS: tuple[str, ...] = (
     "key", "id", "source", "text", "l1", "l2", "l3", "path", "rule", "confidence", "evidence",
-    "teddy_label", "department", "group",
+    "teddy_label", "department", "appeal", "group",
 )
 TRAINING_FILE = "subcategory_weak.parquet"
 REPORT_JSON = "subcategory_weak_labels.json"
