@@ -132,6 +132,7 @@ def test_the_training_frame_leaves_out_held_rows_and_their_duplicates(lexicon: L
         "text": ["燃气泄漏", "路灯不亮", "路灯坏了", "拖欠工资", "拖欠工资了", "请领导关注"],
         "teddy_label": ["城乡建设", "城乡建设", None, None, None, None],
         "fold": pd.array([0, 1, pd.NA, pd.NA, pd.NA, pd.NA], dtype="Int64"),
+        "appeal": pd.array([0, 1, pd.NA, pd.NA, pd.NA, pd.NA], dtype="Int64"),
         "agency": [None] * 6,
         "reply": [None] * 6,
         "group": [10, 11, 11, 12, 12, 13],
