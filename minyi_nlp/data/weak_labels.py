@@ -10,14 +10,14 @@ No appeal is labelled below 一级, so training labels are built from three kind
   (``departments:`` in the lexicon file);
 * the **Teddy 一级** of 附件2 appeals, which the label must keep.
 
-Rules (:data:`RULES`), first that applies wins; the label never leaves the 一级/unit it is held to:
+Rules, first that applies wins; a Teddy appeal's label never leaves its Teddy 一级:
 
 ``teddy_keyword``      Teddy appeal, keywords inside its 一级: the best node there;
 ``teddy_only``         Teddy appeal, no keyword inside its 一级: the 一级 alone;
-``department_keyword`` a topical replying unit and keywords inside the nodes it handles;
-``department``         a topical replying unit and no such keyword: the unit's node (or the nodes'
-                       common ancestor);
-``keyword``            keywords only: the best node overall;
+``department_keyword`` a topical replying unit and keywords inside the nodes it handles: the best of those;
+``keyword``            keywords anywhere: the best node overall;
+``department``         a topical replying unit and no keyword at all: the unit's node (or the common
+                       ancestor of its nodes);
 ``none``               no evidence: no label.
 
 At each level the best child is taken only when it scores strictly more than its siblings, so a tie
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 SEP = "/"
 LEXICON_FILE = "item_keywords.yaml"
-RULES: tuple[str, ...] = ("teddy_keyword", "teddy_only", "department_keyword", "department", "keyword", "none")
+RULES: tuple[str, ...] = ("teddy_keyword", "teddy_only", "department_keyword", "keyword", "department", "none")
 #: prior trust per rule (multiplied by the winner's share among its siblings)
 RULE_PRIOR: Mapping[str, float] = {
     "teddy_keyword": 0.8, "teddy_only": 1.0, "department_keyword": 0.8, "department": 0.6, "keyword": 0.6,
