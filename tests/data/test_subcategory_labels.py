@@ -99,13 +99,15 @@ def test_no_labelled_appeal_duplicates_a_teddy_training_appeal(labels: pd.DataFr
 def test_the_draw_is_reproducible_and_the_training_frame_holds_no_labelled_row(
     labels: pd.DataFrame, prepared_dir: Path
 ) -> None:
-    drawn = drop_training_duplicates(draw(load_pool(prepared_dir, with_copies=False)), prepared_dir)
+    # one pool, as the draw saw it (the training-frame command also compares with every Teddy copy, which
+    # only adds duplicate links; one load of the pool is the expensive part of this test)
+    pool = load_pool(prepared_dir, with_copies=False)
+    drawn = drop_training_duplicates(draw(pool), prepared_dir)
     assert drawn["key"].tolist() == labels["key"].tolist()
     on_file = pd.read_csv(LABELS_DIR / DRAW_FILE, dtype=str, keep_default_na=False)
     assert drawn["key"].tolist() == on_file["key"].tolist()
     assert drawn["text"].tolist() == labels["text"].tolist()
 
-    pool = load_pool(prepared_dir)
     frame = training_frame(pool, labels["key"])
     held = pool["key"].isin(labels["key"]) | (pool["fold"].fillna(-1).to_numpy() == 0)
     assert not set(frame["group"]) & set(pool.loc[held, "group"])
