@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from minyi_nlp.text.normalize import normalize_text
-from minyi_nlp.text.pii_names import NAME_GATE, find_names
+from minyi_nlp.text.pii_names import NAME_GATE, find_names, repeats
 from minyi_nlp.text.pii_rules import is_phone_number, is_valid_id18, luhn_ok, valid_birth
 
 __all__ = [
@@ -351,6 +351,12 @@ def find_pii(text: str, *, gated: bool = True) -> list[PiiMatch]:
             continue
         taken.append((start, end))
         found.append(PiiMatch(kind, start, end, text[start:end]))
+    folded = None
+    for name in {m.value for m in found if m.kind == "NAME" and len(m.value) > 1}:
+        folded = folded or _fold(text)
+        for start, end in repeats(folded, name, taken):  # a name found once is masked everywhere
+            taken.append((start, end))
+            found.append(PiiMatch("NAME", start, end, name))
     found.sort(key=lambda m: m.start)
     return found
 

@@ -42,16 +42,16 @@ _WEAK_SURNAMES = "".join(ch for ch in SURNAMES if ch not in _WEAK_EXCLUDE)
 
 # Characters that are never part of a given name here: grammar words and place/organisation suffixes.
 _NOT_GIVEN = (
-    "的了是在有和与及或也都就还把被让给对从向往到自于为以而但却因所之其这那哪么谁个们年月日号"
+    "的了是在有和与及或也都就还把被让给对从向往到自于为以而但却因所之这那哪么谁个们年月日号"
     "区县市镇村乡路街道巷栋楼室单元院校厂局站店司港湾省州处里内中外上下前后部门位名户业主居请反映说称"
-    "投诉举报电话手机联系先生女士小姐师傅老阿姨人家走楼房车地方面边时候期间某不吗呢吧啊呀哦起去过着很太最更再又才已曾将要会能可该得没无非点衰副总当"
+    "投诉举报电话手机联系先生女士小姐师傅老阿姨人家走楼房车地方面边时候期间某我你他她它不吗呢吧啊呀哦去过着很太最更再又已曾将要会能该得没无非点衰副总当"
 )
 _GIVEN = rf"(?:(?![{_NOT_GIVEN}])[\u4e00-\u9fff])"
 # What may follow a name: a non-Han character, the end, or one of these words.
 _END_WORDS = (
     "反映|反应|说|讲|称|表示|在|于|是|的|因|向|从|和|与|及|等|家|住|今年|现年|年龄|男|女|电话|手机|号码|联系|身份证"
     "|同志|先生|女士|投诉|举报|来电|咨询|请|要求|希望|已|也|就|被|把|对|到|去|来|购|买|租|曾|一直|多次|自|之|所"
-    "|夫妇|一家|欠|拖|更|还|都|又|却|便|才|竟|申请|办理|居住|签|为|系|认为|发现|遇到|今天|昨天|目前|现在|名下|户口|出生|身份|微信"
+    "|夫妇|一家|欠|拖|更|还|都|又|却|便|才|竟|给|让|申请|办理|居住|签|为|系|认为|发现|遇到|今天|昨天|目前|现在|名下|户口|出生|身份|微信"
 )
 _END = rf"(?=[^\u4e00-\u9fff]|$|{_END_WORDS})"
 _TITLES_POLITE = "先生|女士"
@@ -59,6 +59,7 @@ _TITLES_TRADE = (
     "小姐|阿姨|师傅|大爷|大妈|大姐|老师|经理|医生|大夫|律师|警官|叔叔|主任|老板|总监|科长|所长|局长|书记|校长|院长"
     "|村长|队长|镇长|县长|市长|厅长|处长|站长|组长|厂长|会计|司机|同学|同事|邻居|民警|护士"
 )
+_COMRADE = "同志"
 _ROLES = (
     "联系人|申请人|投诉人|举报人|反映人|来电人|委托人|代理人|当事人|户主|租户|房东|房主|车主|患者|病人|家属|员工"
     "|职工|法人|负责人|经办人|收件人|收货人|借款人|出借人|业主|学生|孩子|小孩|儿子|女儿|父亲|母亲|爸爸|妈妈|丈夫"
@@ -97,7 +98,7 @@ _STRONG_CUES = "我叫|我的名字叫|我的名字是|名字叫|名字是|名�
 _CUE_KINDS = (
     {c: "strong" for c in _STRONG_CUES.split("|")} | {c: "role" for c in _ROLES.split("|")}
     | {"我是": "weak", "本人": "weak"} | {c: "polite" for c in _TITLES_POLITE.split("|")}
-    | {c: "trade" for c in _TITLES_TRADE.split("|")}
+    | {c: "trade" for c in _TITLES_TRADE.split("|")} | {_COMRADE: "comrade", "叫": "weak"}
 )
 #: Every cue; a text without one holds no name this module can find. Plain literals only, so that
 #: ``re`` scans for their first characters with a bitmap (no groups, no classes up front).
@@ -111,6 +112,12 @@ _NOT_NAMES = frozenset(
      "高一", "高二", "高三", "初一", "初二", "初三"]
 )
 _TRADE_SURNAME_SET = frozenset(_TRADE_SURNAMES)
+# A name right before its details: "陈修文:0746-…", "陈琳(电话)…", "王迪仁,现年46岁,男".
+_BEFORE_DETAILS_RE = re.compile(
+    rf"((?:{_COMPOUND}|[{_TITLE_SURNAMES}]){_GIVEN}{{1,2}})"
+    rf"(?=\s*(?:[:：]|\(?(?:电话|手机|联系电话|联系方式)\)?[:：]?)\s*[0-9+(]"
+    rf"|[,，、]\s*(?:男|女|现年|今年[0-9]|[0-9]{{1,3}}岁))"
+)
 
 
 @lru_cache(maxsize=1)
@@ -180,8 +187,9 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of the names in ``text``: one scan for the cues, then a match at each."""
     for cue in NAME_GATE.finditer(text):
         kind = _CUE_KINDS[cue.group()]
-        if kind in ("polite", "trade"):
-            span = _before_title(text, cue.start(), _TITLE_SURNAME_SET if kind == "polite" else _TRADE_SURNAME_SET)
+        if kind in ("polite", "trade", "comrade"):
+            single = {"polite": _TITLE_SURNAME_SET, "trade": _TRADE_SURNAME_SET}.get(kind, frozenset())
+            span = _before_title(text, cue.start(), single)
             if span is not None:
                 yield span
             if kind == "trade":  # a name after a job title: "英语老师孙思琪是", "包工头尹川牛"
@@ -193,3 +201,18 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
             m = (_AFTER_STRONG_RE if strong else _AFTER_WEAK_RE).match(text, cue.end())
             if m is not None and (kind == "strong" or _plausible(m.group(1))):
                 yield m.span(1)
+    for m in _BEFORE_DETAILS_RE.finditer(text):
+        start, end = m.span(1)
+        if _plausible(m.group(1)) and not (start > 0 and text[start - 1 : start + 1] in _common_words()):
+            yield start, end
+
+
+def repeats(text: str, name: str, taken: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Every other occurrence of a found ``name`` (two characters or more) outside ``taken``."""
+    spans = list(taken)
+    pos = text.find(name)
+    while pos >= 0:
+        end = pos + len(name)
+        if not any(pos < e and s < end for s, e in spans):
+            yield pos, end
+        pos = text.find(name, end)
