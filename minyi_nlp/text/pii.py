@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from minyi_nlp.text.normalize import normalize_text
-from minyi_nlp.text.pii_names import NAME_GATE, find_names, repeats
+from minyi_nlp.text.pii_names import find_names, list_neighbours, repeats
 from minyi_nlp.text.pii_rules import is_phone_number, is_valid_id18, luhn_ok, valid_birth
 
 __all__ = [
@@ -108,8 +108,8 @@ def _has_dwelling(text: str) -> bool:
     return _ADDRESS_GATE.search(text) is not None
 
 
-def _has_name_cue(text: str) -> bool:
-    return NAME_GATE.search(text) is not None
+def _always(text: str) -> bool:
+    return True
 
 
 # ---------------------------------------------------------------- e-mail (plain and spelled out)
@@ -118,11 +118,11 @@ _EMAIL_RE = re.compile(
     rf"(?<![A-Za-z0-9._%+-]){_LOCAL}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,}}(?![A-Za-z0-9])"
 )
 # "zhang.wei1949 at example.com", "zw(at)qq(dot)com", "zw#163.com", "zw 艾特 163 点 com"
-_AT = r"(?:\s*(?:\(at\)|\[at\]|\{at\}|<at>|（at）|#|艾特|圈a)\s*|\s+at\s+)"
+_AT = r"(?:\s*(?:@|\(at\)|\[at\]|\{at\}|<at>|（at）|#|艾特|圈a)\s*|\s+at\s+)"
 _DOT = r"(?:\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|点)\s*|\s+dot\s+)"
 _TLD = r"(?:com|cn|net|org|edu|gov|info|biz|io|me|cc|co|hk|tw|mo|uk|us|de|jp)"
 _SPELLED_EMAIL_RE = re.compile(
-    rf"(?<![A-Za-z0-9._%+-]){_LOCAL}{_AT}[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*?{_DOT}{_TLD}(?![A-Za-z0-9])",
+    rf"(?<![A-Za-z0-9._%+-]){_LOCAL}{_AT}[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}{_TLD}(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 
@@ -152,9 +152,9 @@ def _find_wechat(text: str) -> Spans:
 # 18 characters, optionally grouped ("110105 19491231 002X", "110105-1949-1231-002X").
 _ID18_RE = re.compile(r"(?<![0-9A-Za-z])[1-8](?:[ \-]?[0-9]){16}[ \-]?[0-9Xx](?![0-9])")
 _ID_CUE = r"(?:身份证|证件|公民身份|身份号)(?:号码|号)?[^0-9\n]{0,4}?"
-_ID15_RE = re.compile(_ID_CUE + r"(?<![0-9])([1-8][0-9]{14})(?![0-9A-Za-z*])")
+_ID15_RE = re.compile(_ID_CUE + r"(?<![0-9])([1-8][0-9]{14})(?![0-9Xx*])")
 # After a cue, any ID-shaped value is personal, even a mistyped one or one partly starred.
-_ID_CUED_RE = re.compile(_ID_CUE + r"(?<![0-9])([0-9](?:[ \-]?[0-9*]){13,16}[ \-]?[0-9Xx*])(?![0-9A-Za-z*])")
+_ID_CUED_RE = re.compile(_ID_CUE + r"(?<![0-9])([0-9](?:[ \-]?[0-9*]){13,16}[ \-]?[0-9Xx*])(?![0-9Xx*])")
 _PASSPORT_RE = re.compile(r"(?:护照|通行证)(?:号码|号)?[^0-9A-Za-z\n]{0,4}?([A-Za-z]{1,2}[0-9]{7,8})(?![0-9])")
 
 
@@ -230,11 +230,11 @@ _PHONE_CUE_RE = re.compile(r"(?:电话|手机|座机|热线|联系方式|致电|
 
 
 def _plausible_landline(text: str, start: int, end: int) -> bool:
-    """A landline written without a separator must follow a phone cue or pass the number plan
-    ("07071300029" does not)."""
+    """A landline written without a separator must follow a phone cue or have a possible length
+    in the Chinese number plan."""
     value = text[start:end]
     return (not value.isdigit() or _PHONE_CUE_RE.search(text, max(0, start - 10), start) is not None
-            or is_phone_number(value))
+            or is_phone_number(value, strict=False))
 
 
 def _find_phones(text: str) -> Spans:
@@ -288,7 +288,7 @@ _ROOM = r"[0-9]{3,4}(?:室|号|房|户)?"
 _ADDRESS_RE = re.compile(
     rf"(?<![0-9A-Za-z])(?:{_BUILDING}\s*-?\s*(?:{_UNIT}\s*-?\s*)?(?:[0-9]{{1,2}}(?:楼|层)\s*)?{_ROOM}"
     rf"|{_UNIT}\s*-?\s*(?:[0-9]{{1,2}}(?:楼|层)\s*)?{_ROOM}"
-    rf"|[0-9]{{1,3}}-[0-9]{{1,2}}-(?!19[0-9]{{2}}(?![0-9])|20[0-9]{{2}}(?![0-9]))[0-9]{{3,4}}(?:室|号|房)?"
+    rf"|[0-9]{{1,3}}-[0-9]{{1,2}}-[0-9]{{3,4}}(?:室|号|房)?"
     rf"|[0-9]{{3,4}}(?:室|房间))(?![0-9])"
 )
 
@@ -317,7 +317,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("QQ", _find_qq, _has_qq_cue),
     Recognizer("PLATE", _find_plates, _has_plate_start),
     Recognizer("ADDRESS", _find_addresses, _has_dwelling),
-    Recognizer("NAME", find_names, _has_name_cue),
+    Recognizer("NAME", find_names, _always),  # find_names scans for its cues itself
 )
 
 
@@ -351,14 +351,32 @@ def find_pii(text: str, *, gated: bool = True) -> list[PiiMatch]:
             continue
         taken.append((start, end))
         found.append(PiiMatch(kind, start, end, text[start:end]))
-    folded = None
-    for name in {m.value for m in found if m.kind == "NAME" and len(m.value) > 1}:
-        folded = folded or _fold(text)
-        for start, end in repeats(folded, name, taken):  # a name found once is masked everywhere
-            taken.append((start, end))
-            found.append(PiiMatch("NAME", start, end, name))
+    names = [m for m in found if m.kind == "NAME" and len(m.value) > 1]
+    if names:
+        _more_names(_fold(text), text, names, taken, found)
     found.sort(key=lambda m: m.start)
     return found
+
+
+def _more_names(folded: str, text: str, names: list[PiiMatch], taken: list[tuple[int, int]],
+                found: list[PiiMatch]) -> None:
+    """Names listed next to a found one (A、B、C), then every repeat of any found name."""
+
+    def add(start: int, end: int) -> bool:
+        if any(start < e and s < end for s, e in taken):
+            return False
+        taken.append((start, end))
+        found.append(PiiMatch("NAME", start, end, text[start:end]))
+        return True
+
+    values = {m.value for m in names}
+    for m in names:
+        for start, end in list_neighbours(folded, m.start, m.end):
+            if add(start, end):
+                values.add(text[start:end])
+    for value in values:
+        for start, end in repeats(folded, value, taken):
+            add(start, end)
 
 
 def mask_pii(text: str) -> str:

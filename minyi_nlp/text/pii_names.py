@@ -44,7 +44,7 @@ _WEAK_SURNAMES = "".join(ch for ch in SURNAMES if ch not in _WEAK_EXCLUDE)
 _NOT_GIVEN = (
     "的了是在有和与及或也都就还把被让给对从向往到自于为以而但却因所之这那哪么谁个们年月日号"
     "区县市镇村乡路街道巷栋楼室单元院校厂局站店司港湾省州处里内中外上下前后部门位名户业主居请反映说称"
-    "投诉举报电话手机联系先生女士小姐师傅老阿姨人家走楼房车地方面边时候期间某我你他她它不吗呢吧啊呀哦去过着很太最更再又已曾将要会能该得没无非点衰副总当"
+    "投诉举报电话手机联系先女士姐师傅老阿姨人家走楼房车地方面边时候期间某我你他她它不吗呢吧啊呀哦去过着很太最更再又已曾将要会能该得没无非点衰副总当"
 )
 _GIVEN = rf"(?:(?![{_NOT_GIVEN}])[\u4e00-\u9fff])"
 # What may follow a name: a non-Han character, the end, or one of these words.
@@ -112,19 +112,22 @@ _NOT_NAMES = frozenset(
      "高一", "高二", "高三", "初一", "初二", "初三"]
 )
 _TRADE_SURNAME_SET = frozenset(_TRADE_SURNAMES)
-# A name right before its details: "陈修文:0746-…", "陈琳(电话)…", "王迪仁,现年46岁,男".
-_BEFORE_DETAILS_RE = re.compile(
-    rf"((?:{_COMPOUND}|[{_TITLE_SURNAMES}]){_GIVEN}{{1,2}})"
-    rf"(?=\s*(?:[:：]|\(?(?:电话|手机|联系电话|联系方式)\)?[:：]?)\s*[0-9+(]"
-    rf"|[,，、]\s*(?:男|女|现年|今年[0-9]|[0-9]{{1,3}}岁))"
-)
+# A name right before its details: "陈修文:0746-…", "陈琳(电话)…", "王迪仁,现年46岁,男". The details
+# are found first (each pattern starts with a character class, so ``re`` scans fast), then the name
+# that ends right before them.
+_COLON_NUMBER_RE = re.compile(r"[:：]\s*[0-9+(]")
+_PHONE_WORD_RE = re.compile(r"(?:电话|手机|联系电话|联系方式)\)?[:：]?\s*[0-9+(]")
+_PERSON_DETAILS_RE = re.compile(r"[,，、]\s*(?:男|女|现年|今年[0-9]|[0-9]{1,3}岁)")
+_NAME_BEFORE_RE = re.compile(rf"((?:{_COMPOUND}|[{_TITLE_SURNAMES}]){_GIVEN}{{1,2}})\s*$")
+_NAME_BEFORE_PHONE_RE = re.compile(rf"((?:{_COMPOUND}|[{_TITLE_SURNAMES}]){_GIVEN}{{1,2}})\s*[,，]?\s*\(?$")
+_PERSON_AFTER_RE = re.compile(r"[,，、]\s*(?:男|女|现年|今年[0-9]|[0-9]{1,3}岁)")
 
 
 @lru_cache(maxsize=1)
 def _common_words() -> frozenset[str]:
     """Words of jieba's dictionary: every two-character one (说明, 江苏, 高新 …) and the
-    three-character ones that start with a surname (张家港). Its ``nr`` (person name) tags are not
-    trusted: 盖章 and 王府 carry them."""
+    three-character ones that start with a surname (张家港) and are not tagged as person names
+    (``nr``: 何建军). The tag is not trusted on two-character words: 盖章 and 王府 carry it."""
     import importlib.util
     from pathlib import Path
 
@@ -136,15 +139,17 @@ def _common_words() -> frozenset[str]:
     out: set[str] = set()
     with path.open(encoding="utf-8") as fh:
         for line in fh:
-            word = line.partition(" ")[0]
-            if len(word) == 2 or (len(word) == 3 and word[0] in first):
+            word, _, rest = line.partition(" ")
+            if len(word) == 2 or (len(word) == 3 and word[0] in first and not rest.rstrip().endswith(("nr", "nrfg"))):
                 out.add(word)
     return frozenset(out)
 
 
 def _plausible(name: str) -> bool:
     words = _common_words()
-    return name not in words and name not in _NOT_NAMES and not (len(name) == 3 and name[:2] in words)
+    if name in words or name in _NOT_NAMES:
+        return False
+    return name[:2] in _COMPOUNDS or not (len(name) == 3 and name[:2] in words)
 
 
 _TITLE_SURNAME_SET = frozenset(_TITLE_SURNAMES)
@@ -199,12 +204,43 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
         else:
             strong = kind == "strong" or (kind == "role" and _ROLE_STRONG_RE.match(text, cue.end()) is not None)
             m = (_AFTER_STRONG_RE if strong else _AFTER_WEAK_RE).match(text, cue.end())
-            if m is not None and (kind == "strong" or _plausible(m.group(1))):
+            if m is not None and (kind == "strong" or _plausible(m.group(1))
+                                  or _PERSON_AFTER_RE.match(text, m.end(1)) is not None):
                 yield m.span(1)
-    for m in _BEFORE_DETAILS_RE.finditer(text):
-        start, end = m.span(1)
-        if _plausible(m.group(1)) and not (start > 0 and text[start - 1 : start + 1] in _common_words()):
-            yield start, end
+    yield from _names_before_details(text)
+
+
+def _names_before_details(text: str) -> Iterator[tuple[int, int]]:
+    for rx, before, person in ((_COLON_NUMBER_RE, _NAME_BEFORE_RE, False),
+                               (_PHONE_WORD_RE, _NAME_BEFORE_PHONE_RE, False),
+                               (_PERSON_DETAILS_RE, _NAME_BEFORE_RE, True)):
+        for d in rx.finditer(text):
+            m = before.search(text, max(0, d.start() - 9), d.start())
+            if m is None:
+                continue
+            start, end = m.span(1)
+            if start > 0 and text[start - 1 : start + 1] in _common_words():
+                continue
+            if person:  # sex or age follow: a person ("60周岁,女" is not one)
+                if not (start > 0 and text[start - 1].isdigit()) and m.group(1) not in _NOT_NAMES:
+                    yield start, end
+            elif _plausible(m.group(1)):
+                yield start, end
+
+_LIST_NEXT_RE = re.compile(
+    rf"\s*、\s*((?:{_COMPOUND}|[{SURNAMES}]){_GIVEN}{{1,2}}?)(?=、|{_END_WORDS}|[^\u4e00-\u9fff]|$)"
+)
+_LIST_PREV_RE = re.compile(rf"(?:^|(?<=[^\u4e00-\u9fff]))((?:{_COMPOUND}|[{SURNAMES}]){_GIVEN}{{1,2}})\s*、\s*$")
+
+
+def list_neighbours(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Names listed with 、 right before or after a found name ("刘祖金、何建军、张德海同志")."""
+    while (m := _LIST_NEXT_RE.match(text, end)) is not None and _plausible(m.group(1)):
+        end = m.end(1)
+        yield m.span(1)
+    while (m := _LIST_PREV_RE.search(text, max(0, start - 8), start)) is not None and _plausible(m.group(1)):
+        start = m.start(1)
+        yield m.span(1)
 
 
 def repeats(text: str, name: str, taken: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:

@@ -43,12 +43,13 @@ def luhn_ok(digits: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def is_phone_number(candidate: str, region: str = "CN") -> bool:
-    """A valid number per ``phonenumbers`` (number plans of ``region``, or the ``+country`` given)."""
+def is_phone_number(candidate: str, region: str = "CN", *, strict: bool = True) -> bool:
+    """A number of the number plans of ``region`` (or of the ``+country`` given) per ``phonenumbers``:
+    valid (a real prefix and length), or with ``strict=False`` only of a possible length."""
     import phonenumbers
 
     try:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
         return False
-    return bool(phonenumbers.is_valid_number(number))
+    return bool(phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number))

@@ -38,10 +38,11 @@ def test_valid_id_is_masked() -> None:
     assert mask_pii(f"证件{VALID_ID_X.lower()}。") == "证件<ID>。"
 
 
-def test_invalid_checksum_is_not_an_id() -> None:
+def test_invalid_checksum_is_an_id_only_after_a_cue() -> None:
     last = VALID_ID[-1]
     wrong = VALID_ID[:-1] + ("0" if last != "0" else "1")
-    assert "<ID>" not in mask_pii(f"身份证号:{wrong}")
+    assert "<ID>" not in mask_pii(f"编号:{wrong}")
+    assert mask_pii(f"身份证号:{wrong}") == "身份证号:<ID>"  # a mistyped ID is still someone's
 
 
 def test_old_15_digit_id_only_after_a_cue() -> None:
@@ -90,7 +91,8 @@ def test_bank_card_needs_luhn() -> None:
     grouped = " ".join(CARD[i : i + 4] for i in range(0, len(CARD), 4))
     assert mask_pii(f"卡号 {grouped} 。") == "卡号 <BANKCARD> 。"
     bad = CARD[:-1] + str((int(CARD[-1]) + 1) % 10)
-    assert "<BANKCARD>" not in mask_pii(f"卡号{bad}。")
+    assert "<BANKCARD>" not in mask_pii(f"订单{bad}。")
+    assert mask_pii(f"卡号{bad}。") == "卡号<BANKCARD>。"  # after a cue even a mistyped card is masked
 
 
 @pytest.mark.parametrize(
@@ -133,7 +135,7 @@ def test_no_names_in_ordinary_text(text: str) -> None:
     [
         "2019年12月,2019-12-01,20191201",
         "价格0.24元一块,房款1138424元,共计4500000元",
-        "3栋502室,12栋1单元1802",
+        "3栋,12栋1单元门口,5号楼下",
         "A市A3区,A7县,D12市,K1县",
         "网友A000012345和UU0081234,A00045581",
         "热线12345和12315",
