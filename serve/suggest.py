@@ -17,6 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -45,6 +46,16 @@ def warm_up(dispatcher: Any) -> Any:
 
 class ShuttingDown(RuntimeError):
     pass
+
+
+def aware_due_at(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``due_at`` as an ISO date-time with an offset: the dispatcher computes it in the
+    server's local time without one (stored suggestions may still have it so)."""
+    value = data.get("due_at")
+    if not value:
+        return data
+    due = datetime.fromisoformat(value)
+    return data if due.tzinfo is not None else {**data, "due_at": due.astimezone().isoformat()}
 
 
 def mask(text: str | None) -> str | None:
@@ -129,7 +140,7 @@ class SuggestionService:
         created = utcnow()
         out = []
         for i, (appeal, s) in enumerate(zip(appeals, suggestions, strict=True)):
-            data = s.as_dict()
+            data = aware_due_at(s.as_dict())
             if keywords is not None:
                 data["keywords"] = keywords[i]
             new = NewSuggestion(uuid.uuid4(), created, mask(appeal.title), mask(appeal.content) or "",
