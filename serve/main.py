@@ -79,8 +79,10 @@ def create_app(
     """The service. ``dispatcher`` skips model loading (tests); ``loader`` is what start-up (when no
     dispatcher is given) and ``POST /v1/admin/reload`` call to build a new dispatcher."""
     settings = settings or get_serve_settings()
+    # /docs and /redoc with the Swagger UI / ReDoc files of the fastapi-offline wheel (no CDN)
+    factory: Any = FastAPIOffline if settings.serve_docs else FastAPI
     docs: dict[str, Any] = {} if settings.serve_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
-    app = FastAPIOffline(  # /docs and /redoc with Swagger UI / ReDoc files from the fastapi-offline wheel
+    app = factory(
         title="minyi",
         summary="Route suggestions for citizen appeals, human decisions, the dispatcher console",
         version="1",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -77,12 +79,19 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     if route is not None and getattr(route, "path", None):
         return route.path
-    app = scope.get("app")
-    for candidate in getattr(app, "routes", ()):
+    return _match(getattr(scope.get("app"), "routes", ()), scope) or "unmatched"
+
+
+def _match(routes: Iterable[Any], scope: Scope) -> str | None:
+    for candidate in routes:
         match, _ = candidate.matches(scope)
-        if match is Match.FULL:
-            return getattr(candidate, "path", "unmatched")
-    return "unmatched"
+        if match is not Match.FULL:
+            continue
+        inner = getattr(candidate, "original_router", None)  # FastAPI's wrapper of an included router
+        if inner is not None:
+            return _match(inner.routes, scope)
+        return getattr(candidate, "path", None)
+    return None
 
 
 class MetricsMiddleware:

@@ -28,12 +28,12 @@ def clean_text(value: str) -> str:
 # format characters —, and for an appeal's content a letter or digit (Latin, Greek, Cyrillic, CJK,
 # kana, Hangul, full-width), so that punctuation-only content is refused as in the CLI.
 VISIBLE_PATTERN = (
-    "[^\t\n\v\f\r \u0000-\u001f\u007f-\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f"
-    "\u205f-\u206f\u3000\ufeff\ufff9-\ufffb\ud800-\udfff]"
+    r"[^\t\n\v\f\r \u0000-\u001f\u007f-\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f"
+    r"\u205f-\u206f\u3000\ufeff\ufff9-\ufffb\ud800-\udfff]"
 )
 TEXT_PATTERN = (
-    "[0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uac00-\ud7af\uf900-\ufaff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
+    r"[0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    r"\uac00-\ud7af\uf900-\ufaff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
 )
 _VISIBLE = re.compile(VISIBLE_PATTERN)
 _TEXT = re.compile(TEXT_PATTERN)
