@@ -26,6 +26,7 @@ from serve.routers.console import STATIC_DIR
 from serve.settings import ServeSettings, get_serve_settings
 from serve.store import Store
 from serve.suggest import SuggestionService, warm_up
+from serve.vocabulary import add_vocabulary
 
 log = logging.getLogger("serve")
 
@@ -94,6 +95,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.loader = loader or default_loader(settings.models_dir)
     app.state.metrics = Metrics.create()
+    _vocabulary_in_openapi(app)
     errors.install(app)
     for module in (health, suggestions, decisions, admin, meta, console):
         app.include_router(module.router)
@@ -103,6 +105,22 @@ def create_app(
                        max_batch_body_bytes=settings.max_batch_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, access_log=settings.serve_access_log)
     return app
+
+
+def _vocabulary_in_openapi(app: FastAPI) -> None:
+    """The OpenAPI document names the departments and places a decision may use (serve.vocabulary);
+    a reload clears the cached document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from minyi_nlp.routing import load_lists
+
+            dispatcher = app.state.dispatcher
+            add_vocabulary(generate(), dispatcher.lists if dispatcher is not None else load_lists())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, log_level: str = "info",

@@ -37,6 +37,7 @@ async def reload_models(request: Request, _: AdminRole, metrics: MetricsDep) -> 
                                   "message": "reload failed", "model_version": previous},
                                  status.HTTP_503_SERVICE_UNAVAILABLE)
         state.dispatcher = new
+        request.app.openapi_schema = None  # its vocabulary comes from the lists just loaded
         metrics.set_model(new.version)
         metrics.reloads.labels("ok").inc()
     log.info("model reloaded: %s → %s", previous, new.version)

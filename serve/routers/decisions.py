@@ -45,23 +45,31 @@ def _invalid(field: str, msg: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": msg}])
 
 
+class Contradiction(HTTPException):
+    """A well-formed decision that contradicts the stored suggestion (409, naming the field)."""
+
+    def __init__(self, field: str, msg: str) -> None:
+        super().__init__(status.HTTP_409_CONFLICT, f"{field}: {msg}")
+
+
 def resolve(body: DecisionIn, suggestion: dict[str, Any], lists: Any) -> NewDecision:
-    """Check the decision against the suggestion; fill the route of an accepted rank. An override must
-    name a known department and place (:mod:`serve.vocabulary`)."""
+    """Check the decision against the suggestion; fill the route of an accepted rank. Departments and
+    places must be of the lists (422, :mod:`serve.vocabulary`); a decision that contradicts the
+    suggestion is a 409."""
+    check_override(body.department, body.jurisdiction, lists, suggestion)  # 422 for a name outside the lists
     if body.accepted_rank is None:
         if body.department is None:
             raise _invalid("department", "required when accepted_rank is null (an override)")
-        check_override(body.department, body.jurisdiction, lists, suggestion)
         return NewDecision(body.department, body.jurisdiction, body.dispatcher, None)
     routes = suggestion.get("departments") or []
     if body.accepted_rank > len(routes):
-        raise _invalid("accepted_rank", f"the suggestion has {len(routes)} routes: use 1..{len(routes)}")
+        raise Contradiction("accepted_rank", f"the suggestion has {len(routes)} routes: use 1..{len(routes)}")
     route = routes[body.accepted_rank - 1]
     for name in ("department", "jurisdiction"):
         given = getattr(body, name)
         if given is not None and given != route.get(name):
-            raise _invalid(name, f"is not the {name} of the route at rank {body.accepted_rank} "
-                                 f"({route.get(name)!r}); send accepted_rank null for an override")
+            raise Contradiction(name, f"is not the {name} of the route at rank {body.accepted_rank} "
+                                      f"({route.get(name)!r}); send accepted_rank null for an override")
     return NewDecision(route["department"], route.get("jurisdiction"), body.dispatcher, body.accepted_rank)
 
 
@@ -70,8 +78,9 @@ def resolve(body: DecisionIn, suggestion: dict[str, Any], lists: Any) -> NewDeci
     operation_id="recordDecision",
     responses={**AUTH_RESPONSES, 200: {"description": "the same decision was already recorded",
                                        "model": DecisionOut},
-               404: {"description": "unknown suggestion"}, 409: {"description": "a different decision was already "
-                                                                                  "recorded"},
+               404: {"description": "unknown suggestion"},
+               409: {"description": "a different decision was already recorded, or the decision contradicts the "
+                                    "suggestion (an accepted rank it does not have, another route's department)"},
                413: {"description": "body too large"}, 422: {"description": "invalid input; `message` names the field"},
                503: {"description": "database unavailable"}},
 )
