@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 # C0/C1 control characters other than tab and newlines: meaningless in an appeal, and PostgreSQL
 # cannot store NUL. Removed before any check.
@@ -29,7 +29,7 @@ def clean_text(value: str) -> str:
 # kana, Hangul, full-width), so that punctuation-only content is refused as in the CLI.
 VISIBLE_PATTERN = (
     r"[^\t\n\v\f\r \u0000-\u001f\u007f-\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f"
-    r"\u205f-\u206f\u3000\ufeff\ufff9-\ufffb\ud800-\udfff]"
+    r"\u205f-\u206f\u3000\ufeff\ufff9-\ufffb]"
 )
 TEXT_PATTERN = (
     r"[0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -177,17 +177,32 @@ class BatchOut(BaseModel):
     items: list[SuggestionOut]
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 2.0 as an integer: so does the API (strict otherwise: no "2", no true)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _name(max_length: int) -> Any:
+    """An optional name (a department, a place): null or absent means none; "" is not a name."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(clean_text)] | None
+
+
 class DecisionIn(BaseModel):
     """The dispatcher's choice. ``accepted_rank`` (1-based) accepts the route at that rank; null (or
     absent) is an override and then ``department`` is required. With ``accepted_rank``, ``department``
-    and ``jurisdiction`` may be omitted (taken from the route) but must match it when given."""
+    and ``jurisdiction`` may be omitted (taken from the route) but must match it when given (409
+    otherwise). Department and place names are those of the lists (the document gives them)."""
 
-    model_config = _STRICT
+    # "an accepted rank, or a department": said in the schema too, so that clients can check it
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"anyOf": [
+        {"required": ["accepted_rank"], "properties": {"accepted_rank": {"type": "integer"}}},
+        {"required": ["department"], "properties": {"department": {"type": "string"}}},
+    ]})
 
-    department: optional_text(200) = None
-    jurisdiction: optional_text(200) = None
+    department: _name(200) = Field(None, description="a department type of GET /v1/departments")
+    jurisdiction: _name(200) = Field(None, description="a place: city, district, county, street, or several")
     dispatcher: required_text(100) = Field(..., description="who decided (a name or staff id)")
-    accepted_rank: int | None = Field(None, ge=1, le=1_000)
+    accepted_rank: Annotated[int | None, BeforeValidator(_whole_number)] = Field(None, ge=1, le=1_000)
 
 
 class DecisionOut(BaseModel):
