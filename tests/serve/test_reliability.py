@@ -2,9 +2,9 @@
 ``minyi serve`` for each role, decisions posted while the process is SIGKILLed, a bounded load, and
 model reloads under that load.
 
-Everything runs on 127.0.0.1 with bounded counts and times. ``minyi serve`` gets the session's trained
-category model and trains its department and appeal-type models at start-up, as on a fresh machine;
-the SIGKILL and load tests use ``stub_server.py`` (the same app, a stub model: starts in seconds).
+Everything runs on 127.0.0.1 with bounded counts and times. ``minyi serve`` serves the session's real
+bundle (tests/conftest.py); the SIGKILL and load tests use ``stub_server.py`` (the same app, the tiny
+test bundle: starts in seconds).
 Figures are printed (``pytest -s``) and quoted in the README's Reliability section.
 Knobs: ``MINYI_TEST_LOAD_SECONDS`` (default 20), ``MINYI_TEST_SCHEMATHESIS_EXAMPLES`` (default 15).
 """
@@ -16,7 +16,6 @@ import contextlib
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -95,14 +94,14 @@ def stub_server(db: Path, log: Path, port: int | None = None) -> contextlib.Abst
 
 
 @pytest.fixture(scope="module")
-def minyi_serve(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``minyi serve`` itself: real models (department and appeal type trained at start-up), SQLite."""
+def minyi_serve(bundle_dir: Path, isolated_models: Path, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[Server]:
+    """``minyi serve`` itself, serving the session's real bundle, on a fresh SQLite database."""
     root = tmp_path_factory.mktemp("minyi-serve")
-    shutil.copytree(trained_model_dir, root / "models" / "category")
     port = free_port()
     cmd = [str(Path(sys.executable).with_name("minyi")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    env = _env(root / "minyi.db", MINYI_MODELS_DIR=str(root / "models"))
-    with server(cmd, env, port, root / "server.log", start_timeout=900) as s:
+    env = _env(root / "minyi.db", MINYI_MODELS=str(isolated_models), MINYI_BUNDLE_DIR=str(bundle_dir))
+    with server(cmd, env, port, root / "server.log", start_timeout=300) as s:
         yield s
 
 
