@@ -178,3 +178,36 @@ def test_empty() -> None:
     assert mask_pii("") == ""
     assert find_pii("") == []
     assert preprocess("") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # every leak named in issue 13
+        ("我是刘洋,家住A3区", "我是<NAME>,家住A3区"),
+        ("业主孙丽丽反映楼上漏水", "业主<NAME>反映楼上漏水"),
+        ("本人王建国,男,现年58岁", "本人<NAME>,男,现年58岁"),
+        ("联系人:陈静 电话13912345678", "联系人:<NAME> 电话<PHONE>"),
+        ("身份证号110105 19491231 002X", "身份证号<ID>"),
+        ("身份证110105-19491231-002X。", "身份证<ID>。"),
+        ("我的QQ:123456789,微信号:zhang_wei1949", "我的QQ:<QQ>,微信号:<WECHAT>"),
+        ("邮箱 zhang.wei1949 at example.com 谢谢", "邮箱 <EMAIL> 谢谢"),
+        ("请发到zw1949(at)qq(dot)com", "请发到<EMAIL>"),
+        ("家住幸福小区3栋2单元501室,楼下噪音", "家住幸福小区<ADDRESS>,楼下噪音"),
+        ("住在5号楼2单元302的业主", "住在<ADDRESS>的业主"),
+        ("电话+86 10 6552 9988或0731-8888 8888", "电话<PHONE>或<PHONE>"),
+        ("香港号码+852 9123 4567", "香港号码<PHONE>"),
+        ("刘洋先生和王丽华女士", "<NAME>先生和<NAME>女士"),
+        ("我叫张伟。张伟的电话关机了", "我叫<NAME>。<NAME>的电话关机了"),
+    ],
+)
+def test_issue_13_leaks_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["A3区洋湖街道3号线施工", "2019年12月5日共计4500元", "人民路88号3栋楼下", "诉求编号:FZ16082600608",
+     "尊敬的领导同志", "班主任收费", "值班医生态度好", "男满60周岁,女年满55周岁"],
+)
+def test_places_dates_amounts_and_titles_alone_are_kept(text: str) -> None:
+    assert mask_pii(text) == text
