@@ -19,7 +19,7 @@ from minyi_nlp.text.traditional import has_traditional
 __all__ = ["nfkc", "normalize_text", "to_simplified"]
 
 # Only real HTML: a known tag name right after "<", then ">", "/" or whitespace. The data uses
-# "<A市新图>" as book-title quotes and our own "<PHONE>" placeholders: neither may be stripped.
+# "<A市新图>" as book-title quotes and our own "<PHONE>", "<ADDRESS>" placeholders: none may be stripped.
 _TAG_NAMES = (
     "a|abbr|address|article|aside|audio|b|big|blockquote|body|br|button|caption|center|code|col|"
     "colgroup|dd|del|div|dl|dt|em|embed|figcaption|figure|font|footer|form|h[1-6]|head|header|hr|"
@@ -31,7 +31,7 @@ _HTML_RE = re.compile(
     r"<!--.*?-->"  # comments
     r"|<(script|style)\b[^<>]{0,500}>.*?</\1\s*>"  # whole script/style blocks
     r"|<!doctype[^<>]{0,200}>"
-    rf"|</?(?:{_TAG_NAMES})(?:\s[^<>]{{0,500}})?/?>",
+    rf"|</?(?!ADDRESS>)(?:{_TAG_NAMES})(?:\s[^<>]{{0,500}})?/?>",  # <ADDRESS> is the masker's, not HTML's
     re.IGNORECASE | re.DOTALL,
 )
 # openpyxl escapes of control characters left in Excel cells ("_x000D_").

@@ -369,12 +369,12 @@ def _more_names(folded: str, text: str, names: list[PiiMatch], taken: list[tuple
         found.append(PiiMatch("NAME", start, end, text[start:end]))
         return True
 
-    values = {m.value for m in names}
+    values = dict.fromkeys(m.value for m in sorted(names, key=lambda m: m.start))  # ordered: same result each run
     for m in names:
         for start, end in list_neighbours(folded, m.start, m.end):
             if add(start, end):
-                values.add(text[start:end])
-    for value in values:
+                values[text[start:end]] = None
+    for value in sorted(values, key=len, reverse=True):  # longer names first: 张伟明 before 张伟
         for start, end in repeats(folded, value, taken):
             add(start, end)
 
