@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -172,7 +172,7 @@ class Dispatcher:
             where = f"管辖地: 文中提到 {juris.full_name}"
         else:
             where = f"管辖地: 未提到区县, 默认 {city}"
-        return [DepartmentScore(r.department, place_at_level(juris, r.level, city), r.level, r.score,
+        return [DepartmentScore(r.department, place_at_level(juris, r.level, city, r.department), r.level, r.score,
                                 [*list(r.reasons)[:3], where]) for r in ranked]
 
     def suggest_many(
@@ -184,10 +184,11 @@ class Dispatcher:
     ) -> list[Suggestion]:
         """Suggestions for (title, content) pairs, in order."""
         from minyi_nlp.routing import find_jurisdiction
+        from minyi_nlp.routing.lists import CalendarError
 
         if not appeals:
             return []
-        now = received_at or datetime.now()
+        now = received_at or datetime.now(UTC)
         bundle = self.bundle
         X, prepared, masked = bundle.encode_pairs(list(appeals))
         cat = bundle.predict_proba("category", X)
@@ -208,6 +209,11 @@ class Dispatcher:
             juris = find_jurisdiction(text)
             sla = self.lists.sla_for(cats[0].label)
             review = self._review(cats)
+            try:
+                due = self.lists.due_at(cats[0].label, now, urgent=sla.urgent)
+            except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
+                due = None
+                review.append(f"期限: {exc}")
             j = int(np.argmax(typ[i])) if typ is not None else -1
             out.append(
                 Suggestion(
@@ -216,7 +222,7 @@ class Dispatcher:
                     departments=self._departments(cat_probs, model_scores, juris, city),
                     appeal_type=typ_labels[j] if typ is not None else None,
                     appeal_type_score=float(typ[i, j]) if typ is not None else None,
-                    due_at=self.lists.add_working_days(now, sla.working_days),
+                    due_at=due,
                     urgent=sla.urgent,
                     needs_review=bool(review),
                     review_reasons=review,
