@@ -46,8 +46,8 @@ class ShuttingDown(RuntimeError):
 
 
 def aware_due_at(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with ``due_at`` as an ISO date-time with an offset: the dispatcher computes it in the
-    server's local time without one (stored suggestions may still have it so)."""
+    """``data`` with ``due_at`` as an ISO date-time with an offset. The dispatcher gives one; suggestions
+    stored before it did hold the server's local time without one, read here as local time."""
     value = data.get("due_at")
     if not value:
         return data
