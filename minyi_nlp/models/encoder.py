@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from minyi_nlp.models.arrays import load_array, save_array
-from minyi_nlp.models.featurize import CharNgrams, WordNgrams
+from minyi_nlp.models.featurize import CharNgrams, WordNgrams, assemble
 from minyi_nlp.params import EncoderParams
 from minyi_nlp.text import Segmenter, preprocess
 
@@ -118,13 +118,12 @@ class Encoder:
     def transform_prepared(self, prepared: Sequence[str]) -> sp.csr_matrix:
         """Feature vectors of texts already passed through :meth:`prepare`."""
         words, chars, head = self._inputs(prepared)
-        blocks = [self.words.transform(words), self.chars.transform(chars)]
+        blocks = [self.words.triplets(words), self.chars.triplets(chars)]
+        weights = [1.0, 1.0]
         if self.head is not None:
-            h = self.head.transform(head)
-            if self.params.head_weight != 1.0:
-                h.data *= np.float32(self.params.head_weight)
-            blocks.append(h)
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+            blocks.append(self.head.triplets(head))
+            weights.append(self.params.head_weight)
+        return assemble(blocks, weights)
 
     # -- columns --------------------------------------------------------------------------------------
     @property
