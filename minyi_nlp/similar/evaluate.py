@@ -1,0 +1,283 @@
+"""Evaluate the similar-appeal search on real data; ``python -m minyi_nlp.similar.evaluate run``.
+
+1. The hand-labelled 附件3 pairs (``data/labels/similar_pairs_fj3.csv``): every message of 附件3 is indexed,
+   each pair is scored by querying the later message (any window); the threshold is the one with the best
+   F1 on the development half (even pair numbers) and is reported on the test half (odd) and on all.
+2. Perturbed copies of every 附件3 message (formatting, greeting, phone number, all three, reworded):
+   query the copy one day after the original, default window; recall = original found at the threshold.
+3. The duplicate groups ``prepare`` finds in 附件2 (raw vs segmented copies, minyi_nlp/dedup.py).
+4. The duplicated texts of 附件3 and 附件4 (the loader's content-duplicate groups), with their dates.
+
+Vectors come from the stand-in encoder (TF-IDF + LSA fitted on 附件2, cached under data/interim/) until
+the shared encoder exists. Never fits anything on the labelled pairs except the one threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import typer
+
+from minyi_nlp.config import get_settings
+from minyi_nlp.similar.index import SimilarIndex
+from minyi_nlp.similar.perturb import PERTURBATIONS
+from minyi_nlp.similar.settings import SimilarSettings
+
+log = logging.getLogger(__name__)
+app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, add_completion=False)
+
+LABELS_FILE = "similar_pairs_fj3.csv"
+ANY_WINDOW = 36_500.0  # days: "no window"
+
+
+class Encoder:
+    """What the evaluation needs from an encoder: sparse rows and their dense projection."""
+
+    def __init__(self, transform: Callable[[Sequence[str]], sp.csr_matrix],
+                 embed_sparse: Callable[[sp.csr_matrix], np.ndarray], name: str) -> None:
+        self.transform, self.embed_sparse, self.name = transform, embed_sparse, name
+
+
+def standin_encoder(refit: bool = False) -> Encoder:
+    """The stand-in encoder fitted on every 附件2 text (raw and segmented), cached in data/interim/."""
+    import joblib
+
+    from minyi_nlp.prepare import read_labelled_sources
+    from minyi_nlp.similar.standin import StandInEncoder
+
+    path = get_settings().data_dir / "interim" / "similar_standin.joblib"
+    if path.exists() and not refit:
+        enc = joblib.load(path)
+    else:
+        enc = StandInEncoder().fit(read_labelled_sources()["text"].astype(str).tolist())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(enc, path)
+    return Encoder(enc.transform, enc.embed_sparse, "stand-in TF-IDF (word 1-2 + char 1-3) + LSA 256")
+
+
+@dataclass
+class Corpus:
+    """Appeals as the index sees them: ids, texts, times, places, sparse and dense rows."""
+
+    ids: list[str]
+    texts: list[str]
+    times: pd.Series
+    places: list[str | None]
+    sparse: sp.csr_matrix
+    dense: np.ndarray
+
+    @classmethod
+    def build(cls, enc: Encoder, ids: Sequence[str], texts: Sequence[str], times: pd.Series) -> Corpus:
+        X = enc.transform(list(texts))
+        return cls(list(ids), list(texts), times.reset_index(drop=True), [place_of(t) for t in texts], X,
+                   enc.embed_sparse(X))
+
+    def index(self, settings: SimilarSettings) -> SimilarIndex:
+        idx = SimilarIndex(self.dense.shape[1], settings)
+        idx.add(self.ids, self.dense, self.times, self.places, [None] * len(self.ids), sparse=self.sparse)
+        return idx
+
+
+def place_of(text: str) -> str | None:
+    """The district/street an appeal names (``find_jurisdiction``); None when it names only a city."""
+    from minyi_nlp.routing.jurisdiction import find_jurisdiction
+    from minyi_nlp.text import normalize_text
+
+    found = find_jurisdiction(normalize_text(text))
+    return None if found.level == "city" else found.full_name
+
+
+def _joined(frame: pd.DataFrame) -> list[str]:
+    return (frame["title"].fillna("").astype(str) + "\n" + frame["content"].fillna("").astype(str)).tolist()
+
+
+def precision_recall(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | int]:
+    tp = int((y & predicted).sum())
+    return {"precision": round(tp / max(1, int(predicted.sum())), 4), "recall": round(tp / max(1, int(y.sum())), 4),
+            "n": len(y), "positives": int(y.sum())}
+
+
+def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold in 0.05 … 0.95 (step 0.01) with the best F1 (ties: the higher threshold)."""
+    best, best_f1 = 0.5, -1.0
+    for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
+        pr = precision_recall(y, scores >= t)
+        f1 = 2 * pr["precision"] * pr["recall"] / max(1e-9, pr["precision"] + pr["recall"])
+        if f1 >= best_f1:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def pair_scores(corpus: Corpus, idx: SimilarIndex, pairs: pd.DataFrame) -> np.ndarray:
+    """The index's score of each pair, querying the later message over any window (0 if not returned)."""
+    pos = {appeal_id: i for i, appeal_id in enumerate(corpus.ids)}
+    cache: dict[str, dict[str, float]] = {}
+    out = np.zeros(len(pairs))
+    for n, (a, b) in enumerate(zip(pairs["id_a"], pairs["id_b"], strict=True)):
+        ia, ib = pos[a], pos[b]
+        later, earlier = (ia, ib) if corpus.times[ia] >= corpus.times[ib] else (ib, ia)
+        key = corpus.ids[later]
+        if key not in cache:
+            found = idx.query(corpus.dense[later], at=corpus.times[later], window_days=ANY_WINDOW,
+                              jurisdiction=corpus.places[later], k=100_000, sparse=corpus.sparse[later],
+                              exclude=key, min_score=0.0)
+            cache[key] = {m.id: m.score for m in found}
+        out[n] = cache[key].get(corpus.ids[earlier], 0.0)
+    return out
+
+
+def eval_pairs(corpus: Corpus, settings: SimilarSettings, labels_path: Path) -> tuple[dict, float]:
+    pairs = pd.read_csv(labels_path, dtype={"id_a": str, "id_b": str})
+    pairs = pairs[pairs["label"] != "unsure"].reset_index(drop=True)
+    scores = pair_scores(corpus, corpus.index(settings), pairs)
+    y = (pairs["label"] == "same_event").to_numpy()
+    dev = (pairs["pair"] % 2 == 0).to_numpy()
+    threshold = best_f1_threshold(y[dev], scores[dev])
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    report = {
+        "threshold": threshold, "threshold_chosen_on": "dev half (even pair numbers), best F1",
+        "test": precision_recall(y[~dev], scores[~dev] >= threshold),
+        "dev": precision_recall(y[dev], scores[dev] >= threshold),
+        "all": precision_recall(y, scores >= threshold),
+        "roc_auc_all": round(float(roc_auc_score(y, scores)), 4),
+        "average_precision_all": round(float(average_precision_score(y, scores)), 4),
+        "by_stratum": {s: precision_recall(y[m], scores[m] >= threshold)
+                       for s, m in ((s, (pairs["stratum"] == s).to_numpy()) for s in pairs["stratum"].unique())},
+    }
+    return report, threshold
+
+
+def eval_perturbed(enc: Encoder, corpus: Corpus, idx: SimilarIndex, seed: int = 0) -> dict:
+    """Recall of the original when querying a perturbed copy one day later (default window and k)."""
+    report = {}
+    one_day = pd.Timedelta(days=1)
+    for name, fn in PERTURBATIONS.items():
+        rng = np.random.default_rng(seed)
+        copies = [fn(t, rng) for t in corpus.texts]
+        X = enc.transform(copies)
+        D = enc.embed_sparse(X)
+        found = others = 0
+        for i in range(len(copies)):
+            hits = idx.query(D[i], at=corpus.times[i] + one_day, jurisdiction=place_of(copies[i]), sparse=X[i])
+            ids = [m.id for m in hits]
+            found += corpus.ids[i] in ids
+            others += len(ids) - (corpus.ids[i] in ids)
+        report[name] = {"recall": round(found / len(copies), 4), "n": len(copies),
+                        "other_matches_per_query": round(others / len(copies), 3)}
+    return report
+
+
+def _group_recall(corpus: Corpus, idx: SimilarIndex, groups: np.ndarray, window_days: float | None) -> dict:
+    """Each member of a duplicate group queries the index at its own time: recall of the earlier members
+    (same time counts), precision = returned matches in the same group / all returned."""
+    expected = found = returned = in_group = 0
+    for i in np.flatnonzero(pd.Series(groups).duplicated(keep=False).to_numpy()):
+        window = ANY_WINDOW if window_days is None else window_days
+        lo = corpus.times[i] - pd.Timedelta(days=window)
+        mates = {corpus.ids[j] for j in np.flatnonzero(groups == groups[i])
+                 if j != i and lo <= corpus.times[j] <= corpus.times[i]}
+        hits = idx.query(corpus.dense[i], at=corpus.times[i], window_days=window, jurisdiction=corpus.places[i],
+                         sparse=corpus.sparse[i], exclude=corpus.ids[i], k=max(5, len(mates)))
+        ids = {m.id for m in hits}
+        expected += len(mates)
+        found += len(mates & ids)
+        returned += len(ids)
+        in_group += len(ids & {corpus.ids[j] for j in np.flatnonzero(groups == groups[i])})
+    return {"pairs": expected, "recall": round(found / max(1, expected), 4),
+            "precision": round(in_group / max(1, returned), 4), "returned": returned}
+
+
+def eval_prepare_groups(enc: Encoder, settings: SimilarSettings) -> dict:
+    """附件2's raw/segmented duplicate groups (no dates: every row at one time)."""
+    from minyi_nlp.dedup import duplicate_groups
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import read_labelled_sources
+    from minyi_nlp.text import mask_pii
+
+    p = load_params().prepare
+    rows = read_labelled_sources()
+    groups = duplicate_groups(rows["text"].tolist(), rows["pretokenized"].tolist(), containment=p.containment,
+                              coverage=p.coverage, same_kind_cosine=p.same_kind_cosine)
+    texts = [mask_pii(t) for t in rows["text"].astype(str)]
+    times = pd.Series([pd.Timestamp("2020-01-01")] * len(rows))
+    corpus = Corpus.build(enc, [f"{s}:{i}" for s, i in zip(rows["source"], rows["id"], strict=True)], texts, times)
+    out = _group_recall(corpus, corpus.index(settings), groups, None)
+    out["groups"] = int((pd.Series(groups).value_counts() > 1).sum())
+    return out
+
+
+def eval_file_duplicates(enc: Encoder, settings: SimilarSettings, source: str) -> dict:
+    """The loader's content-duplicate groups of one file, each message at its own date."""
+    from minyi_nlp.data import load_source
+
+    res = load_source(source)
+    frame = res.frame.reset_index(drop=True)
+    dup = res.duplicates[res.duplicates["kind"] == "content"]
+    group_of = dict(zip(dup["id"].astype(str), dup["group"], strict=True))
+    ids = frame["id"].astype(str).tolist()
+    groups = np.array([group_of.get(i, -1 - n) for n, i in enumerate(ids)])
+    corpus = Corpus.build(enc, ids, _joined(frame), pd.to_datetime(frame["submitted_at"]))
+    idx = corpus.index(settings)
+    return {"groups": int(dup["group"].nunique()), "rows": len(dup),
+            "default_window": _group_recall(corpus, idx, groups, settings.window_days),
+            "any_window": _group_recall(corpus, idx, groups, None)}
+
+
+def evaluate(enc: Encoder, labels_path: Path, settings: SimilarSettings | None = None) -> dict:
+    """All four evaluations; the threshold chosen on the development pairs is used for the other three."""
+    from minyi_nlp.data import load_source
+
+    settings = settings or SimilarSettings()
+    fj3 = load_source("teddy_fj3_hot_issues").frame.reset_index(drop=True)
+    corpus = Corpus.build(enc, fj3["id"].astype(str).tolist(), _joined(fj3), pd.to_datetime(fj3["submitted_at"]))
+    pairs, threshold = eval_pairs(corpus, settings, labels_path)
+    tuned = settings.model_copy(update={"threshold": threshold})
+    return {
+        "encoder": enc.name,
+        "settings": json.loads(tuned.model_dump_json()),
+        "labelled_pairs_fj3": pairs,
+        "perturbed_fj3": eval_perturbed(enc, corpus, corpus.index(tuned)),
+        "prepare_groups_fj2": eval_prepare_groups(enc, tuned),
+        "duplicates_fj3": eval_file_duplicates(enc, tuned, "teddy_fj3_hot_issues"),
+        "duplicates_fj4": eval_file_duplicates(enc, tuned, "teddy_fj4_replies"),
+    }
+
+
+@app.command("run")
+def run_command(
+    out: Path = typer.Option(Path("reports/similar_eval.json"), help="where the JSON report goes"),
+    refit: bool = typer.Option(False, help="refit the stand-in encoder instead of loading the cached one"),
+) -> None:
+    """Run every evaluation and write the report."""
+    logging.basicConfig(level=logging.INFO)
+    labels = get_settings().data_dir / "labels" / LABELS_FILE
+    report = evaluate(standin_encoder(refit), labels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@app.command("draw-pairs")
+def draw_pairs_command(
+    out: Path = typer.Option(Path("data/interim/similar_pair_candidates.csv")),
+    seed: int = typer.Option(0),
+) -> None:
+    """Draw the candidate pairs of 附件3 that were read and labelled (see data/labels/README.md)."""
+    from minyi_nlp.similar.pairs import draw_pairs, fj3_frame
+
+    pairs = draw_pairs(fj3_frame(), {"high": 100, "mid": 80, "topic": 80, "topic_other": 110}, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pairs.to_csv(out, index=False)
+    typer.echo(f"{len(pairs)} pairs → {out}")
+
+
+if __name__ == "__main__":
+    app()
