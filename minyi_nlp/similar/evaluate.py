@@ -1,6 +1,6 @@
 """Evaluate the similar-appeal search on real data; ``python -m minyi_nlp.similar.evaluate run``.
 
-1. The hand-labelled 附件3 pairs (``data/labels/similar_pairs_fj3.csv``): every message of 附件3 is indexed,
+1. The hand-labelled 附件3 pairs (``data/labels/similar/pairs_fj3.csv``): every message of 附件3 is indexed,
    each pair is scored by querying the later message (any window); the threshold is the one with the best
    F1 on the development half (even pair numbers) and is reported on the test half (odd) and on all.
 2. Perturbed copies of every 附件3 message (formatting, greeting, phone number, all three, reworded):
@@ -33,7 +33,7 @@ from minyi_nlp.similar.settings import SimilarSettings
 log = logging.getLogger(__name__)
 app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, add_completion=False)
 
-LABELS_FILE = "similar_pairs_fj3.csv"
+LABELS_FILE = "similar/pairs_fj3.csv"
 ANY_WINDOW = 36_500.0  # days: "no window"
 
 
@@ -270,7 +270,7 @@ def draw_pairs_command(
     out: Path = typer.Option(Path("data/interim/similar_pair_candidates.csv")),
     seed: int = typer.Option(0),
 ) -> None:
-    """Draw the candidate pairs of 附件3 that were read and labelled (see data/labels/README.md)."""
+    """Draw the candidate pairs of 附件3 that were read and labelled (see data/labels/similar/README.md)."""
     from minyi_nlp.similar.pairs import draw_pairs, fj3_frame
 
     pairs = draw_pairs(fj3_frame(), {"high": 100, "mid": 80, "topic": 80, "topic_other": 110}, seed=seed)

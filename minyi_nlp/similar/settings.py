@@ -34,7 +34,7 @@ class SimilarSettings(BaseSettings):
     exact_below: int = Field(4096, ge=0, description="search shards this small exhaustively")
     dtype: Literal["f32", "f16", "i8"] = "i8"
     connectivity: int = Field(16, ge=2)
-    expansion_add: int = Field(128, ge=1)
-    expansion_search: int = Field(128, ge=1)
+    expansion_add: int = Field(64, ge=1)
+    expansion_search: int = Field(100, ge=1)
     retention_days: float | None = Field(None, gt=0, description="drop shards older than this (bounded memory)")
     max_items: int | None = Field(None, ge=1, description="drop the oldest shards beyond this many appeals")

@@ -23,21 +23,27 @@ def sketch_rows(X: sp.spmatrix | sp.sparray, m: int) -> tuple[np.ndarray, np.nda
 
     Rows with fewer entries are padded with :data:`EMPTY` ids and zero weights; ids are sorted per row.
     """
-    X = sp.csr_matrix(X)
+    X = sp.csr_matrix(X, dtype=np.float32)
+    X.sum_duplicates()  # also sorts the column ids of each row
     n = X.shape[0]
-    ids = np.full((n, m), EMPTY, dtype=np.uint32)
-    weights = np.zeros((n, m), dtype=np.float32)
     if X.shape[1] > int(EMPTY):
         raise ValueError(f"sparse vectors have {X.shape[1]} columns; sketches hold feature ids below 2**32 - 1")
-    for i in range(n):
+    ids = np.full((n, m), EMPTY, dtype=np.uint32)
+    weights = np.zeros((n, m), dtype=np.float32)
+    nnz = np.diff(X.indptr)
+    short = np.flatnonzero(nnz <= m)  # rows that fit whole: one vectorised copy
+    if len(short):
+        rows = np.repeat(short, nnz[short])
+        starts = X.indptr[short]
+        pos = np.arange(len(rows)) - np.repeat(np.cumsum(nnz[short]) - nnz[short], nnz[short])
+        src = np.repeat(starts, nnz[short]) + pos
+        ids[rows, pos] = X.indices[src]
+        weights[rows, pos] = np.abs(X.data[src])
+    for i in np.flatnonzero(nnz > m):
         lo, hi = X.indptr[i], X.indptr[i + 1]
-        cols, vals = X.indices[lo:hi], np.abs(X.data[lo:hi]).astype(np.float32)
-        if len(vals) > m:
-            top = np.argpartition(-vals, m - 1)[:m]
-            cols, vals = cols[top], vals[top]
-        order = np.argsort(cols, kind="stable")
-        ids[i, : len(cols)] = cols[order]
-        weights[i, : len(cols)] = vals[order]
+        cols, vals = X.indices[lo:hi], np.abs(X.data[lo:hi])
+        top = np.sort(np.argpartition(-vals, m - 1)[:m])
+        ids[i], weights[i] = cols[top], vals[top]
     norms = np.linalg.norm(weights, axis=1, keepdims=True)
     np.divide(weights, norms, out=weights, where=norms > 0)
     return ids, weights.astype(np.float16)
