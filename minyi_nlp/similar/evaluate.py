@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -45,12 +46,13 @@ class Encoder:
         self.transform, self.embed_sparse, self.name = transform, embed_sparse, name
 
 
-def standin_encoder(refit: bool = False) -> Encoder:
-    """The stand-in encoder fitted on every 附件2 text (raw and segmented), cached in data/interim/."""
+def standin_encoder(refit: bool = False, projection: str = "lsa") -> Encoder:
+    """The stand-in encoder fitted on every 附件2 text (raw and segmented), cached in data/interim/;
+    ``projection`` ``lsa`` (its TruncatedSVD) or ``random`` (:func:`~minyi_nlp.similar.standin.random_projection`)."""
     import joblib
 
     from minyi_nlp.prepare import read_labelled_sources
-    from minyi_nlp.similar.standin import StandInEncoder
+    from minyi_nlp.similar.standin import StandInEncoder, random_projection
 
     path = get_settings().data_dir / "interim" / "similar_standin.joblib"
     if path.exists() and not refit:
@@ -59,7 +61,10 @@ def standin_encoder(refit: bool = False) -> Encoder:
         enc = StandInEncoder().fit(read_labelled_sources()["text"].astype(str).tolist())
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(enc, path)
-    return Encoder(enc.transform, enc.embed_sparse, "stand-in TF-IDF (word 1-2 + char 1-3) + LSA 256")
+    name = "stand-in TF-IDF (word 1-2 + char 1-3 grams, fitted on 附件2)"
+    if projection == "random":
+        return Encoder(enc.transform, lambda X: random_projection(X, enc.dim), f"{name} + random projection 256")
+    return Encoder(enc.transform, enc.embed_sparse, f"{name} + LSA 256")
 
 
 @dataclass
@@ -70,19 +75,26 @@ class Corpus:
     texts: list[str]
     times: pd.Series
     places: list[str | None]
+    marks: list[frozenset[str]]
     sparse: sp.csr_matrix
     dense: np.ndarray
 
     @classmethod
     def build(cls, enc: Encoder, ids: Sequence[str], texts: Sequence[str], times: pd.Series) -> Corpus:
         X = enc.transform(list(texts))
-        return cls(list(ids), list(texts), times.reset_index(drop=True), [place_of(t) for t in texts], X,
-                   enc.embed_sparse(X))
+        return cls(list(ids), list(texts), times.reset_index(drop=True), [place_of(t) for t in texts],
+                   [marks_of(t) for t in texts], X, enc.embed_sparse(X))
 
     def index(self, settings: SimilarSettings) -> SimilarIndex:
         idx = SimilarIndex(self.dense.shape[1], settings)
-        idx.add(self.ids, self.dense, self.times, self.places, [None] * len(self.ids), sparse=self.sparse)
+        idx.add(self.ids, self.dense, self.times, self.places, [None] * len(self.ids), sparse=self.sparse,
+                landmarks=self.marks)
         return idx
+
+    def query(self, idx: SimilarIndex, i: int, **kwargs) -> list:
+        """Query with appeal ``i`` itself (its place, landmarks and sparse row), excluding it."""
+        return idx.query(self.dense[i], at=self.times[i], jurisdiction=self.places[i], sparse=self.sparse[i],
+                         landmarks=self.marks[i], exclude=self.ids[i], **kwargs)
 
 
 def place_of(text: str) -> str | None:
@@ -92,6 +104,14 @@ def place_of(text: str) -> str | None:
 
     found = find_jurisdiction(normalize_text(text))
     return None if found.level == "city" else found.full_name
+
+
+def marks_of(text: str) -> frozenset[str]:
+    """The landmarks of a raw text (after preprocessing, as the service stores it)."""
+    from minyi_nlp.similar.landmarks import landmarks
+    from minyi_nlp.text import preprocess
+
+    return landmarks(preprocess(text))
 
 
 def _joined(frame: pd.DataFrame) -> list[str]:
@@ -104,7 +124,7 @@ def precision_recall(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | 
             "n": len(y), "positives": int(y.sum())}
 
 
-def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+def choose_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     """The threshold in 0.05 … 0.95 (step 0.01) with the best F1 (ties: the higher threshold)."""
     best, best_f1 = 0.5, -1.0
     for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
@@ -113,6 +133,33 @@ def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
         if f1 >= best_f1:
             best, best_f1 = float(t), f1
     return best
+
+
+def precision_at_recall(y: np.ndarray, scores: np.ndarray, recall: float = 0.8) -> dict[str, float]:
+    """The best precision among thresholds that keep recall ≥ ``recall`` (a point of the PR curve)."""
+    from sklearn.metrics import precision_recall_curve
+
+    p, r, t = precision_recall_curve(y, scores)
+    i = int(np.argmax(np.where(r[:-1] >= recall, p[:-1], -1)))
+    return {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4), "threshold": round(float(t[i]), 3)}
+
+
+def dense_candidate_recall(corpus: Corpus, pairs: pd.DataFrame, y: np.ndarray, candidates: int) -> dict:
+    """Share of same-event pairs whose earlier message is among the ``candidates`` dense nearest earlier
+    messages of the later one (all of 附件3, and only the last 30 days): what the ANN stage can hand on."""
+    pos = {appeal_id: i for i, appeal_id in enumerate(corpus.ids)}
+    t = corpus.times.to_numpy()
+    out = {"any_window": 0, "30_days": 0}
+    positives = [(pos[a], pos[b]) for a, b, keep in zip(pairs["id_a"], pairs["id_b"], y, strict=True) if keep]
+    for a, b in positives:
+        later, earlier = (a, b) if t[a] >= t[b] else (b, a)
+        sims = corpus.dense @ corpus.dense[later]
+        earlier_ok = t <= t[later]
+        earlier_ok[later] = False
+        recent = earlier_ok & (t >= t[later] - np.timedelta64(30, "D"))
+        for name, ok in (("any_window", earlier_ok), ("30_days", recent)):
+            out[name] += int((sims[ok] > sims[earlier]).sum() < candidates)
+    return {k: round(v / max(1, len(positives)), 4) for k, v in out.items()} | {"candidates": candidates}
 
 
 def pair_scores(corpus: Corpus, idx: SimilarIndex, pairs: pd.DataFrame) -> np.ndarray:
@@ -125,9 +172,7 @@ def pair_scores(corpus: Corpus, idx: SimilarIndex, pairs: pd.DataFrame) -> np.nd
         later, earlier = (ia, ib) if corpus.times[ia] >= corpus.times[ib] else (ib, ia)
         key = corpus.ids[later]
         if key not in cache:
-            found = idx.query(corpus.dense[later], at=corpus.times[later], window_days=ANY_WINDOW,
-                              jurisdiction=corpus.places[later], k=100_000, sparse=corpus.sparse[later],
-                              exclude=key, min_score=0.0)
+            found = corpus.query(idx, later, window_days=ANY_WINDOW, k=100_000, min_score=0.0)
             cache[key] = {m.id: m.score for m in found}
         out[n] = cache[key].get(corpus.ids[earlier], 0.0)
     return out
@@ -139,18 +184,22 @@ def eval_pairs(corpus: Corpus, settings: SimilarSettings, labels_path: Path) -> 
     scores = pair_scores(corpus, corpus.index(settings), pairs)
     y = (pairs["label"] == "same_event").to_numpy()
     dev = (pairs["pair"] % 2 == 0).to_numpy()
-    threshold = best_f1_threshold(y[dev], scores[dev])
+    threshold = choose_threshold(y[dev], scores[dev])
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     report = {
-        "threshold": threshold, "threshold_chosen_on": "dev half (even pair numbers), best F1",
+        "threshold": threshold,
+        "threshold_chosen_on": "dev half (even pair numbers), best F1",
         "test": precision_recall(y[~dev], scores[~dev] >= threshold),
         "dev": precision_recall(y[dev], scores[dev] >= threshold),
         "all": precision_recall(y, scores >= threshold),
+        "best_precision_at_recall_0.8": {"test": precision_at_recall(y[~dev], scores[~dev]),
+                                         "all": precision_at_recall(y, scores)},
         "roc_auc_all": round(float(roc_auc_score(y, scores)), 4),
         "average_precision_all": round(float(average_precision_score(y, scores)), 4),
         "by_stratum": {s: precision_recall(y[m], scores[m] >= threshold)
                        for s, m in ((s, (pairs["stratum"] == s).to_numpy()) for s in pairs["stratum"].unique())},
+        "dense_candidate_recall": dense_candidate_recall(corpus, pairs, y, settings.candidates),
     }
     return report, threshold
 
@@ -166,7 +215,8 @@ def eval_perturbed(enc: Encoder, corpus: Corpus, idx: SimilarIndex, seed: int = 
         D = enc.embed_sparse(X)
         found = others = 0
         for i in range(len(copies)):
-            hits = idx.query(D[i], at=corpus.times[i] + one_day, jurisdiction=place_of(copies[i]), sparse=X[i])
+            hits = idx.query(D[i], at=corpus.times[i] + one_day, jurisdiction=place_of(copies[i]), sparse=X[i],
+                             landmarks=marks_of(copies[i]))
             ids = [m.id for m in hits]
             found += corpus.ids[i] in ids
             others += len(ids) - (corpus.ids[i] in ids)
@@ -184,8 +234,7 @@ def _group_recall(corpus: Corpus, idx: SimilarIndex, groups: np.ndarray, window_
         lo = corpus.times[i] - pd.Timedelta(days=window)
         mates = {corpus.ids[j] for j in np.flatnonzero(groups == groups[i])
                  if j != i and lo <= corpus.times[j] <= corpus.times[i]}
-        hits = idx.query(corpus.dense[i], at=corpus.times[i], window_days=window, jurisdiction=corpus.places[i],
-                         sparse=corpus.sparse[i], exclude=corpus.ids[i], k=max(5, len(mates)))
+        hits = corpus.query(idx, i, window_days=window, k=max(5, len(mates)))
         ids = {m.id for m in hits}
         expected += len(mates)
         found += len(mates & ids)
@@ -231,8 +280,13 @@ def eval_file_duplicates(enc: Encoder, settings: SimilarSettings, source: str) -
             "any_window": _group_recall(corpus, idx, groups, None)}
 
 
-def evaluate(enc: Encoder, labels_path: Path, settings: SimilarSettings | None = None) -> dict:
-    """All four evaluations; the threshold chosen on the development pairs is used for the other three."""
+PARTS = ("perturbed", "prepare", "files")
+
+
+def evaluate(enc: Encoder, labels_path: Path, settings: SimilarSettings | None = None,
+             parts: Sequence[str] = PARTS) -> dict:
+    """The labelled pairs, then ``parts`` of the other three evaluations with the threshold chosen on the
+    development pairs."""
     from minyi_nlp.data import load_source
 
     settings = settings or SimilarSettings()
@@ -240,26 +294,28 @@ def evaluate(enc: Encoder, labels_path: Path, settings: SimilarSettings | None =
     corpus = Corpus.build(enc, fj3["id"].astype(str).tolist(), _joined(fj3), pd.to_datetime(fj3["submitted_at"]))
     pairs, threshold = eval_pairs(corpus, settings, labels_path)
     tuned = settings.model_copy(update={"threshold": threshold})
-    return {
-        "encoder": enc.name,
-        "settings": json.loads(tuned.model_dump_json()),
-        "labelled_pairs_fj3": pairs,
-        "perturbed_fj3": eval_perturbed(enc, corpus, corpus.index(tuned)),
-        "prepare_groups_fj2": eval_prepare_groups(enc, tuned),
-        "duplicates_fj3": eval_file_duplicates(enc, tuned, "teddy_fj3_hot_issues"),
-        "duplicates_fj4": eval_file_duplicates(enc, tuned, "teddy_fj4_replies"),
-    }
+    report = {"encoder": enc.name, "settings": json.loads(tuned.model_dump_json()), "labelled_pairs_fj3": pairs}
+    if "perturbed" in parts:
+        report["perturbed_fj3"] = eval_perturbed(enc, corpus, corpus.index(tuned))
+    if "prepare" in parts:
+        report["prepare_groups_fj2"] = eval_prepare_groups(enc, tuned)
+    if "files" in parts:
+        report["duplicates_fj3"] = eval_file_duplicates(enc, tuned, "teddy_fj3_hot_issues")
+        report["duplicates_fj4"] = eval_file_duplicates(enc, tuned, "teddy_fj4_replies")
+    return report
 
 
 @app.command("run")
 def run_command(
-    out: Path = typer.Option(Path("reports/similar_eval.json"), help="where the JSON report goes"),
-    refit: bool = typer.Option(False, help="refit the stand-in encoder instead of loading the cached one"),
+    out: Annotated[Path, typer.Option(help="where the JSON report goes")] = Path("reports/similar_eval.json"),
+    refit: Annotated[bool, typer.Option(help="refit the stand-in encoder, not the cached one")] = False,
+    projection: Annotated[str, typer.Option(help="dense projection of the stand-in: lsa or random")] = "lsa",
+    part: Annotated[list[str] | None, typer.Option(help=f"only these of {PARTS} (repeatable)")] = None,
 ) -> None:
-    """Run every evaluation and write the report."""
+    """Run every evaluation (the labelled pairs always) and write the report."""
     logging.basicConfig(level=logging.INFO)
     labels = get_settings().data_dir / "labels" / LABELS_FILE
-    report = evaluate(standin_encoder(refit), labels)
+    report = evaluate(standin_encoder(refit, projection), labels, parts=part or PARTS)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -267,8 +323,8 @@ def run_command(
 
 @app.command("draw-pairs")
 def draw_pairs_command(
-    out: Path = typer.Option(Path("data/interim/similar_pair_candidates.csv")),
-    seed: int = typer.Option(0),
+    out: Annotated[Path, typer.Option()] = Path("data/interim/similar_pair_candidates.csv"),
+    seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Draw the candidate pairs of 附件3 that were read and labelled (see data/labels/similar/README.md)."""
     from minyi_nlp.similar.pairs import draw_pairs, fj3_frame

@@ -4,7 +4,8 @@ Appeals are kept in shards of ``shard_days`` of ``received_at``, each a usearch 
 vectors (``embed`` output, unit rows) plus the appeals' metadata and sparse sketches. A query searches only
 the shards that overlap its window, takes ``candidates`` nearest vectors from each (exhaustively in small
 shards), keeps those received in ``[at - window, at]`` and re-ranks them by the cosine of their sparse
-sketches (:mod:`minyi_nlp.similar.sketch`), halved when both name places that differ. Matches whose score
+sketches (:mod:`minyi_nlp.similar.sketch`), halved when both name places that differ (jurisdictions, or
+landmarks such as estates and roads: :mod:`minyi_nlp.similar.landmarks`). Matches whose score
 reaches the threshold are the same matter. Memory is bounded by ``retention_days`` / ``max_items``
 (whole shards are dropped, oldest first), and the index can be rebuilt at start-up by ``add``-ing the
 stored vectors and sketches again.
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from minyi_nlp.similar.landmarks import conflict
 from minyi_nlp.similar.settings import SimilarSettings
 from minyi_nlp.similar.sketch import EMPTY, sketch_cosine, sketch_rows
 
@@ -96,6 +98,7 @@ class _Shard:
         self.graph: Any = None
         self.vectors: np.ndarray | None = np.zeros((0, ndim), dtype=np.float32)
         self.ids: list[Hashable] = []
+        self.landmarks: list[frozenset[str]] = []
         self.times = np.zeros(0, dtype=np.float64)
         self.places = np.zeros(0, dtype=np.int32)
         self.routes = np.zeros(0, dtype=np.int32)
@@ -130,7 +133,8 @@ class _Shard:
         self.vectors = None
 
     def append(self, ids: Sequence[Hashable], vectors: np.ndarray, times: np.ndarray, places: np.ndarray,
-               routes: np.ndarray, sketch: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+               routes: np.ndarray, sketch: tuple[np.ndarray, np.ndarray] | None,
+               landmarks: Sequence[frozenset[str]]) -> np.ndarray:
         n = len(ids)
         self._grow(n)
         slots = np.arange(self.size, self.size + n)
@@ -144,6 +148,7 @@ class _Shard:
         else:
             self.vectors[slots] = vectors
         self.ids.extend(ids)
+        self.landmarks.extend(landmarks)
         self.size += n
         self.live += n
         if self.graph is None and self.live > self.settings.exact_below:
@@ -163,7 +168,8 @@ class _Shard:
             size = self.size
             ok = self.alive[:size] & (self.times[:size] >= lo) & (self.times[:size] <= hi)
             slots = np.flatnonzero(ok)
-            sims = self.vectors[slots] @ vector
+            # einsum over the contiguous block: no row copy, and no BLAS thread pool on a busy machine
+            sims = np.einsum("ij,j->i", self.vectors[:size], vector)[slots]
             if len(slots) > count:
                 top = np.argpartition(-sims, count - 1)[:count]
                 slots, sims = slots[top], sims[top]
@@ -176,7 +182,7 @@ class _Shard:
 
     def memory_bytes(self) -> int:
         names = (*self._COLUMNS, "sketch_ids", "sketch_weights")
-        held = sum(getattr(self, n).nbytes for n in names) + 8 * len(self.ids)
+        held = sum(getattr(self, n).nbytes for n in names) + 16 * len(self.ids)
         return held + (int(self.graph.memory_usage) if self.graph is not None else self.vectors.nbytes)
 
 
@@ -232,8 +238,10 @@ class SimilarIndex:
         route: Iterable[str | None],
         *,
         sparse: sp.spmatrix | sp.sparray | None = None,
+        landmarks: Sequence[frozenset[str]] | None = None,
     ) -> None:
-        """Store appeals (an id already stored is replaced). All sequences have one entry per appeal."""
+        """Store appeals (an id already stored is replaced). All sequences have one entry per appeal;
+        ``landmarks`` (optional) are :func:`minyi_nlp.similar.landmarks.landmarks` of each masked text."""
         ids = list(ids)
         n = len(ids)
         if n == 0:
@@ -243,7 +251,9 @@ class SimilarIndex:
         arr = self._check_vectors(vectors, n)
         times = np.array([to_seconds(t) for t in received_at], dtype=np.float64)
         places, routes = list(jurisdiction), list(route)
-        for name, values in (("received_at", times), ("jurisdiction", places), ("route", routes)):
+        marks = [frozenset()] * n if landmarks is None else [frozenset(x) for x in landmarks]
+        for name, values in (("received_at", times), ("jurisdiction", places), ("route", routes),
+                             ("landmarks", marks)):
             if len(values) != n:
                 raise ValueError(f"{name} has {len(values)} entries for {n} ids")
         sketch = None
@@ -265,7 +275,7 @@ class SimilarIndex:
                     shard = self._shards[int(bucket)] = _Shard(int(bucket), self.ndim, self.settings)
                 part = None if sketch is None else (sketch[0][rows], sketch[1][rows])
                 slots = shard.append([ids[i] for i in rows], arr[rows], times[rows], place_codes[rows],
-                                     route_codes[rows], part)
+                                     route_codes[rows], part, [marks[i] for i in rows])
                 for i, slot in zip(rows, slots, strict=True):
                     self._where[ids[i]] = (int(bucket), int(slot))
             self._newest = max(self._newest, float(times.max()))
@@ -336,12 +346,14 @@ class SimilarIndex:
         exclude: Hashable | None = None,
         min_score: float | None = None,
         same_jurisdiction_only: bool = False,
+        landmarks: frozenset[str] | None = None,
     ) -> list[Match]:
         """Up to ``k`` appeals received in ``[at - window_days, at]`` that report the same matter, best first.
 
         ``jurisdiction`` is the new appeal's place: a stored appeal that names another one scores
-        ``place_penalty`` × its score (or is skipped with ``same_jurisdiction_only``). ``sparse`` is the new
-        appeal's sparse row (see the class). ``min_score`` defaults to the threshold that applies.
+        ``place_penalty`` × its score (or is skipped with ``same_jurisdiction_only``); so does one whose
+        ``landmarks`` conflict with the new appeal's. ``sparse`` is the new appeal's sparse row (see the
+        class). ``min_score`` defaults to the threshold that applies.
         """
         s = self.settings
         q = self._check_vectors(vector, 1)[0]
@@ -371,8 +383,10 @@ class SimilarIndex:
                     score[use_sketch] = sketch_cosine(q_sketch[0][0], q_sketch[1][0], shard.sketch_ids[sk],
                                                       shard.sketch_weights[sk])
                 score = np.minimum(score, 1.0)
-                score = np.where(self._places_differ(jurisdiction, shard.places[slots]),
-                                 score * s.place_penalty, score)
+                differ = self._places_differ(jurisdiction, shard.places[slots])
+                if landmarks:
+                    differ |= np.array([conflict(landmarks, shard.landmarks[i]) for i in slots], dtype=bool)
+                score = np.where(differ, score * s.place_penalty, score)
                 floor = np.where(use_sketch, s.threshold, s.dense_threshold) if min_score is None else min_score
                 for i in np.flatnonzero(score >= floor):
                     slot = int(slots[i])
