@@ -168,3 +168,23 @@ def test_perturbations_change_the_text_and_a_phone_number_is_masked():
         assert fn(text, np.random.default_rng(1)) != text, name
     with_phone = PERTURBATIONS["phone"](text, np.random.default_rng(2))
     assert "<PHONE>" in preprocess(with_phone) and "<PHONE>" not in preprocess(text)
+
+
+def test_landmarks_name_estates_and_roads_and_conflict_only_when_none_agree():
+    from minyi_nlp.similar.landmarks import conflict, landmarks
+
+    ktv = landmarks(preprocess("举报A市A3区柏家塘小区私营ktv严重扰民"))
+    other = landmarks(preprocess("A3区天顶街道燕联小区3栋一KTV噪音扰民"))
+    again = landmarks(preprocess("柏家塘小区a区17栋KTV每天唱到深夜"))
+    assert "柏家塘" in ktv and conflict(ktv, other) and not conflict(ktv, again)
+    assert not conflict(ktv, frozenset())  # an appeal that names no landmark agrees with any
+    assert "A3区" not in "".join(ktv)  # districts are compared as jurisdictions, not as landmarks
+
+
+def test_a_landmark_conflict_costs_the_place_penalty(world):
+    rng, dense, sparse, times, _ = world
+    idx = SimilarIndex(DIM, SimilarSettings(threshold=0.6, place_penalty=0.5))
+    idx.add(["k"], dense[:1], [times[0]], [None], [None], sparse=sparse[:1], landmarks=[frozenset({"柏家塘"})])
+    q, at = _near(dense[0], rng), times[1]
+    assert idx.query(q, at=at, sparse=sparse[:1], landmarks=frozenset({"燕联"})) == []
+    assert idx.query(q, at=at, sparse=sparse[:1], landmarks=frozenset({"柏家塘小"}))[0].id == "k"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from minyi_nlp.similar import SimilarIndex, SimilarSettings
-from minyi_nlp.similar.evaluate import place_of
+from minyi_nlp.similar.evaluate import marks_of, place_of
 from minyi_nlp.similar.perturb import all_three
 from minyi_nlp.similar.standin import StandInEncoder
 
@@ -47,14 +47,15 @@ def _index(encoder: StandInEncoder, texts: list[str]) -> SimilarIndex:
     idx = SimilarIndex(encoder.dim, SimilarSettings(neutral_places=frozenset({"A市"})))
     idx.add([f"s{i}" for i in range(len(texts))], encoder.embed_sparse(X),
             [T0 + timedelta(days=i) for i in range(len(texts))], [place_of(t) for t in texts],
-            ["A7县 城市管理和综合执法局", "A3区 公安分局", "A3区 水务局"][: len(texts)], sparse=X)
+            ["A7县 城市管理和综合执法局", "A3区 公安分局", "A3区 水务局"][: len(texts)], sparse=X,
+            landmarks=[marks_of(t) for t in texts])
     return idx
 
 
 def _ask(encoder: StandInEncoder, idx: SimilarIndex, text: str, days: float = 5) -> list:
     X = encoder.transform([text])
     return idx.query(encoder.embed_sparse(X)[0], at=T0 + timedelta(days=days), jurisdiction=place_of(text),
-                     sparse=X)
+                     sparse=X, landmarks=marks_of(text))
 
 
 def test_a_reworded_copy_with_a_phone_number_finds_the_earlier_appeal(encoder):
