@@ -13,8 +13,8 @@ __all__ = ["SimilarSettings"]
 class SimilarSettings(BaseSettings):
     """How the index stores appeals and when two appeals are the same matter.
 
-    ``threshold`` applies to the re-rank score (sketch cosine, halved on a place mismatch); it was chosen
-    on the development half of the hand-labelled 附件3 pairs (see docs/similar.md).
+    ``threshold`` applies to the re-rank score (sketch cosine, halved when places or landmarks disagree); it
+    was chosen on the development half of the hand-labelled 附件3 pairs (see docs/similar.md).
     ``dense_threshold`` applies only when either side has no sparse sketch (dense cosine alone).
     """
 
