@@ -17,15 +17,13 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import anyio
-import sklearn
 
-from minyi_nlp.predict import compose_text
 from minyi_nlp.text import preprocess
 from serve.db import utcnow
-from serve.explain import batch_keywords, supports_batch_keywords
 from serve.metrics import Metrics
 from serve.schemas import AppealIn
 from serve.store import NewSuggestion, Store
@@ -45,6 +43,16 @@ def warm_up(dispatcher: Any) -> Any:
 
 class ShuttingDown(RuntimeError):
     pass
+
+
+def aware_due_at(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``due_at`` as an ISO date-time with an offset. The dispatcher gives one; suggestions
+    stored before it did hold the server's local time without one, read here as local time."""
+    value = data.get("due_at")
+    if not value:
+        return data
+    due = datetime.fromisoformat(value)
+    return data if due.tzinfo is not None else {**data, "due_at": due.astimezone().isoformat()}
 
 
 def mask(text: str | None) -> str | None:
@@ -119,20 +127,15 @@ class SuggestionService:
         """Model call + masking (in a worker thread)."""
         t0 = time.perf_counter()
         pairs = [(a.title, a.content) for a in appeals]
-        fast = explain and supports_batch_keywords(dispatcher.category)
-        with sklearn.config_context(assume_finite=True):  # inputs are text; skip NaN scans of sparse matrices
-            suggestions = dispatcher.suggest_many(pairs, explain=explain and not fast)
-            keywords = (batch_keywords(dispatcher.category, [compose_text(t, c) for t, c in pairs],
-                                       [s.categories[0].label for s in suggestions]) if fast else None)
+        suggestions = dispatcher.suggest_many(pairs, explain=explain)
         self.metrics.model_seconds.observe(time.perf_counter() - t0)
         self.metrics.model_batch.observe(len(appeals))
         created = utcnow()
         out = []
-        for i, (appeal, s) in enumerate(zip(appeals, suggestions, strict=True)):
-            data = s.as_dict()
-            if keywords is not None:
-                data["keywords"] = keywords[i]
-            new = NewSuggestion(uuid.uuid4(), created, mask(appeal.title), mask(appeal.content) or "",
+        for appeal, s in zip(appeals, suggestions, strict=True):
+            data = aware_due_at(s.as_dict())
+            title, content = s.masked if s.masked is not None else (mask(appeal.title), mask(appeal.content) or "")
+            new = NewSuggestion(uuid.uuid4(), created, title, content,
                                 appeal.channel, data)
             out.append((new, {"id": str(new.id), "created_at": created.isoformat(), **data}))
         return out
