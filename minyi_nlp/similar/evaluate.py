@@ -8,8 +8,9 @@
 3. The duplicate groups ``prepare`` finds in 附件2 (raw vs segmented copies, minyi_nlp/dedup.py).
 4. The duplicated texts of 附件3 and 附件4 (the loader's content-duplicate groups), with their dates.
 
-Vectors come from the stand-in encoder (TF-IDF + LSA fitted on 附件2, cached under data/interim/) until
-the shared encoder exists. Never fits anything on the labelled pairs except the one threshold.
+Vectors come from the stand-in encoder (TF-IDF + LSA fitted on 附件2, cached under data/interim/) or,
+with ``--encoder shared``, from the shared ``minyi_nlp.models.encoder.Encoder`` fitted on the same texts.
+Never fits anything on the labelled pairs except the one threshold.
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ def standin_encoder(refit: bool = False, projection: str = "lsa") -> Encoder:
     if projection == "random":
         return Encoder(enc.transform, lambda X: random_projection(X, enc.dim), f"{name} + random projection 256")
     return Encoder(enc.transform, enc.embed_sparse, f"{name} + LSA 256")
+
+
+def shared_encoder() -> Encoder:
+    """The shared encoder (``minyi_nlp.models.encoder``, params.yaml ``encoder``) fitted on every 附件2 text."""
+    from minyi_nlp.models.encoder import Encoder as SharedEncoder
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import read_labelled_sources
+
+    enc = SharedEncoder(load_params().encoder).fit(read_labelled_sources()["text"].astype(str).tolist())
+    return Encoder(enc.transform, enc.embed, f"shared Encoder (params.yaml encoder, fitted on 附件2), "
+                   f"embed {enc.params.embed_dim}")
 
 
 @dataclass
@@ -310,12 +322,14 @@ def run_command(
     out: Annotated[Path, typer.Option(help="where the JSON report goes")] = Path("reports/similar_eval.json"),
     refit: Annotated[bool, typer.Option(help="refit the stand-in encoder, not the cached one")] = False,
     projection: Annotated[str, typer.Option(help="dense projection of the stand-in: lsa or random")] = "lsa",
+    encoder: Annotated[str, typer.Option(help="standin, or shared (minyi_nlp.models.encoder)")] = "standin",
     part: Annotated[list[str] | None, typer.Option(help=f"only these of {PARTS} (repeatable)")] = None,
 ) -> None:
     """Run every evaluation (the labelled pairs always) and write the report."""
     logging.basicConfig(level=logging.INFO)
     labels = get_settings().data_dir / "labels" / LABELS_FILE
-    report = evaluate(standin_encoder(refit, projection), labels, parts=part or PARTS)
+    enc = shared_encoder() if encoder == "shared" else standin_encoder(refit, projection)
+    report = evaluate(enc, labels, parts=part or PARTS)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
