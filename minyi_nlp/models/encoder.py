@@ -57,13 +57,16 @@ def join_masked(title: str | None, content: str, max_chars: int = 3000) -> str:
 
 
 _TITLE_END = re.compile(r"[，。！？,.!?：:；;]|尊敬的|您好|你好")
+# a salutation before the matter ("尊敬的领导：您好！", "市长您好，") is not the title
+_GREETING = re.compile(r"^(?:(?:尊敬的)?[^，。！？,.!?：:；;]{0,8}?(?:领导|市长|书记|区长|县长|同志|部门|政府|先生|女士)"
+                       r"(?:们)?(?:您好|你好)?[，。！？,.!?：:；;]+|(?:您好|你好)[，。！？,.!?：:；;]*)+")
 
 
 def head_text(text: str, n: int) -> str:
-    """The head of an appeal, where its title is: up to ``n`` characters without spaces, cut at the first
-    punctuation mark or greeting that comes after at least 6 characters (raw texts are title + content
-    without a separator; segmented ones have no punctuation left)."""
-    text = text.replace(" ", "")
+    """The head of an appeal, where its title is: up to ``n`` characters without spaces after any leading
+    salutation, cut at the first punctuation mark or greeting that comes after at least 6 characters (raw
+    texts are title + content without a separator; segmented ones have no punctuation left)."""
+    text = _GREETING.sub("", text.replace(" ", ""), count=1)
     ends = (m.start() for m in _TITLE_END.finditer(text, 0, n + 1) if m.start() >= 6)
     return text[: min(next(ends, n), n)]
 
