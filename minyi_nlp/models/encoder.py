@@ -58,8 +58,10 @@ def join_masked(title: str | None, content: str, max_chars: int = 3000) -> str:
 
 _TITLE_END = re.compile(r"[，。！？,.!?：:；;]|尊敬的|您好|你好")
 # a salutation before the matter ("尊敬的领导：您好！", "市长您好，") is not the title
-_GREETING = re.compile(r"^(?:(?:尊敬的)?[^，。！？,.!?：:；;]{0,8}?(?:领导|市长|书记|区长|县长|同志|部门|政府|先生|女士)"
-                       r"(?:们)?(?:您好|你好)?[，。！？,.!?：:；;]+|(?:您好|你好)[，。！？,.!?：:；;]*)+")
+_GREETING = re.compile(
+    r"^(?:(?:尊敬的)?[^，。！？,.!?：:；;]{0,8}?(?:领导|市长|书记|区长|县长|同志|部门|政府|先生|女士)"
+    r"(?:们)?(?:您好|你好)?[，。！？,.!?：:；;]+|(?:您好|你好)[，。！？,.!?：:；;]*)+"
+)
 
 
 def head_text(text: str, n: int) -> str:
