@@ -80,6 +80,7 @@ class DecisionRow(Base):
     dispatcher: Mapped[str] = mapped_column(String(100))
     accepted_rank: Mapped[int | None] = mapped_column(Integer)  # 1-based; NULL = override
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    note: Mapped[str | None] = mapped_column(Text)  # masked; added by migration 0002
 
     suggestion: Mapped[SuggestionRow] = relationship(back_populates="decision", lazy="raise")
 

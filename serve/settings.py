@@ -2,9 +2,11 @@
 
 ``MINYI_DATABASE_URL``  SQLAlchemy URL; default a SQLite file ``<project>/data/serve/minyi.db`` (WAL).
                         ``postgresql://…`` is served by psycopg 3.
-``MINYI_API_KEYS``      ``"role:key,…"`` with roles ``dispatcher`` and ``admin``. When unset, the keys are
+``MINYI_API_KEYS``      ``"role:key,…"`` with roles ``intake``, ``dispatcher`` and ``admin``. When unset, the keys are
                         read from ``MINYI_API_KEYS_FILE`` (default ``<project>/data/serve/api_keys``), which
                         is created with random keys (mode 0600) on first start: see :mod:`serve.auth`.
+``MINYI_PII_KEY``       Fernet key(s) for the callers' contacts; when unset ``MINYI_PII_KEY_FILE`` (default
+                        ``<project>/data/serve/pii.key``, created on first start): see :mod:`serve.pii_vault`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.config import get_settings as get_minyi_settings
@@ -51,6 +53,12 @@ class ServeSettings(BaseSettings):
     serve_batch_chunk: int = Field(100, ge=1)  # model call size inside POST /v1/suggestions:batch
     serve_explain: bool = True  # keywords (the words that drove the top category) in every answer
     serve_db_timeout_s: float = Field(5.0, gt=0)
+
+    pii_key: SecretStr | None = None
+    pii_key_file: Path = Field(default_factory=lambda: serve_data_dir() / "pii.key")
+    similar_window_days: float = Field(30.0, gt=0)  # similar appeals: how far back, from the appeal's time
+    similar_min_score: float = Field(0.75, ge=0, le=1)  # cosine similarity to count as the same matter
+    similar_top_k: int = Field(5, ge=1, le=50)
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -50,6 +51,24 @@ class ShuttingDown(RuntimeError):
 def mask(text: str | None) -> str | None:
     """Normalised text with PII replaced (what is stored and what may be logged)."""
     return None if text is None else preprocess(text)
+
+
+def suggestion_dicts(dispatcher: Any, pairs: Sequence[tuple[str | None, str]], *, explain: bool = True,
+                     received_at: datetime | None = None) -> list[dict[str, Any]]:
+    """``dispatcher.suggest_many`` as JSON-shaped dicts, keywords computed for the whole batch at once
+    when the category model allows it. ``received_at`` (local time) starts the deadlines (default: now)."""
+    fast = explain and supports_batch_keywords(dispatcher.category)
+    with sklearn.config_context(assume_finite=True):  # inputs are text; skip NaN scans of sparse matrices
+        suggestions = dispatcher.suggest_many(pairs, explain=explain and not fast, received_at=received_at)
+        keywords = (batch_keywords(dispatcher.category, [compose_text(t, c) for t, c in pairs],
+                                   [s.categories[0].label for s in suggestions]) if fast else None)
+    out = []
+    for i, s in enumerate(suggestions):
+        data = s.as_dict()
+        if keywords is not None:
+            data["keywords"] = keywords[i]
+        out.append(data)
+    return out
 
 
 @dataclass
@@ -118,20 +137,12 @@ class SuggestionService:
     ) -> list[tuple[NewSuggestion, dict[str, Any]]]:
         """Model call + masking (in a worker thread)."""
         t0 = time.perf_counter()
-        pairs = [(a.title, a.content) for a in appeals]
-        fast = explain and supports_batch_keywords(dispatcher.category)
-        with sklearn.config_context(assume_finite=True):  # inputs are text; skip NaN scans of sparse matrices
-            suggestions = dispatcher.suggest_many(pairs, explain=explain and not fast)
-            keywords = (batch_keywords(dispatcher.category, [compose_text(t, c) for t, c in pairs],
-                                       [s.categories[0].label for s in suggestions]) if fast else None)
+        suggestions = suggestion_dicts(dispatcher, [(a.title, a.content) for a in appeals], explain=explain)
         self.metrics.model_seconds.observe(time.perf_counter() - t0)
         self.metrics.model_batch.observe(len(appeals))
         created = utcnow()
         out = []
-        for i, (appeal, s) in enumerate(zip(appeals, suggestions, strict=True)):
-            data = s.as_dict()
-            if keywords is not None:
-                data["keywords"] = keywords[i]
+        for appeal, data in zip(appeals, suggestions, strict=True):
             new = NewSuggestion(uuid.uuid4(), created, mask(appeal.title), mask(appeal.content) or "",
                                 appeal.channel, data)
             out.append((new, {"id": str(new.id), "created_at": created.isoformat(), **data}))

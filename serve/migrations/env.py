@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy import text
 
 from serve.db import Base, make_engine
+from serve.db_appeals import AppealRow  # noqa: F401  (registers the appeal tables on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

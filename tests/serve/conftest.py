@@ -56,7 +56,8 @@ def fresh_postgres_database(base_url: str) -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception:  # no CREATEDB: reuse the given database, emptied
         with admin.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS decisions, suggestions, alembic_version CASCADE"))
+            conn.execute(text("DROP TABLE IF EXISTS appeal_search, appeal_events, appeal_contacts, appeals, decisions, "
+                              "suggestions, alembic_version CASCADE"))
         admin.dispose()
         yield url.render_as_string(hide_password=False)
         return
@@ -86,7 +87,7 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Any]:
 
     def make(**overrides: Any) -> ServeSettings:
         values: dict[str, Any] = {"database_url": database_url, "api_keys": API_KEYS,
-                                  "api_keys_file": tmp_path / "api_keys"}
+                                  "api_keys_file": tmp_path / "api_keys", "pii_key_file": tmp_path / "pii.key"}
         values.update(overrides)
         return ServeSettings(**values)
 

@@ -1,0 +1,381 @@
+"""Reading and writing appeals (synchronous SQLAlchemy; call from worker threads).
+
+The queue is keyset-paginated: each list has one sort order, served by one index of ``appeals``
+(pending: urgent first, then the earliest due; decided/merged: the latest first; all: the latest
+received first), and the cursor carries the last row's sort key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from serve import appeal_search
+from serve.db import DecisionRow, SuggestionRow, utcnow
+from serve.db_appeals import DECIDED, MERGED, PENDING, AppealContactRow, AppealEventRow, AppealRow
+from serve.store import NewSuggestion, aware, parse_id
+
+SNIPPET_CHARS = 120
+
+
+class AppealNotFound(LookupError):
+    pass
+
+
+class MergeError(Exception):
+    """A merge that cannot be done; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str, appeal: AppealRow | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.appeal = appeal
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class NewAppeal:
+    """What is written for one appeal (text already masked; contact already encrypted)."""
+
+    suggestion: NewSuggestion
+    channel: str
+    external_id: str | None
+    received_at: datetime
+    urgent: bool
+    due_at: datetime
+    jurisdiction: str | None
+    similar: list[dict[str, Any]]
+    vector: bytes | None
+    vector_version: str | None
+    contact_token: bytes | None
+    actor: str
+    search_words: list[str]
+
+    def row(self) -> dict[str, Any]:
+        s = self.suggestion.suggestion
+        top = (s.get("departments") or [None])[0] or {}
+        cats = s.get("categories") or []
+        return {
+            "id": self.suggestion.id, "channel": self.channel, "external_id": self.external_id,
+            "received_at": self.received_at, "status": PENDING, "priority": 0 if self.urgent else 1,
+            "urgent": self.urgent, "due_at": self.due_at, "category": cats[0]["label"] if cats else None,
+            "jurisdiction": self.jurisdiction, "top_department": top.get("department"),
+            "top_jurisdiction": top.get("jurisdiction"), "top_score": top.get("score"),
+            "similar": self.similar, "vector": self.vector, "vector_version": self.vector_version,
+        }
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters of ``GET /v1/appeals`` (times in UTC)."""
+
+    status: str = PENDING  # pending | decided | merged | all
+    q: str | None = None
+    category: str | None = None
+    jurisdiction: str | None = None
+    urgent: bool | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    decided_since: datetime | None = None
+    decided_until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+@dataclass
+class AppealRecord:
+    """One appeal with everything its detail shows."""
+
+    appeal: AppealRow
+    suggestion: SuggestionRow
+    decision: DecisionRow | None
+    children: list[AppealRow] = field(default_factory=list)
+    events: list[AppealEventRow] = field(default_factory=list)
+    contact_token: bytes | None = None
+
+
+# --------------------------------------------------------------------------- keyset order
+
+ORDER: dict[str, tuple[tuple[Any, ...], bool]] = {  # status → (sort columns, descending)
+    PENDING: ((AppealRow.priority, AppealRow.due_at, AppealRow.seq), False),
+    DECIDED: ((AppealRow.decided_at, AppealRow.seq), True),
+    MERGED: ((AppealRow.merged_at, AppealRow.seq), True),
+    "all": ((AppealRow.received_at, AppealRow.seq), True),
+}
+
+
+def _utc(value: datetime) -> datetime:
+    return aware(value).astimezone(UTC)
+
+
+def encode_cursor(status: str, row: AppealRow) -> str:
+    values = []
+    for col in ORDER[status][0]:
+        v = getattr(row, col.key)
+        values.append(_utc(v).isoformat() if isinstance(v, datetime) else v)
+    raw = json.dumps([status, values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(status: str, cursor: str) -> list[Any]:
+    try:
+        got, values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        cols = ORDER[status][0]
+        if got != status or len(values) != len(cols):
+            raise ValueError
+        return [datetime.fromisoformat(v) if isinstance(v, str) else int(v) for v in values]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BadCursor("not a cursor of this list (use next_cursor of the same query)") from exc
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class AppealStore:
+    """Appeals, their contacts, history and search words; shares the service's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # -- intake ---------------------------------------------------------------------------------
+    def find_external(self, channel: str, external_id: str | None) -> AppealRow | None:
+        if external_id is None:
+            return None
+        with self.sessions() as session:
+            return session.scalars(select(AppealRow).where(AppealRow.channel == channel,
+                                                           AppealRow.external_id == external_id)).first()
+
+    def create(self, new: NewAppeal) -> tuple[AppealRow, bool]:
+        """Insert the suggestion, the appeal, its contact, search words and first event in one
+        transaction; (row, True). The same (channel, external_id) again: (existing row, False)."""
+        aid = new.suggestion.id
+        try:
+            with self.sessions.begin() as session:
+                session.execute(insert(SuggestionRow), [new.suggestion.row()])
+                seq = session.execute(insert(AppealRow).returning(AppealRow.seq), [new.row()]).scalar_one()
+                if new.contact_token is not None:
+                    session.add(AppealContactRow(appeal_id=aid, token=new.contact_token, created_at=utcnow()))
+                session.add(AppealEventRow(appeal_id=aid, at=utcnow(), actor=new.actor, action="received",
+                                           detail={"channel": new.channel, "external_id": new.external_id}))
+                session.flush()
+                if new.search_words:
+                    appeal_search.add(session.connection(), seq, new.search_words)
+        except IntegrityError:
+            existing = self.find_external(new.channel, new.external_id)
+            if existing is None:
+                raise
+            return existing, False
+        row = self.get_row(aid)
+        return row, True
+
+    def get_row(self, appeal_id: uuid.UUID) -> AppealRow:
+        with self.sessions() as session:
+            row = session.scalars(select(AppealRow).where(AppealRow.id == appeal_id)).first()
+            if row is None:
+                raise AppealNotFound(str(appeal_id))
+            return row
+
+    # -- reading --------------------------------------------------------------------------------
+    def get(self, appeal_id: str, *, with_contact: bool = False) -> AppealRecord:
+        aid = parse_id(appeal_id)
+        if aid is None:
+            raise AppealNotFound(appeal_id)
+        with self.sessions() as session:
+            found = session.execute(
+                select(AppealRow, SuggestionRow, DecisionRow)
+                .join(SuggestionRow, SuggestionRow.id == AppealRow.id)
+                .outerjoin(DecisionRow, DecisionRow.suggestion_id == AppealRow.id)
+                .where(AppealRow.id == aid)).first()
+            if found is None:
+                raise AppealNotFound(appeal_id)
+            record = AppealRecord(*found)
+            record.children = list(session.scalars(select(AppealRow).where(AppealRow.merged_into == aid)
+                                                   .order_by(AppealRow.merged_at, AppealRow.seq)))
+            record.events = list(session.scalars(select(AppealEventRow).where(AppealEventRow.appeal_id == aid)
+                                                 .order_by(AppealEventRow.at, AppealEventRow.id)))
+            if with_contact:
+                record.contact_token = session.scalar(select(AppealContactRow.token)
+                                                      .where(AppealContactRow.appeal_id == aid))
+            return record
+
+    def summaries(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Short facts about appeals (for similar lists and merge parents), with the route each was
+        dispatched to: its own decision, or its merge parent's."""
+        uids = [u for u in (parse_id(i) for i in ids) if u is not None]
+        if not uids:
+            return {}
+        with self.sessions() as session:
+            rows = session.execute(self._page_select().where(AppealRow.id.in_(uids))).all()
+            parents = {r[0].merged_into for r in rows if r[0].merged_into is not None}
+            parent_routes = {}
+            if parents:
+                for pid, dept, juris in session.execute(
+                        select(DecisionRow.suggestion_id, DecisionRow.department, DecisionRow.jurisdiction)
+                        .where(DecisionRow.suggestion_id.in_(parents))):
+                    parent_routes[pid] = {"department": dept, "jurisdiction": juris, "how": "merged"}
+        out = {}
+        for r in rows:
+            item = self._item(r)
+            if item["route"] is None and r[0].merged_into is not None:
+                item["route"] = parent_routes.get(r[0].merged_into)
+            out[item["id"]] = item
+        return out
+
+    @staticmethod
+    def _page_select() -> Any:
+        return (select(AppealRow, SuggestionRow.title, func.substr(SuggestionRow.content, 1, SNIPPET_CHARS),
+                       DecisionRow.department, DecisionRow.jurisdiction, DecisionRow.accepted_rank,
+                       DecisionRow.dispatcher)
+                .join(SuggestionRow, SuggestionRow.id == AppealRow.id)
+                .outerjoin(DecisionRow, DecisionRow.suggestion_id == AppealRow.id))
+
+    @staticmethod
+    def _item(r: Any) -> dict[str, Any]:
+        a, title, snippet, dept, juris, rank, who = r
+        return {
+            "id": str(a.id), "status": a.status, "channel": a.channel,
+            "received_at": _utc(a.received_at).isoformat(), "due_at": _utc(a.due_at).isoformat(),
+            "urgent": a.urgent, "category": a.category, "jurisdiction": a.jurisdiction, "title": title,
+            "snippet": snippet,
+            "suggested_route": ({"department": a.top_department, "jurisdiction": a.top_jurisdiction,
+                                 "score": a.top_score} if a.top_department else None),
+            "route": ({"department": dept, "jurisdiction": juris, "how": "accepted" if rank else "overridden",
+                       "dispatcher": who} if dept else None),
+            "decided_at": _utc(a.decided_at).isoformat() if a.decided_at else None,
+            "merged_into": str(a.merged_into) if a.merged_into else None,
+        }
+
+    def list(self, query: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the queue and the cursor of the next page (None at the end)."""
+        cols, desc = ORDER[query.status]
+        stmt = self._page_select()
+        if query.status != "all":
+            stmt = stmt.where(AppealRow.status == query.status)
+        if query.cursor:
+            after = decode_cursor(query.status, query.cursor)
+            stmt = stmt.where(tuple_(*cols) < tuple_(*after) if desc else tuple_(*cols) > tuple_(*after))
+        stmt = self._filters(stmt, query)
+        if stmt is None:
+            return [], None
+        order = [c.desc() for c in cols] if desc else list(cols)
+        stmt = stmt.order_by(*order).limit(query.limit + 1)
+        with self.sessions() as session:
+            rows = session.execute(stmt).all()
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        return [self._item(r) for r in rows], (encode_cursor(query.status, rows[-1][0]) if more else None)
+
+    def _filters(self, stmt: Any, query: ListQuery) -> Any:
+        eq = {"category": AppealRow.category, "channel": AppealRow.channel, "urgent": AppealRow.urgent}
+        for name, col in eq.items():
+            value = getattr(query, name)
+            if value is not None:
+                stmt = stmt.where(col == value)
+        if query.jurisdiction:
+            pattern = query.jurisdiction.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(AppealRow.jurisdiction.like(pattern, escape="\\"))
+        for col, lo, hi in ((AppealRow.received_at, query.since, query.until),
+                            (AppealRow.decided_at, query.decided_since, query.decided_until)):
+            if lo is not None:
+                stmt = stmt.where(col >= _utc(lo))
+            if hi is not None:
+                stmt = stmt.where(col < _utc(hi))
+        if query.q:
+            matching = appeal_search.matching_seqs(self.engine.dialect.name, query.q)
+            if matching is None:
+                return None
+            stmt = stmt.where(AppealRow.seq.in_(matching))
+        return stmt
+
+    # -- decisions and merges -------------------------------------------------------------------
+    def merge(self, child_id: str, into_id: str, actor: str) -> tuple[AppealRow, bool]:
+        """Merge ``child`` into ``into`` (or the appeal ``into`` is itself merged into); (child, changed)."""
+        cid, pid = parse_id(child_id), parse_id(into_id)
+        with self.sessions.begin() as session:
+            child = self._row(session, cid, child_id)
+            parent = self._row(session, pid, into_id, status=404 if pid is None else 422, field="into")
+            for _ in range(8):  # merge into the root of a chain
+                if parent.merged_into is None:
+                    break
+                parent = self._row(session, parent.merged_into, str(parent.merged_into))
+            if parent.id == child.id:
+                raise MergeError(422, "into: an appeal cannot be merged into itself")
+            if child.status == MERGED:
+                if child.merged_into == parent.id:
+                    return child, False
+                raise MergeError(409, f"already merged into {child.merged_into}; undo that merge first", child)
+            if child.status == DECIDED:
+                raise MergeError(409, "already decided: a decided appeal cannot be merged", child)
+            if session.scalar(select(func.count()).where(AppealRow.merged_into == child.id)):
+                raise MergeError(409, "other appeals are merged into this one; merge it the other way round or "
+                                      "undo those merges first", child)
+            now = utcnow()
+            done = session.execute(update(AppealRow).where(AppealRow.id == child.id, AppealRow.status == PENDING)
+                                   .values(status=MERGED, merged_into=parent.id, merged_at=now)).rowcount
+            if not done:
+                raise MergeError(409, "the appeal changed meanwhile; reload it", child)
+            session.add(AppealEventRow(appeal_id=child.id, at=now, actor=actor, action="merged",
+                                       detail={"into": str(parent.id)}))
+            session.add(AppealEventRow(appeal_id=parent.id, at=now, actor=actor, action="child_merged",
+                                       detail={"child": str(child.id)}))
+        return self.get_row(child.id), True
+
+    def unmerge(self, child_id: str, actor: str) -> tuple[AppealRow, bool]:
+        cid = parse_id(child_id)
+        with self.sessions.begin() as session:
+            child = self._row(session, cid, child_id)
+            if child.status != MERGED or child.merged_into is None:
+                return child, False
+            done = session.execute(update(AppealRow).where(AppealRow.id == child.id, AppealRow.status == MERGED)
+                                   .values(status=PENDING, merged_into=None, merged_at=None)).rowcount
+            if done:
+                now = utcnow()
+                session.add(AppealEventRow(appeal_id=child.id, at=now, actor=actor, action="unmerged",
+                                           detail={"from": str(child.merged_into)}))
+                session.add(AppealEventRow(appeal_id=child.merged_into, at=now, actor=actor,
+                                           action="child_unmerged", detail={"child": str(child.id)}))
+        return self.get_row(child.id), bool(done)
+
+    @staticmethod
+    def _row(session: Session, aid: uuid.UUID | None, given: str, *, status: int = 404,
+             field: str | None = None) -> AppealRow:
+        row = None if aid is None else session.scalars(select(AppealRow).where(AppealRow.id == aid)).first()
+        if row is None:
+            prefix = f"{field}: " if field else ""
+            raise MergeError(status, f"{prefix}unknown appeal {given!r}")
+        return row
+
+    # -- vectors --------------------------------------------------------------------------------
+    def iter_vectors(self, chunk: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
+        """(id, received_at, jurisdiction, vector, vector_version, title, content) in chunks, by seq."""
+        last = 0
+        while True:
+            with self.sessions() as session:
+                rows = session.execute(
+                    select(AppealRow.seq, AppealRow.id, AppealRow.received_at, AppealRow.jurisdiction,
+                           AppealRow.vector, AppealRow.vector_version, SuggestionRow.title, SuggestionRow.content)
+                    .join(SuggestionRow, SuggestionRow.id == AppealRow.id)
+                    .where(AppealRow.seq > last).order_by(AppealRow.seq).limit(chunk)).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [tuple(r[1:]) for r in rows]
+
+    def set_vectors(self, items: Sequence[tuple[uuid.UUID, bytes]], version: str) -> None:
+        with self.sessions.begin() as session:
+            for aid, data in items:
+                session.execute(update(AppealRow).where(AppealRow.id == aid)
+                                .values(vector=data, vector_version=version))
