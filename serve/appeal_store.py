@@ -312,7 +312,7 @@ class AppealStore:
                     break
                 parent = self._row(session, parent.merged_into, str(parent.merged_into))
             if parent.id == child.id:
-                raise MergeError(422, "into: an appeal cannot be merged into itself")
+                raise MergeError(422, "into: this is the appeal itself or one merged into it")
             if child.status == MERGED:
                 if child.merged_into == parent.id:
                     return child, False
@@ -337,15 +337,16 @@ class AppealStore:
         cid = parse_id(child_id)
         with self.sessions.begin() as session:
             child = self._row(session, cid, child_id)
-            if child.status != MERGED or child.merged_into is None:
+            parent_id = child.merged_into
+            if child.status != MERGED or parent_id is None:
                 return child, False
             done = session.execute(update(AppealRow).where(AppealRow.id == child.id, AppealRow.status == MERGED)
                                    .values(status=PENDING, merged_into=None, merged_at=None)).rowcount
             if done:
                 now = utcnow()
                 session.add(AppealEventRow(appeal_id=child.id, at=now, actor=actor, action="unmerged",
-                                           detail={"from": str(child.merged_into)}))
-                session.add(AppealEventRow(appeal_id=child.merged_into, at=now, actor=actor,
+                                           detail={"from": str(parent_id)}))
+                session.add(AppealEventRow(appeal_id=parent_id, at=now, actor=actor,
                                            action="child_unmerged", detail={"child": str(child.id)}))
         return self.get_row(child.id), bool(done)
 

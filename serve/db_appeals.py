@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from serve.db import Base, IdType, JsonType, utcnow
 
 PENDING, DECIDED, MERGED = "pending", "decided", "merged"
+SEARCH_TABLE = "appeal_search"  # not an ORM table: dialect-specific, made by the migration
 STATUSES = (PENDING, DECIDED, MERGED)
 
 
@@ -94,3 +95,8 @@ class AppealEventRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
 
+
+
+def managed_by_orm(name: str | None, type_: str, _parent_names: object = None) -> bool:
+    """Alembic ``include_name``: leave the search table (and SQLite's FTS5 shadow tables) to the migration."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))

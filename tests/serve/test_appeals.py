@@ -75,7 +75,8 @@ def test_roles_for_intake(client):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"channel": "web"}, "content"), ({"content": "路灯坏了"}, "channel"), ({"content": "路灯坏了", "channel": " "}, "channel"),
+    [({"channel": "web"}, "content"), ({"content": "路灯坏了"}, "channel"),
+     ({"content": "路灯坏了", "channel": " "}, "channel"),
      ({"content": "路灯坏了", "channel": "web", "received_at": "yesterday"}, "received_at"),
      ({"content": "路灯坏了", "channel": "web", "received_at": "2999-01-01T00:00:00Z"}, "received_at"),
      ({"content": "路灯坏了", "channel": "web", "caller": {"phone": 13812345678}}, "caller.phone"),
