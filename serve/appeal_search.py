@@ -86,14 +86,22 @@ def add(conn: Connection, seq: int, words: list[str]) -> None:
                      {"seq": seq, "w": " ".join(words)})
 
 
-def matching_seqs(dialect: str, q: str) -> TextualSelect | None:
-    """A subquery of the ``appeals.seq`` values whose text matches ``q``, or None when ``q`` has no
-    searchable word."""
+def match_expression(dialect: str, q: str) -> str | None:
+    """``q`` as an FTS5 MATCH string (SQLite) or a ``tsquery`` literal (PostgreSQL); None without a word."""
     terms = query_terms(q)
     if not terms:
         return None
+    return _tsquery(terms) if dialect == "postgresql" else _fts5(terms)
+
+
+def matching_seqs(dialect: str, *, before: bool) -> TextualSelect:
+    """The newest ``:lim`` ``appeals.seq`` values matching ``:search_q`` (and below ``:before`` when
+    ``before``), as a subquery with unbound parameters (its text is fixed, so statements using it can be
+    kept and reused)."""
     if dialect == "postgresql":
-        sql = text("SELECT seq FROM appeal_search WHERE tsv @@ CAST(:search_q AS tsquery)")
-        return sql.bindparams(search_q=_tsquery(terms)).columns(column("seq", Integer))
-    sql = text("SELECT rowid FROM appeal_search WHERE appeal_search MATCH :search_q")
-    return sql.bindparams(search_q=_fts5(terms)).columns(column("rowid", Integer))
+        where = "tsv @@ CAST(:search_q AS tsquery)" + (" AND seq < :before" if before else "")
+        return text(f"SELECT seq FROM appeal_search WHERE {where} ORDER BY seq DESC LIMIT :lim").columns(
+            column("seq", Integer))
+    where = "appeal_search MATCH :search_q" + (" AND rowid < :before" if before else "")
+    return text(f"SELECT rowid FROM appeal_search WHERE {where} ORDER BY rowid DESC LIMIT :lim").columns(
+        column("rowid", Integer))

@@ -13,9 +13,10 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, tuple_, update
+from sqlalchemy import Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +43,11 @@ class MergeError(Exception):
 
 class BadCursor(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class _Seq:
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -113,27 +119,88 @@ ORDER: dict[str, tuple[tuple[Any, ...], bool]] = {  # status → (sort columns, 
     DECIDED: ((AppealRow.decided_at, AppealRow.seq), True),
     MERGED: ((AppealRow.merged_at, AppealRow.seq), True),
     "all": ((AppealRow.received_at, AppealRow.seq), True),
+    "search": ((AppealRow.seq,), True),  # any list with q: the latest taken in first
 }
+SEARCH_WINDOW = 1_000  # full-text matches looked at per page (newest first), then filtered
+
+
+def _page_columns() -> Any:
+    """A queue row: plain columns of ``appeals`` (no ORM objects), the title and a snippet, the decision."""
+    a = AppealRow
+    return (select(a.seq, a.id, a.status, a.channel, a.received_at, a.due_at, a.urgent, a.priority, a.category,
+                   a.jurisdiction, a.top_department, a.top_jurisdiction, a.top_score, a.decided_at,
+                   a.merged_into, a.merged_at, SuggestionRow.title,
+                   func.substr(SuggestionRow.content, 1, SNIPPET_CHARS).label("snippet"),
+                   DecisionRow.department.label("d_department"), DecisionRow.jurisdiction.label("d_jurisdiction"),
+                   DecisionRow.accepted_rank.label("d_rank"), DecisionRow.dispatcher.label("d_dispatcher"))
+            .join(SuggestionRow, SuggestionRow.id == a.id)
+            .outerjoin(DecisionRow, DecisionRow.suggestion_id == a.id))
+
+
+PAGE_SELECT = _page_columns()  # built once: its columns are then the same objects in every page's result
+
+FILTERS: tuple[tuple[str, Any, str], ...] = (  # ListQuery field, column, comparison
+    ("category", AppealRow.category, "=="), ("channel", AppealRow.channel, "=="), ("urgent", AppealRow.urgent, "=="),
+    ("jurisdiction", AppealRow.jurisdiction, "prefix"),
+    ("since", AppealRow.received_at, ">="), ("until", AppealRow.received_at, "<"),
+    ("decided_since", AppealRow.decided_at, ">="), ("decided_until", AppealRow.decided_at, "<"),
+)
+
+
+def _like_prefix(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@lru_cache(maxsize=1024)
+def page_statement(status: str, search: str | None, cursor: bool, filters: tuple[str, ...], limit: int) -> Any:
+    """The page query of one shape (``search``: the dialect when there is a ``q``), with bound parameters for
+    every value (``after0…``, ``f_<filter>``, ``search_q``, ``lim``, ``before``). Kept and reused:
+    SQLAlchemy then computes its cache key once, not per request."""
+    cols, desc = ORDER["search" if search else status]
+    stmt = PAGE_SELECT
+    if status != "all":
+        stmt = stmt.where(AppealRow.status == status)
+    if cursor:
+        after = tuple_(*(bindparam(f"after{i}", type_=c.type) for i, c in enumerate(cols)))
+        stmt = stmt.where(tuple_(*cols) < after if desc else tuple_(*cols) > after)
+    for name, col, how in FILTERS:
+        if name in filters:
+            value = bindparam(f"f_{name}", type_=col.type)
+            stmt = stmt.where(col.like(value, escape="\\") if how == "prefix" else
+                              col == value if how == "==" else col >= value if how == ">=" else col < value)
+    if search:
+        stmt = stmt.where(AppealRow.seq.in_(appeal_search.matching_seqs(search, before=cursor)))
+    return stmt.order_by(*([c.desc() for c in cols] if desc else cols)).limit(limit)
 
 
 def _utc(value: datetime) -> datetime:
     return aware(value).astimezone(UTC)
 
 
-def encode_cursor(status: str, row: AppealRow) -> str:
+def _iso(value: datetime) -> str:
+    """ISO 8601 in UTC (SQLite gives naive UTC, PostgreSQL aware values in the session's zone)."""
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)).isoformat()
+
+
+def _order_key(query: ListQuery) -> str:
+    return "search" if query.q else query.status
+
+
+def encode_cursor(query: ListQuery, row: Any) -> str:
     values = []
-    for col in ORDER[status][0]:
+    for col in ORDER[_order_key(query)][0]:
         v = getattr(row, col.key)
         values.append(_utc(v).isoformat() if isinstance(v, datetime) else v)
-    raw = json.dumps([status, values], separators=(",", ":")).encode()
+    tag = f"{query.status}?q" if query.q else query.status
+    raw = json.dumps([tag, values], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(status: str, cursor: str) -> list[Any]:
+def decode_cursor(query: ListQuery, cursor: str) -> list[Any]:
     try:
         got, values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        cols = ORDER[status][0]
-        if got != status or len(values) != len(cols):
+        cols = ORDER[_order_key(query)][0]
+        if got != (f"{query.status}?q" if query.q else query.status) or len(values) != len(cols):
             raise ValueError
         return [datetime.fromisoformat(v) if isinstance(v, str) else int(v) for v in values]
     except (ValueError, TypeError, KeyError) as exc:
@@ -217,88 +284,80 @@ class AppealStore:
         uids = [u for u in (parse_id(i) for i in ids) if u is not None]
         if not uids:
             return {}
-        with self.sessions() as session:
-            rows = session.execute(self._page_select().where(AppealRow.id.in_(uids))).all()
-            parents = {r[0].merged_into for r in rows if r[0].merged_into is not None}
+        with self.engine.connect() as conn:
+            rows = conn.execute(self._page_select().where(AppealRow.id.in_(uids))).all()
+            parents = {r.merged_into for r in rows if r.merged_into is not None}
             parent_routes = {}
             if parents:
-                for pid, dept, juris in session.execute(
+                for pid, dept, juris in conn.execute(
                         select(DecisionRow.suggestion_id, DecisionRow.department, DecisionRow.jurisdiction)
                         .where(DecisionRow.suggestion_id.in_(parents))):
                     parent_routes[pid] = {"department": dept, "jurisdiction": juris, "how": "merged"}
         out = {}
         for r in rows:
             item = self._item(r)
-            if item["route"] is None and r[0].merged_into is not None:
-                item["route"] = parent_routes.get(r[0].merged_into)
+            if item["route"] is None and r.merged_into is not None:
+                item["route"] = parent_routes.get(r.merged_into)
             out[item["id"]] = item
         return out
 
     @staticmethod
     def _page_select() -> Any:
-        return (select(AppealRow, SuggestionRow.title, func.substr(SuggestionRow.content, 1, SNIPPET_CHARS),
-                       DecisionRow.department, DecisionRow.jurisdiction, DecisionRow.accepted_rank,
-                       DecisionRow.dispatcher)
-                .join(SuggestionRow, SuggestionRow.id == AppealRow.id)
-                .outerjoin(DecisionRow, DecisionRow.suggestion_id == AppealRow.id))
+        return PAGE_SELECT
 
     @staticmethod
-    def _item(r: Any) -> dict[str, Any]:
-        a, title, snippet, dept, juris, rank, who = r
+    def _item(row: Any) -> dict[str, Any]:
+        """A queue row as JSON-shaped dict (positional: this runs 50 times per page)."""
+        (_seq, aid, status, channel, received_at, due_at, urgent, _priority, category, jurisdiction, top_department,
+         top_jurisdiction, top_score, decided_at, merged_into, _merged_at, title, snippet, dept, juris, rank,
+         who) = row
         return {
-            "id": str(a.id), "status": a.status, "channel": a.channel,
-            "received_at": _utc(a.received_at).isoformat(), "due_at": _utc(a.due_at).isoformat(),
-            "urgent": a.urgent, "category": a.category, "jurisdiction": a.jurisdiction, "title": title,
-            "snippet": snippet,
-            "suggested_route": ({"department": a.top_department, "jurisdiction": a.top_jurisdiction,
-                                 "score": a.top_score} if a.top_department else None),
+            "id": str(aid), "status": status, "channel": channel, "received_at": _iso(received_at),
+            "due_at": _iso(due_at), "urgent": urgent, "category": category, "jurisdiction": jurisdiction,
+            "title": title, "snippet": snippet,
+            "suggested_route": ({"department": top_department, "jurisdiction": top_jurisdiction, "score": top_score}
+                                if top_department else None),
             "route": ({"department": dept, "jurisdiction": juris, "how": "accepted" if rank else "overridden",
                        "dispatcher": who} if dept else None),
-            "decided_at": _utc(a.decided_at).isoformat() if a.decided_at else None,
-            "merged_into": str(a.merged_into) if a.merged_into else None,
+            "decided_at": _iso(decided_at) if decided_at else None,
+            "merged_into": str(merged_into) if merged_into else None,
         }
 
     def list(self, query: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of the queue and the cursor of the next page (None at the end)."""
-        cols, desc = ORDER[query.status]
-        stmt = self._page_select()
-        if query.status != "all":
-            stmt = stmt.where(AppealRow.status == query.status)
-        if query.cursor:
-            after = decode_cursor(query.status, query.cursor)
-            stmt = stmt.where(tuple_(*cols) < tuple_(*after) if desc else tuple_(*cols) > tuple_(*after))
-        stmt = self._filters(stmt, query)
-        if stmt is None:
-            return [], None
-        order = [c.desc() for c in cols] if desc else list(cols)
-        stmt = stmt.order_by(*order).limit(query.limit + 1)
-        with self.sessions() as session:
-            rows = session.execute(stmt).all()
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        return [self._item(r) for r in rows], (encode_cursor(query.status, rows[-1][0]) if more else None)
+        """One page of the queue and the cursor of the next page (None at the end).
 
-    def _filters(self, stmt: Any, query: ListQuery) -> Any:
-        eq = {"category": AppealRow.category, "channel": AppealRow.channel, "urgent": AppealRow.urgent}
-        for name, col in eq.items():
+        With ``q``, the page is taken from the newest :data:`SEARCH_WINDOW` full-text matches older than
+        the cursor, filtered, newest first: the cost stays bounded however common the words are, and a
+        page may be short while ``next_cursor`` still says there is more to look at."""
+        after = decode_cursor(query, query.cursor) if query.cursor else None
+        params: dict[str, Any] = {f"after{i}": v for i, v in enumerate(after or ())}
+        for name, _col, how in FILTERS:
             value = getattr(query, name)
             if value is not None:
-                stmt = stmt.where(col == value)
-        if query.jurisdiction:
-            pattern = query.jurisdiction.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(AppealRow.jurisdiction.like(pattern, escape="\\"))
-        for col, lo, hi in ((AppealRow.received_at, query.since, query.until),
-                            (AppealRow.decided_at, query.decided_since, query.decided_until)):
-            if lo is not None:
-                stmt = stmt.where(col >= _utc(lo))
-            if hi is not None:
-                stmt = stmt.where(col < _utc(hi))
+                params[f"f_{name}"] = (_utc(value) if isinstance(value, datetime) else
+                                       _like_prefix(value) if how == "prefix" else value)
+        dialect = self.engine.dialect.name
         if query.q:
-            matching = appeal_search.matching_seqs(self.engine.dialect.name, query.q)
-            if matching is None:
-                return None
-            stmt = stmt.where(AppealRow.seq.in_(matching))
-        return stmt
+            params["search_q"] = appeal_search.match_expression(dialect, query.q)
+            if params["search_q"] is None:
+                return [], None
+            params["lim"] = SEARCH_WINDOW
+            if after is not None:
+                params["before"] = after[0]
+        stmt = page_statement(query.status, dialect if query.q else None, after is not None,
+                              tuple(n for n, _c, _h in FILTERS if f"f_{n}" in params), query.limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt, params).all()
+            if len(rows) > query.limit:
+                return [self._item(r) for r in rows[: query.limit]], encode_cursor(query, rows[query.limit - 1])
+            window = None
+            if query.q:  # a full window may have more matches beyond it
+                sub = appeal_search.matching_seqs(dialect, before=after is not None).subquery()
+                window = conn.execute(select(func.count(), func.min(sub.c[0])), params).one()
+        items = [self._item(r) for r in rows]
+        if window is not None and window[0] == SEARCH_WINDOW:
+            return items, encode_cursor(query, _Seq(window[1]))
+        return items, None
 
     # -- decisions and merges -------------------------------------------------------------------
     def merge(self, child_id: str, into_id: str, actor: str) -> tuple[AppealRow, bool]:

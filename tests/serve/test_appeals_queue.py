@@ -114,3 +114,30 @@ def test_decided_today(client):
     assert decided["items"][0]["route"]["how"] == "accepted"
     assert ids(listing(client)) == [c]
     assert ids(listing(client, status="decided", decided_since=(midnight + timedelta(days=1)).isoformat())) == []
+
+
+def test_search_pages_walk_a_bounded_window(client, monkeypatch):
+    import serve.appeal_store
+
+    monkeypatch.setattr(serve.appeal_store, "SEARCH_WINDOW", 2)  # look at 2 matches per page
+    made = [take_in(client, f"{NOISE}第{i}次。").json()["id"] for i in range(5)]
+    take_in(client, SCHOOL)
+    decided = made[3]
+    client.post(f"/v1/appeals/{decided}/decision", json={"dispatcher": "张三", "accepted_rank": 1},
+                headers=AS_DISPATCHER)
+    seen, cursor, pages = [], None, 0
+    while pages < 10:
+        page = listing(client, q="噪音", limit=50, **({"cursor": cursor} if cursor else {}))
+        assert len(page["items"]) <= 2
+        seen += ids(page)
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [m for m in reversed(made) if m != decided]  # pending matches, the latest taken in first
+    assert pages == 3
+    with_limit = listing(client, q="噪音", status="all", limit=1)
+    assert ids(with_limit) == [made[4]] and with_limit["next_cursor"]
+    other_list = client.get("/v1/appeals", params={"q": "噪音", "cursor": with_limit["next_cursor"]},
+                            headers=AS_DISPATCHER)
+    assert other_list.status_code == 422  # a cursor belongs to its own list
