@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -235,14 +236,16 @@ def fresh_postgres(base_url: str) -> Iterator[str]:
 
 
 def report(backend: str, n: int, rows: list) -> dict:
-    print(f"\n{backend}: {n:,} appeals, limit 50 per page (ms)")
+    load = os.getloadavg()[0]
+    print(f"\n{backend}: {n:,} appeals, limit 50 per page (ms); {os.cpu_count()} CPUs, load average {load:.1f}")
     print(f"{'query':34} {'layer':6} {'rows':>5} {'p50':>7} {'p99':>7} {'p99/target':>10}")
     for name, layer, p50, p99, count in rows:
         print(f"{name:34} {layer:6} {count:5d} {p50:7.2f} {p99:7.2f} {p99 / TARGET_P99_MS:10.2f}")
     worst = max(r[3] for r in rows)
     print(f"worst p99 {worst:.2f} ms = {worst / TARGET_P99_MS:.2f} × the 20 ms target")
-    return {"backend": backend, "appeals": n, "rows": [dict(zip(("query", "layer", "p50_ms", "p99_ms", "rows"), r,
-                                                                strict=True)) for r in rows]}
+    keys = ("query", "layer", "p50_ms", "p99_ms", "rows")
+    return {"backend": backend, "appeals": n, "load_average": load,
+            "rows": [dict(zip(keys, r, strict=True)) for r in rows]}
 
 
 def main(argv: list[str] | None = None) -> int:
