@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from minyi_nlp.predict import compose_text
+from minyi_nlp.data.tasks import compose_text
 from serve import appeal_search
 from serve.appeal_store import AppealRecord, AppealStore, NewAppeal
 from serve.pii_vault import ContactVault

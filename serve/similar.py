@@ -120,10 +120,12 @@ def find_similar(index: SimilarIndex, vector: np.ndarray, received_at: datetime,
 
 
 def embed_version(dispatcher: Any) -> str:
-    """What the stored vectors were made with; vectors of another version are recomputed."""
+    """What the stored vectors were made with (the bundle, whose encoder makes them; not the lists); vectors
+    of another version are recomputed."""
     if not hasattr(dispatcher, "embed"):
         return FALLBACK_VERSION
-    return str(getattr(dispatcher, "embed_version", None) or dispatcher.version)
+    bundle = getattr(dispatcher, "bundle", None)
+    return str(getattr(dispatcher, "embed_version", None) or getattr(bundle, "version", None) or dispatcher.version)
 
 
 def fallback_embed(texts: Sequence[str]) -> np.ndarray:

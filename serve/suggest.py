@@ -21,12 +21,9 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-import sklearn
 
-from minyi_nlp.predict import compose_text
 from minyi_nlp.text import preprocess
 from serve.db import utcnow
-from serve.explain import batch_keywords, supports_batch_keywords
 from serve.metrics import Metrics
 from serve.schemas import AppealIn
 from serve.store import NewSuggestion, Store
@@ -55,20 +52,9 @@ def mask(text: str | None) -> str | None:
 
 def suggestion_dicts(dispatcher: Any, pairs: Sequence[tuple[str | None, str]], *, explain: bool = True,
                      received_at: datetime | None = None) -> list[dict[str, Any]]:
-    """``dispatcher.suggest_many`` as JSON-shaped dicts, keywords computed for the whole batch at once
-    when the category model allows it. ``received_at`` (local time) starts the deadlines (default: now)."""
-    fast = explain and supports_batch_keywords(dispatcher.category)
-    with sklearn.config_context(assume_finite=True):  # inputs are text; skip NaN scans of sparse matrices
-        suggestions = dispatcher.suggest_many(pairs, explain=explain and not fast, received_at=received_at)
-        keywords = (batch_keywords(dispatcher.category, [compose_text(t, c) for t, c in pairs],
-                                   [s.categories[0].label for s in suggestions]) if fast else None)
-    out = []
-    for i, s in enumerate(suggestions):
-        data = s.as_dict()
-        if keywords is not None:
-            data["keywords"] = keywords[i]
-        out.append(data)
-    return out
+    """``dispatcher.suggest_many`` as JSON-shaped dicts; ``received_at`` (local time) starts the deadlines
+    (default: now)."""
+    return [s.as_dict() for s in dispatcher.suggest_many(pairs, explain=explain, received_at=received_at)]
 
 
 @dataclass

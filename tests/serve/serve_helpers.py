@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import threading
 import time
@@ -20,68 +21,37 @@ AS_INTAKE = {"Authorization": f"Bearer {INTAKE_KEY}"}
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-# --------------------------------------------------------------------------- a tiny category model
+# --------------------------------------------------------------------------- a tiny real dispatcher
 
 
-class _Ranked:
-    def __init__(self, label: str, score: float) -> None:
-        self.label, self.score = label, score
+@functools.cache
+def _tiny_bundle() -> Any:
+    """The tiny real bundle of ``bundle_helpers``, built once per test process."""
+    import tempfile
+
+    from bundle_helpers import build_tiny_bundle
+
+    from minyi_nlp.models.bundle import load_bundle
+
+    return load_bundle(build_tiny_bundle(Path(tempfile.mkdtemp(prefix="minyi-tiny-")) / "tiny"))
 
 
-class StubCategory:
-    """Deterministic stand-in for ``CategoryPredictor``: keyword rules over the seven labels (燃气: an urgent item)."""
-
-    RULES = (("学校", "教育文体"), ("噪音", "环境保护"), ("公交", "交通运输"), ("工资", "劳动和社会保障"),
-             ("医院", "卫生计生"), ("物业", "城乡建设"), ("燃气", "城乡建设/城市建设和市政管理/燃气供应"))
-    labels = ["城乡建设", "环境保护", "教育文体", "交通运输", "劳动和社会保障", "卫生计生", "商贸旅游"]
-
-    def __init__(self, version: str = "stub-category-1", fail_on: str | None = None) -> None:
-        self.version = version
-        self.fail_on = fail_on
-
-    def rank(self, texts: list[str], top_k: int | None = None) -> list[list[_Ranked]]:
-        out = []
-        for text in texts:
-            if self.fail_on and self.fail_on in text:
-                raise RuntimeError("stub model failure")
-            top = next((label for word, label in self.RULES if word in text), "商贸旅游")
-            second = "城乡建设" if top != "城乡建设" else "环境保护"
-            rest = [lb for lb in self.labels if lb not in (top, second)]
-            scores = [(top, 0.8), (second, 0.1)] + [(lb, 0.1 / len(rest)) for lb in rest]
-            out.append([_Ranked(lb, s) for lb, s in scores][: top_k or None])
-        return out
-
-    def explain(self, text: str, label: str, k: int = 5) -> list[tuple[str, float]]:
-        return [(w, 1.0) for w, lb in self.RULES if w in text and lb == label][:k]
-
-
-def stub_embed(texts: list[str], dim: int = 128) -> Any:
-    """A stand-in for the shared encoder: hashed character bigrams of the Han characters, unit rows."""
-    import re
-    import zlib
-
-    import numpy as np
-
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, text in enumerate(texts):
-        han = "".join(re.findall(r"[\u4e00-\u9fff]", text))
-        for j in range(len(han) - 1):
-            out[i, zlib.crc32(han[j : j + 2].encode()) % dim] += 1.0
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms == 0, 1.0, norms)
-
-
-def make_stub_dispatcher(**kwargs: Any) -> Any:
-    """The real :class:`Dispatcher` around :class:`StubCategory`, with an ``embed`` like the shared encoder's."""
+def make_stub_dispatcher(version: str = "stub-category-1", fail_on: str | None = None) -> Any:
+    """The real :class:`Dispatcher` around the tiny bundle (labels follow keywords: 学校 → 教育文体, 噪音 →
+    环境保护 …); ``version`` names it, ``fail_on`` makes any batch holding that text raise."""
     from minyi_nlp.dispatch import Dispatcher
 
     class StubDispatcher(Dispatcher):
-        embed_version = "stub-embed-1"
+        @property
+        def version(self) -> str:
+            return version
 
-        def embed(self, texts: list[str]) -> Any:
-            return stub_embed(texts)
+        def suggest_many(self, appeals, **kwargs):  # type: ignore[override]
+            if fail_on and any(fail_on in (c or "") for _, c in appeals):
+                raise RuntimeError("stub model failure")
+            return super().suggest_many(appeals, **kwargs)
 
-    return StubDispatcher(StubCategory(**kwargs))
+    return StubDispatcher(_tiny_bundle())
 
 
 # --------------------------------------------------------------------------- a real server
@@ -117,8 +87,23 @@ def live_server(app: Any, timeout_s: float = 60.0) -> Iterator[str]:
 # --------------------------------------------------------------------------- appeals
 
 
-NOISE = "A3区洋湖街道某小区旁边的工地每天夜间施工到凌晨两点，噪音很大，老人小孩无法休息，请尽快处理。"
+NOISE = "A3区洋湖街道旁边的工地每天夜间施工到凌晨两点，噪音很大，粉尘也多，老人孩子无法休息，请尽快处理。"
 CALLER = {"name": "张三", "phone": "13812345678"}
+
+
+def urgent_lists(tmp_path: Path) -> Any:
+    """The packaged lists, except that the SLA list makes 城乡建设 (the tiny bundle's 燃气, 物业, 小区 …)
+    urgent with one working day."""
+    import shutil
+
+    from minyi_nlp.routing.lists import default_lists_dir, load_lists
+
+    folder = tmp_path / "lists"
+    shutil.copytree(default_lists_dir(), folder)
+    sla = folder / "sla.yaml"
+    urgent = "\nsla:\n  城乡建设: {working_days: 1, urgent: true}\n"
+    sla.write_text(sla.read_text(encoding="utf-8").replace("\nsla:\n", urgent, 1), encoding="utf-8")
+    return load_lists(folder)
 
 
 def take_in(client: Any, content: str = NOISE, *, headers: dict[str, str] | None = None, **fields: Any) -> Any:
