@@ -13,6 +13,7 @@ from serve.schemas import (
     MAX_TITLE_CHARS,
     DecisionIn,
     DecisionOut,
+    DepartmentOut,
     SuggestionOut,
     optional_text,
     required_text,
@@ -74,12 +75,7 @@ class SimilarOut(BaseModel):
     route: RouteOut | None = None
 
 
-class ExplainedDepartment(BaseModel):
-    department: str
-    jurisdiction: str
-    level: str | None = None
-    score: float
-    reasons: list[str] = []
+class ExplainedDepartment(DepartmentOut):
     explanation: list[str] = Field([], description="why, in plain Chinese (for dispatchers)")
 
 

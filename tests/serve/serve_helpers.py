@@ -7,6 +7,7 @@ import functools
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,42 @@ def make_stub_dispatcher(version: str = "stub-category-1", fail_on: str | None =
             return super().suggest_many(appeals, **kwargs)
 
     return StubDispatcher(_tiny_bundle())
+
+
+# --------------------------------------------------------------------------- databases
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(base_url: str, *, prefix: str = "minyi_t", reuse_if_denied: bool = True) -> Iterator[str]:
+    """A new, empty database on the server of ``base_url`` (dropped afterwards). Without the right to
+    create databases, the given database itself is emptied and used (unless ``reuse_if_denied`` is False:
+    then the error is raised)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from serve.settings import normalise_database_url
+
+    url = make_url(normalise_database_url(base_url))
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # no CREATEDB: reuse the given database, emptied
+        if not reuse_if_denied:
+            raise
+        with admin.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS appeal_search, appeal_events, appeal_contacts, appeals, decisions, "
+                              "suggestions, alembic_version CASCADE"))
+        admin.dispose()
+        yield url.render_as_string(hide_password=False)
+        return
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # --------------------------------------------------------------------------- a real server
