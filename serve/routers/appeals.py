@@ -57,13 +57,14 @@ def _invalid(field: str, msg: str, where: str = "body") -> RequestValidationErro
              responses={**ERRORS, 200: {"description": "this (channel, external_id) was taken in before: "
                                                        "the existing appeal"}})
 async def create_appeal(body: AppealCreate, request: Request, role: IntakeRole, dispatcher: DispatcherDep,
-                        settings: SettingsDep) -> Response:
+                        settings: SettingsDep, metrics: MetricsDep) -> Response:
     """Take in one appeal: suggest routes, find similar earlier appeals, store it in the queue. The caller's
     contact and the address are stored encrypted; everything else masked."""
     service = _service(request)
     out, created = await anyio.to_thread.run_sync(
         lambda: service.intake(dispatcher, body, f"{role}/{body.channel}", explain=settings.serve_explain))
     if created:
+        metrics.suggestions.labels("appeals").inc()
         log.info("appeal %s taken in from %s", out["id"], body.channel)
     return json_response(out, status.HTTP_201_CREATED if created else status.HTTP_200_OK,
                          headers={"Location": f"/v1/appeals/{out['id']}"})

@@ -279,7 +279,7 @@ function renderSimilar(a) {
   const list = $("similar");
   list.replaceChildren();
   if (!a.similar.length) {
-    list.append(el("li", { class: "muted", text: "近 30 天内没有发现相同事项的诉求" }));
+    list.append(el("li", { class: "muted", text: "近期没有发现同一事项的诉求" }));
     return;
   }
   a.similar.forEach((s, i) => {
@@ -352,7 +352,8 @@ function render(a) {
   const sla = slaText(a.due_at);
   $("sla").textContent = a.status === "pending" ? sla.text : "";
   $("sla").className = `sla ${sla.level}`;
-  $("appeal-title").textContent = a.title || "（无标题）";
+  $("appeal-title").textContent = a.title || "";
+  $("appeal-title").hidden = !a.title;
   $("received-at").textContent = when(a.received_at);
   $("channel").textContent = a.channel;
   $("due-at").textContent = when(a.due_at);

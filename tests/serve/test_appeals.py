@@ -112,6 +112,7 @@ def test_text_is_masked_and_the_contact_encrypted(client, database_url, caplog):
         for secret in ("13700001111", "王小明", "幸福小区5栋201", PHONE_IN_TEXT):
             assert secret not in seen, (where, secret)
     assert "<PHONE>" in others[2]  # the export has the masked text
+    assert 'minyi_suggestions_total{endpoint="appeals"} 1.0' in others[5]
 
 
 def test_contact_needs_the_key_it_was_written_with(make_client, tmp_path):
