@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from minyi_nlp.routing import load_lists
 from serve.appeal_store import AppealNotFound, BadCursor, ListQuery, MergeError
 from serve.appeals import AppealService, to_utc
 from serve.auth import DispatcherRole, IntakeRole
@@ -125,11 +127,11 @@ def decide_appeal(appeal_id: str, body: AppealDecisionIn, request: Request, _: D
                                         "undo the merge to decide it alone",
                               "message": "conflict: the appeal is merged"}, status.HTTP_409_CONFLICT)
     if body.accepted_rank is None:
-        lists = getattr(request.app.state.dispatcher, "lists", None)
-        if lists is not None and (errors := route_errors(body.department, body.jurisdiction, lists)):
+        dispatcher = getattr(request.app.state, "dispatcher", None)
+        lists = dispatcher.lists if dispatcher is not None else load_lists()
+        if errors := route_errors(body.department, body.jurisdiction, lists):
             raise RequestValidationError(errors)
-    decision = resolve(body, record.suggestion.suggestion)
-    decision = type(decision)(**{**decision.__dict__, "note": mask(body.note)})
+    decision = replace(resolve(body, record.suggestion.suggestion), note=mask(body.note))
     try:
         saved, created = store.add_decision(record.suggestion.id, decision)
     except Conflict as exc:
