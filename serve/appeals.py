@@ -25,7 +25,7 @@ from serve.routers.decisions import decision_out
 from serve.settings import ServeSettings
 from serve.similar import ExactIndex, embed, embed_version, find_similar, from_bytes, to_bytes
 from serve.store import NewSuggestion, aware
-from serve.suggest import mask, suggestion_dicts
+from serve.suggest import mask
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,9 @@ class AppealService:
             return self.created_view(str(existing.id)), False
         received = to_utc(body.received_at) or datetime.now(UTC)
         model_content = f"{body.content} {body.address}" if body.address else body.content
-        data = suggestion_dicts(dispatcher, [(body.title, model_content)], explain=explain,
-                                received_at=local_naive(received))[0]
-        title, content = mask(body.title), mask(body.content) or ""
+        data = dispatcher.suggest_many([(body.title, model_content)], explain=explain,
+                                       received_at=local_naive(received))[0].as_dict()
+        title, content = mask(body.title), mask(body.content) or ""  # without the address (kept encrypted)
         index = self._index_for(dispatcher)
         vector = embed(dispatcher, [compose_text(title, content)])[0]
         place = data.get("jurisdiction")

@@ -17,7 +17,6 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import anyio
@@ -48,13 +47,6 @@ class ShuttingDown(RuntimeError):
 def mask(text: str | None) -> str | None:
     """Normalised text with PII replaced (what is stored and what may be logged)."""
     return None if text is None else preprocess(text)
-
-
-def suggestion_dicts(dispatcher: Any, pairs: Sequence[tuple[str | None, str]], *, explain: bool = True,
-                     received_at: datetime | None = None) -> list[dict[str, Any]]:
-    """``dispatcher.suggest_many`` as JSON-shaped dicts; ``received_at`` (local time) starts the deadlines
-    (default: now)."""
-    return [s.as_dict() for s in dispatcher.suggest_many(pairs, explain=explain, received_at=received_at)]
 
 
 @dataclass
@@ -123,13 +115,16 @@ class SuggestionService:
     ) -> list[tuple[NewSuggestion, dict[str, Any]]]:
         """Model call + masking (in a worker thread)."""
         t0 = time.perf_counter()
-        suggestions = suggestion_dicts(dispatcher, [(a.title, a.content) for a in appeals], explain=explain)
+        pairs = [(a.title, a.content) for a in appeals]
+        suggestions = dispatcher.suggest_many(pairs, explain=explain)
         self.metrics.model_seconds.observe(time.perf_counter() - t0)
         self.metrics.model_batch.observe(len(appeals))
         created = utcnow()
         out = []
-        for appeal, data in zip(appeals, suggestions, strict=True):
-            new = NewSuggestion(uuid.uuid4(), created, mask(appeal.title), mask(appeal.content) or "",
+        for appeal, s in zip(appeals, suggestions, strict=True):
+            data = s.as_dict()
+            title, content = s.masked if s.masked is not None else (mask(appeal.title), mask(appeal.content) or "")
+            new = NewSuggestion(uuid.uuid4(), created, title, content,
                                 appeal.channel, data)
             out.append((new, {"id": str(new.id), "created_at": created.isoformat(), **data}))
         return out
