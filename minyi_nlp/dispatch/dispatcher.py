@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -122,9 +122,11 @@ class Dispatcher:
 
     def __init__(self, bundle: Bundle, *, lists: Any | None = None, settings: DispatchSettings | None = None) -> None:
         from minyi_nlp.routing import load_lists
+        from minyi_nlp.routing.jurisdiction import load_gazetteer
 
         self.bundle = bundle
         self.lists = lists or load_lists()
+        self.gazetteer = load_gazetteer(self.lists.directory)
         self.settings = settings or get_dispatch_settings()
         self.routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA)) if "department" in bundle.heads \
             else Routing()
@@ -184,10 +186,11 @@ class Dispatcher:
     ) -> list[Suggestion]:
         """Suggestions for (title, content) pairs, in order."""
         from minyi_nlp.routing import find_jurisdiction
+        from minyi_nlp.routing.lists import CalendarError
 
         if not appeals:
             return []
-        now = received_at or datetime.now()
+        now = received_at or datetime.now(UTC)
         bundle = self.bundle
         X, prepared, masked = bundle.encode_pairs(list(appeals))
         cat = bundle.predict_proba("category", X)
@@ -198,16 +201,21 @@ class Dispatcher:
         labels = self.category_labels
         top = np.argmax(cat, axis=1)
         keywords = bundle.explain(X, "category", [labels[j] for j in top], 5) if explain else None
-        city = find_jurisdiction("").name
+        city = find_jurisdiction("", gazetteer=self.gazetteer).name
         out = []
         for i, text in enumerate(prepared):
             order = np.argsort(-cat[i], kind="stable")
             cats = [CategoryScore(labels[j], float(cat[i, j])) for j in order]
             cat_probs = {c.label: c.score for c in cats}
             model_scores = dict(zip(dep_labels, dep[i].tolist(), strict=True)) if dep is not None else None
-            juris = find_jurisdiction(text)
+            juris = find_jurisdiction(text, gazetteer=self.gazetteer)
             sla = self.lists.sla_for(cats[0].label)
             review = self._review(cats)
+            try:
+                due = self.lists.due_at(cats[0].label, now, urgent=sla.urgent)
+            except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
+                due = None
+                review.append(f"期限: {exc}")
             j = int(np.argmax(typ[i])) if typ is not None else -1
             out.append(
                 Suggestion(
@@ -216,7 +224,7 @@ class Dispatcher:
                     departments=self._departments(cat_probs, model_scores, juris, city),
                     appeal_type=typ_labels[j] if typ is not None else None,
                     appeal_type_score=float(typ[i, j]) if typ is not None else None,
-                    due_at=self.lists.add_working_days(now, sla.working_days),
+                    due_at=due,
                     urgent=sla.urgent,
                     needs_review=bool(review),
                     review_reasons=review,

@@ -33,7 +33,6 @@ from serve.schemas_appeals import (
 )
 from serve.store import Conflict
 from serve.suggest import mask
-from serve.validation_lists import route_errors
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["appeals"])
@@ -126,12 +125,9 @@ def decide_appeal(appeal_id: str, body: AppealDecisionIn, request: Request, _: D
         return json_response({"detail": f"merged into {record.appeal.merged_into}: it follows that appeal's route; "
                                         "undo the merge to decide it alone",
                               "message": "conflict: the appeal is merged"}, status.HTTP_409_CONFLICT)
-    if body.accepted_rank is None:
-        dispatcher = getattr(request.app.state, "dispatcher", None)
-        lists = dispatcher.lists if dispatcher is not None else load_lists()
-        if errors := route_errors(body.department, body.jurisdiction, lists):
-            raise RequestValidationError(errors)
-    decision = replace(resolve(body, record.suggestion.suggestion), note=mask(body.note))
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    lists = dispatcher.lists if dispatcher is not None else load_lists()
+    decision = replace(resolve(body, record.suggestion.suggestion, lists), note=mask(body.note))
     try:
         saved, created = store.add_decision(record.suggestion.id, decision)
     except Conflict as exc:

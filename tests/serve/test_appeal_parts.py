@@ -1,5 +1,5 @@
-"""The small parts behind ``/v1/appeals``: override checks against the lists, the exact similar-appeal
-index, plain-Chinese reasons, search terms, the contact vault (no database)."""
+"""The small parts behind ``/v1/appeals``: the exact similar-appeal index, plain-Chinese reasons, search
+terms, the contact vault (no database)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,6 @@ from serve.appeal_search import _fts5, _tsquery, index_words, query_terms
 from serve.pii_vault import ContactVault, PiiKeyError, load_vault
 from serve.plain_reasons import plain_reason, plain_reasons
 from serve.similar import ExactIndex, fallback_embed, find_similar, from_bytes, same_place, to_bytes
-from serve.validation_lists import known_jurisdiction, route_errors
-
-
-@pytest.mark.parametrize("place", ["A市", "A3区", "A7县", "B9市", "A3区洋湖街道", "洋湖街道", "商州区", "商洛市"])
-def test_known_places(place):
-    assert known_jurisdiction(place)
-
-
-@pytest.mark.parametrize("place", ["火星区", "A3区附近", "A3区随便街道", "A5区洋湖街道", "B区", "", "A3区A5区", "市"])
-def test_unknown_places(place):
-    assert not known_jurisdiction(place)
-
-
-def test_route_errors_name_the_fields():
-    from minyi_nlp.routing import load_lists
-
-    lists = load_lists()
-    assert route_errors("教育局", "A3区", lists) == []
-    assert route_errors(None, None, lists) == []
-    errors = route_errors("教委", "A3区外", lists, loc=("body",))
-    assert [e["loc"] for e in errors] == [("body", "department"), ("body", "jurisdiction")]
-    assert all("教委" not in e["msg"] and "A3区外" not in e["msg"] for e in errors)  # input is not echoed
 
 
 def unit(v: list[float]) -> np.ndarray:
