@@ -204,7 +204,7 @@ def decode_cursor(query: ListQuery, cursor: str) -> list[Any]:
             raise ValueError
         return [datetime.fromisoformat(v) if isinstance(v, str) else int(v) for v in values]
     except (ValueError, TypeError, KeyError) as exc:
-        raise BadCursor("not a cursor of this list (use next_cursor of the same query)") from exc
+        raise BadCursor("no such page in this list (pass back next_cursor with the same query)") from exc
 
 
 # --------------------------------------------------------------------------- the store
@@ -365,13 +365,13 @@ class AppealStore:
         cid, pid = parse_id(child_id), parse_id(into_id)
         with self.sessions.begin() as session:
             child = self._row(session, cid, child_id)
-            parent = self._row(session, pid, into_id, status=404 if pid is None else 422, field="into")
+            parent = self._row(session, pid, into_id, field="into")
             for _ in range(8):  # merge into the root of a chain
                 if parent.merged_into is None:
                     break
                 parent = self._row(session, parent.merged_into, str(parent.merged_into))
             if parent.id == child.id:
-                raise MergeError(422, "into: this is the appeal itself or one merged into it")
+                raise MergeError(409, "into: this is the appeal itself or one merged into it")
             if child.status == MERGED:
                 if child.merged_into == parent.id:
                     return child, False
@@ -410,12 +410,10 @@ class AppealStore:
         return self.get_row(child.id), bool(done)
 
     @staticmethod
-    def _row(session: Session, aid: uuid.UUID | None, given: str, *, status: int = 404,
-             field: str | None = None) -> AppealRow:
+    def _row(session: Session, aid: uuid.UUID | None, given: str, *, field: str | None = None) -> AppealRow:
         row = None if aid is None else session.scalars(select(AppealRow).where(AppealRow.id == aid)).first()
         if row is None:
-            prefix = f"{field}: " if field else ""
-            raise MergeError(status, f"{prefix}unknown appeal {given!r}")
+            raise MergeError(404, f"{field}: unknown appeal" if field else "unknown appeal")
         return row
 
     # -- vectors --------------------------------------------------------------------------------

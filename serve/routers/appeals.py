@@ -9,7 +9,6 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from minyi_nlp.routing import load_lists
@@ -46,12 +45,9 @@ def _service(request: Request) -> AppealService:
     return request.app.state.appeals
 
 
-def _not_found(appeal_id: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"unknown appeal {appeal_id!r}")
+def _not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "unknown appeal")  # the id is not echoed: it may be anything
 
-
-def _invalid(field: str, msg: str, where: str = "body") -> RequestValidationError:
-    return RequestValidationError([{"type": "value_error", "loc": (where, field), "msg": msg}])
 
 
 @router.post("/appeals", status_code=status.HTTP_201_CREATED, response_model=AppealCreated,
@@ -71,7 +67,8 @@ async def create_appeal(body: AppealCreate, request: Request, role: IntakeRole, 
                          headers={"Location": f"/v1/appeals/{out['id']}"})
 
 
-@router.get("/appeals", response_model=AppealPage, responses=ERRORS)
+@router.get("/appeals", response_model=AppealPage,
+            responses={**ERRORS, 404: {"description": "`cursor` is not a next_cursor of this list"}})
 def list_appeals(
     request: Request, _: DispatcherRole,
     status_: Annotated[StatusFilter, Query(alias="status", description="the queue (pending) by default")] = "pending",
@@ -95,8 +92,8 @@ def list_appeals(
                       limit=limit)
     try:
         items, next_cursor = _service(request).store.list(query)
-    except BadCursor as exc:
-        raise _invalid("cursor", str(exc), "query") from None
+    except BadCursor as exc:  # a page this list never gave out: 404 (the string itself was well-formed)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"cursor: {exc}") from None
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
@@ -107,7 +104,7 @@ def read_appeal(appeal_id: str, request: Request, _: DispatcherRole) -> Response
     try:
         return json_response(_service(request).detail(appeal_id, with_contact=True))
     except AppealNotFound:
-        raise _not_found(appeal_id) from None
+        raise _not_found() from None
 
 
 @router.post("/appeals/{appeal_id}/decision", status_code=status.HTTP_201_CREATED, response_model=AppealDecisionOut,
@@ -120,7 +117,7 @@ def decide_appeal(appeal_id: str, body: AppealDecisionIn, request: Request, _: D
     try:
         record = _service(request).store.get(appeal_id)
     except AppealNotFound:
-        raise _not_found(appeal_id) from None
+        raise _not_found() from None
     if record.appeal.status == MERGED:
         return json_response({"detail": f"merged into {record.appeal.merged_into}: it follows that appeal's route; "
                                         "undo the merge to decide it alone",
@@ -146,14 +143,13 @@ def _merge_response(request: Request, appeal_id: str, changed: bool) -> Response
     return json_response({**next(iter(item.values())), "changed": changed})
 
 
-def _merge_error(exc: MergeError) -> Exception:
-    if exc.status == 422:
-        return _invalid("into", str(exc).removeprefix("into: "))
+def _merge_error(exc: MergeError) -> HTTPException:
     return HTTPException(exc.status, str(exc))
 
 
-@router.post("/appeals/{appeal_id}/merge", response_model=AppealItem, responses={**ERRORS, **NOT_FOUND, 409: {
-    "description": "already merged elsewhere, decided, or a merge parent itself"}})
+@router.post("/appeals/{appeal_id}/merge", response_model=AppealItem, responses={
+    **ERRORS, 404: {"description": "unknown appeal, or unknown `into`"},
+    409: {"description": "already merged elsewhere, decided, a merge parent itself, or `into` is this appeal"}})
 def merge_appeal(appeal_id: str, body: MergeIn, request: Request, role: DispatcherRole) -> Response:
     """并单: mark this appeal as the same matter as ``into``; it follows that appeal's route and is listed
     in its detail. Merging into a merged appeal merges into its parent. The same merge again is a no-op."""

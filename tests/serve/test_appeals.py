@@ -208,3 +208,11 @@ def test_old_suggestion_endpoints_still_work(client):
     assert [e["action"] for e in detail["history"]] == ["received", "decided"]
     assert client.post("/v1/suggestions", json={"content": NOISE}, headers=AS_DISPATCHER).status_code == 201
     assert client.get("/v1/appeals?status=all", headers=AS_DISPATCHER).json()["items"][0]["id"] == aid
+
+
+def test_405_names_every_method_of_the_path(client):
+    r = client.request("OPTIONS", "/v1/appeals", headers=AS_DISPATCHER)
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) >= {"GET", "POST"}
+    aid = take_in(client).json()["id"]
+    r = client.put(f"/v1/appeals/{aid}/merge", headers=AS_DISPATCHER)
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"DELETE", "POST"}

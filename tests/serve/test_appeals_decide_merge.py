@@ -110,12 +110,13 @@ def test_merge_follows_the_parent_and_can_be_undone(client):
 def test_merge_rules(client):
     a, b, c = (take_in(client, f"{NOISE}（第{i}次）").json()["id"] for i in range(3))
     r = merge(client, a, a)
-    assert r.status_code == 422 and r.json()["message"].startswith("into:")
-    r = merge(client, a, str(uuid.uuid4()))
-    assert r.status_code == 422 and r.json()["message"].startswith("into:")
+    assert r.status_code == 409 and r.json()["message"].startswith("into:")
+    for unknown in (str(uuid.uuid4()), "nope"):
+        r = merge(client, a, unknown)
+        assert r.status_code == 404 and r.json()["message"] == "into: unknown appeal"
     assert merge(client, b, a).status_code == 200
     assert merge(client, c, b).json()["merged_into"] == a  # into a merged appeal: into its parent
-    assert merge(client, a, c).status_code == 422  # c's parent is a: that would be a loop
+    assert merge(client, a, c).status_code == 409  # c's parent is a: that would be a loop
     d = take_in(client).json()["id"]
     assert merge(client, a, d).status_code == 409  # a has children
     assert decide(client, d, accepted_rank=1).status_code == 201

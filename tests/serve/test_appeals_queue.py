@@ -68,9 +68,9 @@ def test_keyset_pages_cover_every_appeal_once(client):
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "WyJkZWNpZGVkIixbbnVsbCwxXV0"])
-def test_bad_cursor_is_422(client, cursor):
+def test_a_cursor_this_list_never_gave_is_404(client, cursor):
     r = client.get("/v1/appeals", params={"cursor": cursor}, headers=AS_DISPATCHER)
-    assert r.status_code == 422 and r.json()["message"].startswith("cursor:")
+    assert r.status_code == 404 and r.json()["message"].startswith("cursor:")
 
 
 def test_filters(urgent_client):
@@ -150,4 +150,4 @@ def test_search_pages_walk_a_bounded_window(client, monkeypatch):
     assert ids(with_limit) == [made[4]] and with_limit["next_cursor"]
     other_list = client.get("/v1/appeals", params={"q": "噪音", "cursor": with_limit["next_cursor"]},
                             headers=AS_DISPATCHER)
-    assert other_list.status_code == 422  # a cursor belongs to its own list
+    assert other_list.status_code == 404  # a cursor belongs to its own list
