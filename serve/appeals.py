@@ -42,7 +42,10 @@ def to_utc(value: datetime | None) -> datetime | None:
 
 def local_naive(value: datetime) -> datetime:
     """The server's local wall time (what the dispatcher's deadline arithmetic works in)."""
-    return value.astimezone().replace(tzinfo=None)
+    try:
+        return value.astimezone().replace(tzinfo=None)
+    except OverflowError:  # within a day of year 1 or 9999
+        return value.replace(tzinfo=None)
 
 
 def _due(suggestion: dict[str, Any], received: datetime) -> datetime:
@@ -105,10 +108,12 @@ class AppealService:
     # -- intake ---------------------------------------------------------------------------------
     def intake(self, dispatcher: Any, body: Any, actor: str, *, explain: bool = True) -> tuple[dict[str, Any], bool]:
         """Store one appeal (or find it again by channel + external_id): (the created view, created)."""
-        existing = self.store.find_external(body.channel, body.external_id)
+        channel = str(getattr(body.channel, "value", body.channel))
+        existing = self.store.find_external(channel, body.external_id)
         if existing is not None:
             return self.created_view(str(existing.id)), False
-        received = to_utc(body.received_at) or datetime.now(UTC)
+        now = datetime.now(UTC)
+        received = min(to_utc(body.received_at) or now, now)  # a channel's clock ahead of ours: now
         model_content = f"{body.content} {body.address}" if body.address else body.content
         data = dispatcher.suggest_many([(body.title, model_content)], explain=explain,
                                        received_at=local_naive(received))[0].as_dict()
@@ -121,8 +126,8 @@ class AppealService:
                                      "phone": body.caller.phone if body.caller else None,
                                      "address": body.address}.items() if v}
         new = NewAppeal(
-            suggestion=NewSuggestion(uuid.uuid4(), datetime.now(UTC), title, content, body.channel, data),
-            channel=body.channel, external_id=body.external_id, received_at=received, urgent=bool(data.get("urgent")),
+            suggestion=NewSuggestion(uuid.uuid4(), now, title, content, channel, data),
+            channel=channel, external_id=body.external_id, received_at=received, urgent=bool(data.get("urgent")),
             due_at=_due(data, received), jurisdiction=place, similar=[{"id": i, "score": s} for i, s in hits],
             vector=to_bytes(vector), vector_version=index.version,
             contact_token=self.vault.encrypt(contact) if contact else None, actor=actor,

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from serve.schemas import (
     MAX_CONTENT_CHARS,
     MAX_TITLE_CHARS,
+    Channel,
     DecisionIn,
     DecisionOut,
     DepartmentOut,
+    Rfc3339,
     SuggestionOut,
+    appeal_text,
     optional_text,
     required_text,
 )
 
 _STRICT = ConfigDict(strict=True, extra="ignore")
-FUTURE_SLACK = timedelta(minutes=5)  # clocks of channels and server may differ a little
 
 
 class CallerIn(BaseModel):
@@ -38,24 +40,15 @@ class AppealCreate(BaseModel):
     model_config = _STRICT
 
     title: optional_text(MAX_TITLE_CHARS) = Field(None, description="subject line (optional)")
-    content: required_text(MAX_CONTENT_CHARS) = Field(..., description="the citizen's text, ≤ 20,000 characters")
-    channel: required_text(64) = Field(..., description="where it came from: 12345, web, wechat, app …")
-    received_at: datetime | None = Field(
-        None, strict=False,
-        description="when the channel received it (ISO 8601; without a zone: the server's local time); "
-                    "default now. It starts the deadline and the similar-appeal window.")
+    content: appeal_text(MAX_CONTENT_CHARS) = Field(
+        ..., description="the citizen's text, ≤ 20,000 characters, with at least one letter or digit")
+    channel: Channel = Field(..., strict=False, description="where it came from (one of the listed channels)")
+    received_at: Rfc3339 | None = Field(
+        None, description="when the channel received it (RFC 3339 with an offset); default now, and a time in "
+                          "the future counts as now. It starts the deadline and the similar-appeal window.")
     external_id: optional_text(200) = Field(None, description="the channel's own id of the appeal")
     caller: CallerIn | None = None
     address: optional_text(500) = Field(None, description="where the matter is (helps find the jurisdiction)")
-
-    @field_validator("received_at")
-    @classmethod
-    def _not_future(cls, value: datetime | None) -> datetime | None:
-        if value is not None:
-            instant = value if value.tzinfo is not None else value.astimezone()
-            if instant - datetime.now(UTC) > FUTURE_SLACK:
-                raise ValueError("lies in the future")
-        return value
 
 
 class RouteOut(BaseModel):

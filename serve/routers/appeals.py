@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -13,12 +12,13 @@ from fastapi.responses import Response
 
 from minyi_nlp.routing import load_lists
 from serve.appeal_store import AppealNotFound, BadCursor, ListQuery, MergeError
-from serve.appeals import AppealService, to_utc
+from serve.appeals import AppealService
 from serve.auth import DispatcherRole, IntakeRole
 from serve.db_appeals import MERGED
 from serve.deps import DispatcherDep, MetricsDep, SettingsDep, StoreDep
 from serve.responses import json_response
-from serve.routers.decisions import decision_out, resolve
+from serve.routers.decisions import decision_out, parse_since, resolve
+from serve.schemas import Channel
 from serve.schemas_appeals import (
     AppealCreate,
     AppealCreated,
@@ -39,6 +39,7 @@ router = APIRouter(prefix="/v1", tags=["appeals"])
 ERRORS = {401: {"description": "missing or invalid API key"}, 403: {"description": "role not allowed"},
           422: {"description": "invalid input; `message` names the field"}}
 NOT_FOUND = {404: {"description": "unknown appeal"}}
+TIME = {"format": "date-time"}
 
 
 def _service(request: Request) -> AppealService:
@@ -59,10 +60,10 @@ async def create_appeal(body: AppealCreate, request: Request, role: IntakeRole, 
     contact and the address are stored encrypted; everything else masked."""
     service = _service(request)
     out, created = await anyio.to_thread.run_sync(
-        lambda: service.intake(dispatcher, body, f"{role}/{body.channel}", explain=settings.serve_explain))
+        lambda: service.intake(dispatcher, body, f"{role}/{body.channel.value}", explain=settings.serve_explain))
     if created:
         metrics.suggestions.labels("appeals").inc()
-        log.info("appeal %s taken in from %s", out["id"], body.channel)
+        log.info("appeal %s taken in from %s", out["id"], body.channel.value)
     return json_response(out, status.HTTP_201_CREATED if created else status.HTTP_200_OK,
                          headers={"Location": f"/v1/appeals/{out['id']}"})
 
@@ -76,20 +77,20 @@ def list_appeals(
     category: Annotated[str | None, Query(max_length=200)] = None,
     jurisdiction: Annotated[str | None, Query(max_length=200, description="a place and what lies in it")] = None,
     urgent: bool | None = None,
-    channel: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="received before")] = None,
-    decided_since: Annotated[datetime | None, Query(description="decided at or after")] = None,
-    decided_until: Annotated[datetime | None, Query(description="decided before")] = None,
+    channel: Channel | None = None,
+    since: Annotated[str | None, Query(description="received at or after (RFC 3339)", json_schema_extra=TIME)] = None,
+    until: Annotated[str | None, Query(description="received before", json_schema_extra=TIME)] = None,
+    decided_since: Annotated[str | None, Query(description="decided at or after", json_schema_extra=TIME)] = None,
+    decided_until: Annotated[str | None, Query(description="decided before", json_schema_extra=TIME)] = None,
     cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """A page of appeals. Pending: urgent first, then the soonest due; decided and merged: the latest
     first; all: the latest received first. Keyset-paginated: pass ``next_cursor`` back as ``cursor``."""
     query = ListQuery(status=status_, q=q, category=category, jurisdiction=jurisdiction, urgent=urgent,
-                      channel=channel, since=to_utc(since), until=to_utc(until),
-                      decided_since=to_utc(decided_since), decided_until=to_utc(decided_until), cursor=cursor,
-                      limit=limit)
+                      channel=channel.value if channel else None, since=parse_since(since, "since"),
+                      until=parse_since(until, "until"), decided_since=parse_since(decided_since, "decided_since"),
+                      decided_until=parse_since(decided_until, "decided_until"), cursor=cursor, limit=limit)
     try:
         items, next_cursor = _service(request).store.list(query)
     except BadCursor as exc:  # a page this list never gave out: 404 (the string itself was well-formed)

@@ -78,10 +78,14 @@ def test_roles_for_intake(client):
     [({"channel": "web"}, "content"), ({"content": "路灯坏了"}, "channel"),
      ({"content": "路灯坏了", "channel": " "}, "channel"),
      ({"content": "路灯坏了", "channel": "web", "received_at": "yesterday"}, "received_at"),
-     ({"content": "路灯坏了", "channel": "web", "received_at": "2999-01-01T00:00:00Z"}, "received_at"),
+     ({"content": "路灯坏了", "channel": "web", "received_at": 0}, "received_at"),
+     ({"content": "路灯坏了", "channel": "web", "received_at": "2024-05-01T08:00:00"}, "received_at"),
+     ({"content": "路灯坏了", "channel": "fax"}, "channel"),
+     ({"content": "！！！", "channel": "web"}, "content"),
      ({"content": "路灯坏了", "channel": "web", "caller": {"phone": 13812345678}}, "caller.phone"),
      ({"content": "路灯坏了", "channel": "web", "external_id": "x" * 201}, "external_id")],
-    ids=["no-content", "no-channel", "blank-channel", "bad-time", "future", "phone-number-type", "long-external-id"],
+    ids=["no-content", "no-channel", "blank-channel", "bad-time", "number-time", "no-offset", "unknown-channel",
+         "punctuation-only", "phone-number-type", "long-external-id"],
 )
 def test_bad_intake_is_422_naming_the_field(client, body, field):
     r = client.post("/v1/appeals", json=body, headers=AS_DISPATCHER)
@@ -216,3 +220,10 @@ def test_405_names_every_method_of_the_path(client):
     aid = take_in(client).json()["id"]
     r = client.put(f"/v1/appeals/{aid}/merge", headers=AS_DISPATCHER)
     assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"DELETE", "POST"}
+
+
+def test_a_time_in_the_future_counts_as_now(client):
+    r = take_in(client, received_at="2999-01-01T00:00:00Z")
+    assert r.status_code == 201
+    received = datetime.fromisoformat(r.json()["received_at"])
+    assert abs((received - datetime.now(UTC)).total_seconds()) < 60
