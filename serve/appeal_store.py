@@ -63,6 +63,7 @@ class NewAppeal:
     jurisdiction: str | None
     similar: list[dict[str, Any]]
     vector: bytes | None
+    sketch: bytes | None
     vector_version: str | None
     contact_token: bytes | None
     actor: str
@@ -78,7 +79,8 @@ class NewAppeal:
             "urgent": self.urgent, "due_at": self.due_at, "category": cats[0]["label"] if cats else None,
             "jurisdiction": self.jurisdiction, "top_department": top.get("department"),
             "top_jurisdiction": top.get("jurisdiction"), "top_score": top.get("score"),
-            "similar": self.similar, "vector": self.vector, "vector_version": self.vector_version,
+            "similar": self.similar, "vector": self.vector, "sketch": self.sketch,
+            "vector_version": self.vector_version,
         }
 
 
@@ -417,23 +419,26 @@ class AppealStore:
         return row
 
     # -- vectors --------------------------------------------------------------------------------
-    def iter_vectors(self, chunk: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
-        """(id, received_at, jurisdiction, vector, vector_version, title, content) in chunks, by seq."""
+    def iter_vectors(self, chunk: int = 5_000) -> Iterator[list[Any]]:
+        """Rows with ``id, received_at, jurisdiction, vector, sketch, vector_version, title, content`` in
+        chunks, by seq."""
         last = 0
         while True:
-            with self.sessions() as session:
-                rows = session.execute(
+            with self.engine.connect() as conn:
+                rows = conn.execute(
                     select(AppealRow.seq, AppealRow.id, AppealRow.received_at, AppealRow.jurisdiction,
-                           AppealRow.vector, AppealRow.vector_version, SuggestionRow.title, SuggestionRow.content)
+                           AppealRow.vector, AppealRow.sketch, AppealRow.vector_version, SuggestionRow.title,
+                           SuggestionRow.content)
                     .join(SuggestionRow, SuggestionRow.id == AppealRow.id)
                     .where(AppealRow.seq > last).order_by(AppealRow.seq).limit(chunk)).all()
             if not rows:
                 return
-            last = rows[-1][0]
-            yield [tuple(r[1:]) for r in rows]
+            last = rows[-1].seq
+            yield list(rows)
 
-    def set_vectors(self, items: Sequence[tuple[uuid.UUID, bytes]], version: str) -> None:
+    def set_vectors(self, items: Sequence[tuple[uuid.UUID, bytes, bytes | None]], version: str) -> None:
+        """Store re-encoded rows: (id, dense row, sketch)."""
         with self.sessions.begin() as session:
-            for aid, data in items:
+            for aid, dense, sketch in items:
                 session.execute(update(AppealRow).where(AppealRow.id == aid)
-                                .values(vector=data, vector_version=version))
+                                .values(vector=dense, sketch=sketch, vector_version=version))

@@ -11,26 +11,34 @@ import logging
 import threading
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from minyi_nlp.data.tasks import compose_text
+from minyi_nlp.similar import SimilarIndex, SimilarSettings
 from serve import appeal_search
 from serve.appeal_store import AppealRecord, AppealStore, NewAppeal
 from serve.pii_vault import ContactVault
 from serve.plain_reasons import plain_reasons
 from serve.routers.decisions import decision_out
 from serve.settings import ServeSettings
-from serve.similar import ExactIndex, embed, embed_version, find_similar, from_bytes, to_bytes
+from serve.similar import (
+    Encoded,
+    add,
+    dense_bytes,
+    embed_version,
+    encode,
+    find_similar,
+    from_stored,
+    make_index,
+    sketch_bytes,
+)
 from serve.store import NewSuggestion, aware
 from serve.suggest import mask
 
 log = logging.getLogger(__name__)
 
 CREATED_FIELDS = ("id", "status", "channel", "external_id", "received_at", "suggestion", "similar")
-EMBED_CHUNK = 256
 
 
 def to_utc(value: datetime | None) -> datetime | None:
@@ -60,49 +68,57 @@ def _default_city() -> str:
 
 
 class AppealService:
-    """Owns the similar-appeal index (rebuilt from the stored vectors) and the intake path."""
+    """Owns the similar-appeal index (rebuilt from the stored rows) and the intake path."""
 
     def __init__(self, store: AppealStore, vault: ContactVault, settings: ServeSettings) -> None:
         self.store = store
         self.vault = vault
         self.settings = settings
-        self.index: ExactIndex | None = None
+        self.index: SimilarIndex | None = None
+        self.index_version: str | None = None
         self._lock = threading.Lock()
 
     # -- the similar-appeal index ---------------------------------------------------------------
-    def _new_index(self, version: str) -> ExactIndex:
-        return ExactIndex(window=timedelta(days=self.settings.similar_window_days),
-                          min_score=self.settings.similar_min_score, default_city=_default_city(), version=version)
-
-    def rebuild_index(self, dispatcher: Any) -> ExactIndex:
-        """Load every stored vector made by the current encoder; recompute (from the masked text) and
-        store those made by another or by none."""
+    def rebuild_index(self, dispatcher: Any) -> SimilarIndex | None:
+        """Add every stored appeal to a new index: its stored rows when the current bundle made them, else
+        rows recomputed from the stored masked text (and stored)."""
         version = embed_version(dispatcher)
-        index = self._new_index(version)
+        index: SimilarIndex | None = None
         recomputed = 0
         for chunk in self.store.iter_vectors():
-            ids = [r[0] for r in chunk]
-            stale = [i for i, r in enumerate(chunk) if r[3] is None or r[4] != version]
-            vectors: list[Any] = [None if r[3] is None or r[4] != version else from_bytes(r[3]) for r in chunk]
-            for start in range(0, len(stale), EMBED_CHUNK):
-                part = stale[start : start + EMBED_CHUNK]
-                fresh = embed(dispatcher, [compose_text(chunk[i][5], chunk[i][6]) for i in part])
-                self.store.set_vectors([(ids[i], to_bytes(v)) for i, v in zip(part, fresh, strict=True)], version)
-                for i, v in zip(part, fresh, strict=True):
-                    vectors[i] = v
+            texts = [compose_text(r.title, r.content) for r in chunk]
+            current = {i for i, r in enumerate(chunk) if r.vector is not None and r.vector_version == version}
+            fresh, stale = sorted(current), [i for i in range(len(chunk)) if i not in current]
+            groups: list[tuple[list[int], Encoded]] = []
+            if fresh:
+                groups.append((fresh, from_stored([chunk[i].vector for i in fresh], [chunk[i].sketch for i in fresh],
+                                                  [texts[i] for i in fresh])))
+            if stale:
+                groups.append((stale, self._encode_and_store(dispatcher, [chunk[i] for i in stale],
+                                                             [texts[i] for i in stale], version)))
+            for part, enc in groups:
+                index = index or make_index(enc.dense.shape[1], _default_city())
+                add(index, [str(chunk[i].id) for i in part], enc, [aware(chunk[i].received_at) for i in part],
+                    [chunk[i].jurisdiction for i in part])
             recomputed += len(stale)
-            if chunk:
-                index.add_many([str(i) for i in ids], np.stack(vectors), [aware(r[1]) for r in chunk],
-                               [r[2] for r in chunk])
-        self.index = index
-        log.info("similar-appeal index: %d appeals (%d vectors recomputed with %s)", len(index), recomputed, version)
+        self.index, self.index_version = index, version
+        log.info("similar-appeal index: %d appeals (%d re-encoded with %s)", len(index or ()), recomputed, version)
         return index
 
-    def _index_for(self, dispatcher: Any) -> ExactIndex:
+    def _encode_and_store(self, dispatcher: Any, rows: Sequence[Any], texts: list[str], version: str) -> Encoded:
+        enc = encode(dispatcher, texts)
+        size = SimilarSettings().sketch_size
+        self.store.set_vectors([(r.id, dense_bytes(enc.dense[i]), sketch_bytes(enc.sparse, i, size))
+                                for i, r in enumerate(rows)], version)
+        return enc
+
+    def _index_for(self, dispatcher: Any, ndim: int) -> SimilarIndex:
+        """The index for this dispatcher's encoder (rebuilt after a reload changed the bundle)."""
         with self._lock:
-            if self.index is None or self.index.version != embed_version(dispatcher):
+            if self.index_version != embed_version(dispatcher):
                 self.rebuild_index(dispatcher)
-            assert self.index is not None
+            if self.index is None:
+                self.index = make_index(ndim, _default_city())
             return self.index
 
     # -- intake ---------------------------------------------------------------------------------
@@ -118,10 +134,10 @@ class AppealService:
         data = dispatcher.suggest_many([(body.title, model_content)], explain=explain,
                                        received_at=local_naive(received))[0].as_dict()
         title, content = mask(body.title), mask(body.content) or ""  # without the address (kept encrypted)
-        index = self._index_for(dispatcher)
-        vector = embed(dispatcher, [compose_text(title, content)])[0]
+        enc = encode(dispatcher, [compose_text(title, content)])
+        index = self._index_for(dispatcher, enc.dense.shape[1])
         place = data.get("jurisdiction")
-        hits = find_similar(index, vector, received, place, self.settings.similar_top_k)
+        hits = find_similar(index, enc, 0, received, place)
         contact = {k: v for k, v in {"name": body.caller.name if body.caller else None,
                                      "phone": body.caller.phone if body.caller else None,
                                      "address": body.address}.items() if v}
@@ -129,14 +145,13 @@ class AppealService:
             suggestion=NewSuggestion(uuid.uuid4(), now, title, content, channel, data),
             channel=channel, external_id=body.external_id, received_at=received, urgent=bool(data.get("urgent")),
             due_at=_due(data, received), jurisdiction=place, similar=[{"id": i, "score": s} for i, s in hits],
-            vector=to_bytes(vector), vector_version=index.version,
-            contact_token=self.vault.encrypt(contact) if contact else None, actor=actor,
-            search_words=appeal_search.index_words([title, content]),
+            vector=dense_bytes(enc.dense[0]), sketch=sketch_bytes(enc.sparse, 0, index.settings.sketch_size),
+            vector_version=self.index_version, contact_token=self.vault.encrypt(contact) if contact else None,
+            actor=actor, search_words=appeal_search.index_words([title, content]),
         )
         row, created = self.store.create(new)
         if created:
-            top = (data.get("departments") or [{}])[0]
-            index.add(str(row.id), vector, received, place, top.get("department"))
+            add(index, [str(row.id)], enc, [received], [place])
         return self.created_view(str(row.id)), created
 
     # -- views ----------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ class AppealRow(Base):
     merged_into: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     similar: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)  # [{id, score}] at intake
-    vector: Mapped[bytes | None] = mapped_column(LargeBinary)  # float16, unit norm
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)  # dense embed row, float16
+    sketch: Mapped[bytes | None] = mapped_column(LargeBinary)  # heaviest sparse features: uint32 ids, float16
     vector_version: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (

@@ -63,9 +63,6 @@ class ServeSettings(BaseSettings):
 
     pii_key: SecretStr | None = None
     pii_key_file: Path = Field(default_factory=lambda: serve_data_dir() / "pii.key")
-    similar_window_days: float = Field(30.0, gt=0)  # similar appeals: how far back, from the appeal's time
-    similar_min_score: float = Field(0.75, ge=0, le=1)  # cosine similarity to count as the same matter
-    similar_top_k: int = Field(5, ge=1, le=50)
 
     @field_validator("database_url")
     @classmethod

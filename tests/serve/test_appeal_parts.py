@@ -1,4 +1,4 @@
-"""The small parts behind ``/v1/appeals``: the exact similar-appeal index, plain-Chinese reasons, search
+"""The small parts behind ``/v1/appeals``: feeding the similar-appeal index, plain-Chinese reasons, search
 terms, the contact vault (no database)."""
 
 from __future__ import annotations
@@ -7,56 +7,67 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from serve_helpers import TINY_SIMILAR_THRESHOLD
 
 from serve.appeal_search import _fts5, _tsquery, index_words, query_terms
 from serve.pii_vault import ContactVault, PiiKeyError, load_vault
 from serve.plain_reasons import plain_reason, plain_reasons
-from serve.similar import ExactIndex, fallback_embed, find_similar, from_bytes, same_place, to_bytes
+from serve.similar import (
+    Encoded,
+    add,
+    dense_bytes,
+    encode,
+    fallback_embed,
+    find_similar,
+    from_stored,
+    make_index,
+    sketch_bytes,
+)
+
+NOISE = "A3区洋湖街道旁边的工地每天夜间施工到凌晨两点，噪音很大，粉尘也多，老人孩子无法休息，请尽快处理。"
+AGAIN = "您好！A3区洋湖街道旁边的工地，每天夜间施工到凌晨两点，噪音很大、粉尘也多，老人孩子无法休息！谢谢。"
+SCHOOL = "A3区某学校食堂饭菜不卫生，学生吃了拉肚子，请教育部门调查。"
 
 
-def unit(v: list[float]) -> np.ndarray:
-    a = np.asarray(v, dtype=np.float32)
-    return a / np.linalg.norm(a)
+@pytest.fixture(autouse=True)
+def _tiny_threshold(monkeypatch):
+    monkeypatch.setenv("MINYI_SIMILAR_THRESHOLD", TINY_SIMILAR_THRESHOLD)
 
 
-def test_exact_index_window_place_and_threshold():
+def test_the_index_is_fed_the_shared_encoders_rows(stub_dispatcher):
+    enc = encode(stub_dispatcher, [NOISE, AGAIN, SCHOOL])
+    assert enc.sparse is not None and enc.sparse.shape[0] == 3 and enc.dense.shape[0] == 3
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
-    index = ExactIndex(window=timedelta(days=30), min_score=0.8, default_city="A市")
-    index.add("same", unit([1, 0.1, 0]), now - timedelta(days=2), "A3区洋湖街道", None)
-    index.add("district", unit([1, 0.2, 0]), now - timedelta(days=1), "A3区", None)
-    index.add("other-place", unit([1, 0, 0]), now - timedelta(days=1), "A5区", None)
-    index.add("too-old", unit([1, 0, 0]), now - timedelta(days=31), "A3区洋湖街道", None)
-    index.add("later", unit([1, 0, 0]), now + timedelta(hours=1), "A3区洋湖街道", None)
-    index.add("different", unit([0, 0, 1]), now - timedelta(days=1), "A3区洋湖街道", None)
-    hits = find_similar(index, unit([1, 0.1, 0]), now, "A3区洋湖街道", 5)
-    assert [h[0] for h in hits] == ["same", "district"] and hits[0][1] == pytest.approx(1.0, abs=1e-3)
-    assert [h[0] for h in find_similar(index, unit([1, 0.1, 0]), now, "A3区洋湖街道", 1)] == ["same"]
-    assert len(index) == 6
-    with pytest.raises(ValueError, match="dimension"):
-        index.add("bad", unit([1, 0]), now, None, None)
+    index = make_index(enc.dense.shape[1], "A市")
+    add(index, ["noise", "school"], Encoded(enc.dense[[0, 2]], enc.sparse[[0, 2]], [enc.marks[0], enc.marks[2]]),
+        [now - timedelta(days=2)] * 2, ["A3区洋湖街道", "A3区"])
+    hits = find_similar(index, enc, 1, now, "A3区洋湖街道")
+    assert [h[0] for h in hits] == ["noise"] and 0.6 <= hits[0][1] <= 1
+    assert find_similar(index, enc, 1, now - timedelta(days=3), "A3区洋湖街道") == []  # before it came in
 
 
-def test_exact_index_grows():
-    index = ExactIndex(window=timedelta(days=30), min_score=0.5)
-    now = datetime.now(UTC)
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(3000, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index.add_many([str(i) for i in range(3000)], vectors, [now] * 3000, [None] * 3000)
-    assert find_similar(index, vectors[2999], now, None, 1) == [("2999", pytest.approx(1.0, abs=1e-3))]
+def test_stored_rows_give_the_same_answers(stub_dispatcher):
+    enc = encode(stub_dispatcher, [NOISE, AGAIN, SCHOOL])
+    size = 64
+    stored = from_stored([dense_bytes(r) for r in enc.dense], [sketch_bytes(enc.sparse, i, size) for i in range(3)],
+                         [NOISE, AGAIN, SCHOOL])
+    assert np.allclose(stored.dense, enc.dense, atol=1e-3) and stored.marks == enc.marks
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    answers = []
+    for rows in (enc, stored):
+        index = make_index(rows.dense.shape[1], "A市")
+        stored_rows = Encoded(rows.dense[[0, 2]], rows.sparse[[0, 2]], [rows.marks[0], rows.marks[2]])
+        add(index, ["noise", "school"], stored_rows, [now] * 2, ["A3区洋湖街道", "A3区"])
+        answers.append(find_similar(index, enc, 1, now, "A3区洋湖街道"))
+    assert [a[0] for a in answers[0]] == [a[0] for a in answers[1]] == ["noise"]
+    assert answers[0][0][1] == pytest.approx(answers[1][0][1], abs=0.01)
 
 
-def test_same_place():
-    assert same_place("A3区", "A3区洋湖街道", "A市") and same_place("A市", "A5区", "A市")
-    assert same_place(None, "A5区", "A市") and not same_place("A3区", "A5区", "A市")
-
-
-def test_vectors_round_trip_as_float16():
-    v = fallback_embed(["A3区路灯坏了"])[0]
-    assert v.dtype == np.float32 and np.linalg.norm(v) == pytest.approx(1.0, abs=1e-5)
-    assert np.allclose(from_bytes(to_bytes(v)), v, atol=1e-3)
-    near, far = fallback_embed(["您好，A3区洋湖街道路灯坏了，请维修。", "学校食堂卫生很差"])
-    assert float(v @ near) > float(v @ far)
+def test_without_the_shared_encoder_dense_rows_only():
+    enc = encode(object(), [NOISE, AGAIN, SCHOOL])  # neither a bundle nor embed: hashed characters
+    assert enc.sparse is None and np.allclose(np.linalg.norm(enc.dense, axis=1), 1, atol=1e-5)
+    assert float(enc.dense[0] @ enc.dense[1]) > float(enc.dense[0] @ enc.dense[2])
+    assert np.allclose(fallback_embed([NOISE])[0], enc.dense[0])
 
 
 def test_plain_reasons():

@@ -10,7 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from serve_helpers import AS_ADMIN, AS_DISPATCHER, AS_INTAKE, CALLER, NOISE, make_stub_dispatcher, take_in
+from serve_helpers import (
+    AS_ADMIN,
+    AS_DISPATCHER,
+    AS_INTAKE,
+    CALLER,
+    NOISE,
+    TINY_SIMILAR_THRESHOLD,
+    make_stub_dispatcher,
+    take_in,
+)
 from sqlalchemy import create_engine, inspect, text
 
 PHONE_IN_TEXT = "13912345678"
@@ -139,7 +148,9 @@ def test_generated_key_file_is_private(make_client, tmp_path):
     assert stat.S_IMODE((tmp_path / "keys" / "pii.key").stat().st_mode) == 0o600
 
 
-def test_similar_earlier_appeals(client):
+def test_similar_earlier_appeals(make_client, monkeypatch):
+    monkeypatch.setenv("MINYI_SIMILAR_THRESHOLD", TINY_SIMILAR_THRESHOLD)
+    client = make_client(make_stub_dispatcher())
     now = datetime.now(UTC)
     first = take_in(client, channel="12345", received_at=(now - timedelta(days=3)).isoformat()).json()
     unrelated = take_in(client, "A3区某学校食堂饭菜不卫生，学生吃了拉肚子，请教育部门调查。").json()
@@ -152,10 +163,12 @@ def test_similar_earlier_appeals(client):
     similar = again.json()["similar"]
     ids = [s["id"] for s in similar]
     assert first["id"] in ids
-    assert unrelated["id"] not in ids and elsewhere["id"] not in ids  # other matter, other district
+    assert unrelated["id"] not in ids
     assert stale["id"] not in ids  # outside the 30-day window
     top = similar[0]
-    assert top["id"] == first["id"] and 0.75 <= top["score"] <= 1
+    assert top["id"] == first["id"] and 0.6 <= top["score"] <= 1
+    if elsewhere["id"] in ids:  # another district is a penalty (the router can be wrong), not a filter
+        assert next(s["score"] for s in similar if s["id"] == elsewhere["id"]) < top["score"]
     assert top["jurisdiction"] == "A3区洋湖街道" and top["received_at"].startswith(first["received_at"][:16])
     assert top["route"] is None  # not dispatched yet
     client.post(f"/v1/appeals/{first['id']}/decision", json={"dispatcher": "张三", "accepted_rank": None,
@@ -167,8 +180,9 @@ def test_similar_earlier_appeals(client):
     assert routes["城市管理和行政执法局"][0] == "相似诉求曾分拨至A3区城市管理和行政执法局"
 
 
-def test_window_is_configurable(make_client):
-    client = make_client(make_stub_dispatcher(), similar_window_days=2)
+def test_window_is_configurable(make_client, monkeypatch):
+    monkeypatch.setenv("MINYI_SIMILAR_WINDOW_DAYS", "2")
+    client = make_client(make_stub_dispatcher())
     now = datetime.now(UTC)
     old = take_in(client, received_at=(now - timedelta(days=3)).isoformat()).json()
     recent = take_in(client, received_at=(now - timedelta(days=1)).isoformat()).json()
@@ -187,8 +201,9 @@ def test_index_is_rebuilt_from_the_database(make_client, database_url, stub_disp
     again = make_client(make_stub_dispatcher())
     with engine.connect() as conn:
         versions = set(conn.execute(text("SELECT vector_version FROM appeals")).scalars())
+        sketches = conn.execute(text("SELECT count(*) FROM appeals WHERE sketch IS NULL")).scalar_one()
     engine.dispose()
-    assert versions == {stub_dispatcher.bundle.version}  # the bundle's encoder made them
+    assert versions == {stub_dispatcher.bundle.version} and sketches == 0  # the bundle's encoder made them
     assert original in [s["id"] for s in take_in(again, channel="app").json()["similar"]]
 
 

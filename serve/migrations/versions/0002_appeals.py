@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("merged_at", TZ, nullable=True),
         sa.Column("similar", JSON_TYPE, nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=True),
+        sa.Column("sketch", sa.LargeBinary(), nullable=True),
         sa.Column("vector_version", sa.String(300), nullable=True),
     )
     op.create_index("ux_appeals_channel_external_id", "appeals", ["channel", "external_id"], unique=True)
