@@ -65,6 +65,18 @@ class KeywordParams(BaseModel):
     cv_folds: int = Field(4, ge=2)  # folds of the out-of-fold weight curve
 
 
+class HazardMixParams(BaseModel):
+    """``heads.<name>.hazards``: a binary head's P(urgent) mixed with the hazard lexicon's score as
+    ``(1 − w)·P + w·lexicon``; the weight ``w`` (one of ``weights``) and the flag threshold are chosen on the
+    hand-labelled urgency set for ``target_recall`` (out of fold for the reported figures)."""
+
+    model_config = ConfigDict(extra="forbid")
+    weights: list[float] = [0.0, 0.25, 0.5, 0.75, 1.0]
+    target_recall: float = Field(0.95, gt=0, le=1)
+    target_precision: float = Field(0.7, gt=0, le=1)
+    folds: int = Field(5, ge=2)  # folds of the out-of-fold choice of weight and threshold
+
+
 class HeadSection(BaseModel):
     """``heads.<name>``: model, label filter, keyword rules and the task's data parameters."""
 
@@ -73,6 +85,7 @@ class HeadSection(BaseModel):
     min_rows: int = Field(1, ge=1)  # labels with fewer training rows are not targets of the head
     blocks: list[Literal["words", "chars", "head"]] | None = None  # encoder blocks the head reads (None: all)
     keywords: KeywordParams | None = None
+    hazards: HazardMixParams | None = None  # the urgency head: mixed with the hazard lexicon (dispatch.urgency)
     data: dict[str, Any] = {}  # validated by the task (minyi_nlp.data.tasks)
 
 

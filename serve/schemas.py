@@ -93,6 +93,18 @@ class DepartmentOut(BaseModel):
     reasons: list[str] = []
 
 
+class UrgencyOut(BaseModel):
+    """How urgent an appeal looks: the mixed score, the model's and the hazard lexicon's parts, the hazard
+    kinds found (``hazards``: their Chinese names) and the words that named them."""
+
+    score: float
+    model: float | None = None
+    lexicon: float
+    kinds: list[str] = []
+    hazards: list[str] = []
+    terms: list[str] = []
+
+
 class SuggestionOut(BaseModel):
     """A stored suggestion: ranked categories and routes (department type at a jurisdiction)."""
 
@@ -110,6 +122,7 @@ class SuggestionOut(BaseModel):
     keywords: list[str] = []
     jurisdiction: str | None = None
     jurisdiction_level: str | None = None
+    urgency: UrgencyOut | None = None
 
 
 class BatchOut(BaseModel):

@@ -1,5 +1,6 @@
 """A tiny real bundle for fast tests: the real encoder and heads, fitted in about a second on a small
-synthetic corpus whose labels follow keywords (学校 → 教育文体, 噪音 → 环境保护 …)."""
+synthetic corpus whose labels follow keywords (学校 → 教育文体, 噪音 → 环境保护 …); its urgency head learns
+hazards (燃气泄漏, 电梯困人 …) against the ordinary corpus and is mixed half and half with the hazard lexicon."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ DEPARTMENT_OF = {
 }
 TYPE_PREFIX = {"投诉": "投诉", "咨询": "请问", "建议": "建议", "举报": "举报", "求助": "求助"}
 PLACES = ["A3区", "A7县", "A1区洋湖街道", "A5区", "A2区"]
+HAZARDS = ["燃气泄漏，闻到很浓的煤气味", "电梯突然下坠，把人困在里面", "外墙瓷砖脱落，随时砸到行人",
+           "电线裸露在路边，小孩经常经过", "化工厂偷排危化品废水，河里的鱼死了"]
+URGENCY = {"weight": 0.5, "threshold": 0.5}
 FILLERS = ["长期得不到解决", "希望相关部门尽快处理", "影响居民正常生活", "已经多次反映", "请给予答复"]
 
 
@@ -42,11 +46,18 @@ def tiny_corpus() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def urgency_corpus() -> list[tuple[str, str]]:
+    """(text, urgent/ordinary) rows: each hazard at every place, and the ordinary corpus."""
+    rows = [(f"{place}某小区{h}，{FILLERS[i % 5]}", "urgent") for i, place in enumerate(PLACES) for h in HAZARDS]
+    return rows + [(text, "ordinary") for text, *_ in tiny_corpus()]
+
+
 def build_tiny_bundle(out_dir: Path, *, name: str = "tiny") -> Path:
     """Fit and save the tiny bundle into ``out_dir``; returns it."""
     rows = tiny_corpus()
     texts = [r[0] for r in rows]
-    encoder = Encoder(EncoderParams(min_df=1, max_features=None, embed_dim=64)).fit(texts)
+    urgency = urgency_corpus()
+    encoder = Encoder(EncoderParams(min_df=1, max_features=None, embed_dim=64)).fit(texts + [u[0] for u in urgency])
     X = encoder.transform(texts)
     params = HeadParams(calibration="temperature", calibration_cv=3, C=10.0)
     rules = KeywordRules(weight=0.5, rules=read_keyword_rules("appeal_type"))
@@ -54,8 +65,10 @@ def build_tiny_bundle(out_dir: Path, *, name: str = "tiny") -> Path:
         "category": LinearHead(params).fit(X, [r[1] for r in rows]),
         "department": LinearHead(params).fit(X, [r[2] for r in rows]),
         "appeal_type": LinearHead(params, rules).fit(X, [r[3] for r in rows]),
+        "urgency": LinearHead(HeadParams(calibration="sigmoid", calibration_cv=3, C=10.0)).fit(
+            encoder.transform([u[0] for u in urgency]), [u[1] for u in urgency]),
     }
-    bundle = Bundle(encoder, heads, {"dispatch": {"blend": 0.5, "temperature": 1.0},
+    bundle = Bundle(encoder, heads, {"dispatch": {"blend": 0.5, "temperature": 1.0}, "urgency": URGENCY,
                                      "splits": {h: {"test": []} for h in heads}})
     bundle.save(out_dir, name=name, data_hashes={"tiny": "0" * 64}, params={"tiny": True})
     return out_dir

@@ -10,6 +10,9 @@ labels and its ``params.yaml`` section.
 * ``department``: department types derived from the replying unit (Teddy 附件4 replies, Shangluo
   agencies; :mod:`minyi_nlp.routing.departments`), generic offices excluded, near-duplicates collapsed.
 * ``appeal_type``: the Fuzhou 12345 work orders' 诉求性质 (投诉/咨询/建议/举报/求助).
+* ``urgency``: ``urgent`` / ``ordinary``, weak labels from the hazard lexicon over every raw appeal
+  (:func:`minyi_nlp.data.urgency_labels.weak_labels`), never an appeal of the hand-labelled urgency set
+  (that set only chooses the flag threshold and scores the head: :mod:`minyi_nlp.dispatch.urgency`).
 """
 
 from __future__ import annotations
@@ -207,10 +210,55 @@ def appeal_type_task(params: Params, **kwargs: Any) -> TaskData:
     return TaskData("appeal_type", data, report)
 
 
+# --------------------------------------------------------------------------- urgency
+
+URGENT, ORDINARY = "urgent", "ordinary"
+
+
+class UrgencyData(BaseModel):
+    """``heads.urgency.data``."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int = 42
+    val_share: float = Field(0.1, ge=0, lt=0.5)
+    test_share: float = Field(0.15, gt=0, lt=0.5)
+    negatives_per_positive: float = Field(3.0, gt=0)  # random no-hazard negatives per weak positive
+
+
+def urgency_task(params: Params, **kwargs: Any) -> TaskData:
+    """Weak urgency labels over the pool of raw appeals (hand-labelled appeals and their exact copies left
+    out), split train / val / test by label; ``test`` is a weak-label sanity check, not the evaluation."""
+    from minyi_nlp.data.urgency_labels import appeal_pool, lexicon_verdicts, read_urgency_labels, weak_labels
+    from minyi_nlp.data.validate import content_key
+    from minyi_nlp.routing.hazards import load_hazards
+
+    p = UrgencyData.model_validate(params.heads["urgency"].data)
+    lexicon = load_hazards()
+    pool = appeal_pool()
+    labelled = {content_key(t, t) for t in read_urgency_labels()["text"]}
+    weak = weak_labels(pool, **lexicon_verdicts(lexicon.match_many(pool["text"])), flag_at=lexicon.flag_at,
+                       exclude_keys=labelled, negatives_per_positive=p.negatives_per_positive, seed=p.seed)
+    data = pd.DataFrame({
+        "id": [f"{s}:{i}" for s, i in zip(weak["source"], weak["id"], strict=True)],
+        "source": weak["source"].to_numpy(),
+        "text": weak["text"].to_numpy(),
+        "label": np.where(weak["urgent"].to_numpy() == 1, URGENT, ORDINARY),
+        "rule": weak["rule"].to_numpy(),
+    })
+    data["split"] = assign_split(data["label"], seed=p.seed, val_share=p.val_share, test_share=p.test_share)
+    data["group"] = data["id"]
+    report = {"pool": len(pool), "lexicon_version": lexicon.version, "excluded_hand_labelled": len(labelled),
+              "rules": {k: int(v) for k, v in data["rule"].value_counts().items()},
+              "labels": {k: int(v) for k, v in data["label"].value_counts().items()},
+              "split": {k: int(v) for k, v in data["split"].value_counts().items()}}
+    return TaskData("urgency", data, report)
+
+
 TASKS: dict[str, Callable[..., TaskData]] = {
     "category": category_task,
     "department": department_task,
     "appeal_type": appeal_type_task,
+    "urgency": urgency_task,
 }
 
 

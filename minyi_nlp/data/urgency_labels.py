@@ -35,6 +35,7 @@ __all__ = [
     "draw_candidates",
     "labels_path",
     "lexicon_stratum",
+    "lexicon_verdicts",
     "read_urgency_labels",
     "weak_labels",
 ]
@@ -168,6 +169,24 @@ def read_urgency_labels(path: Path | None = None) -> pd.DataFrame:
     return frame
 
 
+#: hit statuses meaning "named, but not a present danger" (see :mod:`minyi_nlp.routing.hazards`)
+CUED_STATUSES: frozenset[str] = frozenset({"negated", "resolved", "hedged", "historical"})
+#: below this best-hit score a text is a negative (the lexicon's generic words only, or damped hits)
+NEGATIVE_BELOW = 0.3
+
+
+def lexicon_verdicts(results: Sequence[object]) -> dict[str, np.ndarray]:
+    """Per text, from the hazard lexicon's results (``HazardResult``): ``scores`` (best hit), ``any_hit``,
+    ``negative_context`` (a document context such as 赔偿 or 噪音 was found) and ``cued`` (some hit was
+    negated, resolved, hedged or historical): the arrays :func:`weak_labels` takes."""
+    return {
+        "scores": np.array([r.score for r in results], float),  # type: ignore[attr-defined]
+        "any_hit": np.array([bool(r.hits) for r in results]),  # type: ignore[attr-defined]
+        "negative_context": np.array([bool(r.context) for r in results]),  # type: ignore[attr-defined]
+        "cued": np.array([any(h.status in CUED_STATUSES for h in r.hits) for r in results]),  # type: ignore[attr-defined]
+    }
+
+
 def weak_labels(
     pool: pd.DataFrame,
     scores: Sequence[float],
@@ -176,14 +195,15 @@ def weak_labels(
     flag_at: float,
     exclude_keys: set[str],
     negative_context: Sequence[bool] | None = None,
+    cued: Sequence[bool] | None = None,
     urgent_category: Sequence[bool] | None = None,
     negatives_per_positive: float = 3.0,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Rule-labelled training rows: ``id, source, text, urgent, rule, confidence``.
 
-    ``scores``/``any_hit``/``negative_context`` are the hazard lexicon's verdict per pool row (best-hit
-    confidence, any hit at all, a document context such as 赔偿 or 噪音 found). Rules, first match wins:
+    ``scores``/``any_hit``/``negative_context``/``cued`` are the hazard lexicon's verdict per pool row
+    (:func:`lexicon_verdicts`). Rules, first match wins:
 
     * ``lexicon_strong`` (urgent 1): score ≥ ``max(flag_at, 0.75)``; confidence = score;
     * ``lexicon_flag`` (1): score ≥ ``flag_at``; confidence = score;
@@ -191,11 +211,15 @@ def weak_labels(
       e.g. from a sub-category model); confidence 0.6;
     * ``hazard_in_negative_context`` (0): hazard words, but score < 0.3 after a context (aftermath of an
       accident, a policy question, a nuisance); confidence 0.8: the hard negatives;
+    * ``hazard_not_present`` (0): a strong hazard word that a cue cancelled or damped below 0.3 (防止, 已修好,
+      去年, 一旦 …), no context; confidence 0.8: hard negatives too;
+    * ``weak_hit_only`` (0): only the lexicon's weak words (score < 0.3: 裂缝, 井盖, 老鼠 …), no context, no cue;
+      confidence 0.8; as many as positives;
     * ``no_hazard`` (0): no hit and no generic risk word (:data:`RISK_WORDS`); confidence 0.95; a random
       ``negatives_per_positive`` × (positives) of them;
     * ``risk_word_only`` (0): a risk word but no hit; confidence 0.8; as many as positives.
 
-    Hits below ``flag_at`` outside those contexts are left out (too uncertain either way). Rows whose duplicate
+    Texts scoring between 0.3 and ``flag_at`` are left out (too uncertain either way). Rows whose duplicate
     key is in ``exclude_keys`` (the hand-labelled set) never appear.
     """
     n = len(pool)
@@ -203,6 +227,7 @@ def weak_labels(
         score=np.asarray(scores, float),
         any_hit=np.asarray(any_hit, bool),
         neg=np.zeros(n, bool) if negative_context is None else np.asarray(negative_context, bool),
+        cued=np.zeros(n, bool) if cued is None else np.asarray(cued, bool),
         cat=np.zeros(n, bool) if urgent_category is None else np.asarray(urgent_category, bool),
     )
     frame = frame[~frame["key"].isin(exclude_keys)]
@@ -210,7 +235,10 @@ def weak_labels(
     strong = frame["score"] >= max(flag_at, 0.75)
     flagged = (frame["score"] >= flag_at) & ~strong
     by_category = frame["cat"] & ~strong & ~flagged
-    hard = frame["any_hit"] & frame["neg"] & (frame["score"] < 0.3) & ~frame["cat"]
+    low = frame["any_hit"] & (frame["score"] < NEGATIVE_BELOW) & ~frame["cat"]
+    hard = low & frame["neg"]
+    not_present = low & ~frame["neg"] & frame["cued"]
+    weak_only = low & ~frame["neg"] & ~frame["cued"]
     positives = pd.concat([
         frame[strong].assign(rule="lexicon_strong", confidence=frame.loc[strong, "score"]),
         frame[flagged].assign(rule="lexicon_flag", confidence=frame.loc[flagged, "score"]),
@@ -225,6 +253,8 @@ def weak_labels(
     quiet = ~frame["any_hit"] & ~frame["cat"]
     negatives = pd.concat([
         frame[hard].assign(rule="hazard_in_negative_context", confidence=0.8),
+        frame[not_present].assign(rule="hazard_not_present", confidence=0.8),
+        sample(frame[weak_only], n_pos).assign(rule="weak_hit_only", confidence=0.8),
         sample(frame[quiet & ~risk], int(round(negatives_per_positive * n_pos))).assign(rule="no_hazard",
                                                                                        confidence=0.95),
         sample(frame[quiet & risk], n_pos).assign(rule="risk_word_only", confidence=0.8),

@@ -6,7 +6,9 @@
 3. The department head is fitted once more on its ``train`` rows alone, and the blend with the duty list
    (and its temperature) is tuned on the ``val`` rows; the shipped routing is then scored on the ``test``
    rows (duty list alone, head alone, blend; department type and route).
-4. Saved as ``models/bundles/<name>`` with a manifest (SHA-256 per file), reports under ``reports/``,
+4. The urgency head's mix with the hazard lexicon (weight and flag threshold) is chosen on the
+   hand-labelled urgency set and scored out of fold there (:func:`minyi_nlp.dispatch.urgency.tune_urgency`).
+5. Saved as ``models/bundles/<name>`` with a manifest (SHA-256 per file), reports under ``reports/``,
    logged and registered in MLflow. The first bundle ever trained is served; later ones only by promotion.
 """
 
@@ -93,6 +95,12 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
             continue
         out[name] = {k: round(m[k], 4) for k in ("macro_f1", "accuracy", "top2_accuracy", "ece")}
         out[name]["n"] = m["n"]
+    if "urgency_flag" in metrics:
+        u = metrics["urgency_flag"]
+        out["urgency_flag"] = {"n": u["n"], "urgent": u["urgent"], "weight": u["shipped"]["weight"],
+                               "threshold": u["shipped"]["threshold"],
+                               "out_of_fold": {k: u["out_of_fold"][k] for k in ("recall", "precision")},
+                               "meets_target": u["meets_target"]}
     if "routing" in metrics:
         r = metrics["routing"]
         out["routing"] = {**headline(r), "blend_weight": r["tuning"]["blend"],
@@ -110,13 +118,24 @@ def write_reports(metrics: dict[str, Any], reports_dir: Path) -> list[Path]:
     reports_dir.mkdir(parents=True, exist_ok=True)
     plots: list[Path] = []
     for name, m in metrics.items():
-        if name in ("encoder", "routing", "category", "department") or not isinstance(m, dict) \
+        if name in ("encoder", "routing", "category", "department", "urgency") or not isinstance(m, dict) \
                 or "macro_f1" not in m:
             continue
         plots += write_head_report(name, m, reports_dir)
+    if "urgency_flag" in metrics:
+        write_urgency_report(metrics, reports_dir)
     if "routing" in metrics:
         plots += write_department_report(metrics["routing"], reports_dir)
     return plots
+
+
+def write_urgency_report(metrics: dict[str, Any], reports_dir: Path) -> Path:
+    """``reports/urgency_eval.json``: the flag on the hand-labelled set, and the head on its weak held-out rows."""
+    weak = {k: v for k, v in metrics.get("urgency", {}).items() if k not in ("reliability", "confusion_matrix")}
+    path = reports_dir / "urgency_eval.json"
+    path.write_text(json.dumps({"hand_labelled": metrics["urgency_flag"], "weak_labels_held_out": weak},
+                               ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def train_bundle(
@@ -147,6 +166,10 @@ def train_bundle(
     if "department" in tasks and "category" in tasks:
         metrics["routing"] = tune_routing(trained, params, lists)
         bundle.extras[ROUTING_EXTRA] = {k: metrics["routing"]["tuning"][k] for k in ("blend", "temperature")}
+    if "urgency" in tasks and params.heads["urgency"].hazards is not None:
+        from minyi_nlp.dispatch.urgency import URGENCY_EXTRA, tune_urgency
+
+        bundle.extras[URGENCY_EXTRA], metrics["urgency_flag"] = tune_urgency(bundle, params.heads["urgency"].hazards)
     bundle.extras["splits"] = {name_: {"test": task.part("test")["id"].astype(str).tolist()}
                                for name_, task in tasks.items()}
     metrics["train_seconds"] = round(time.perf_counter() - t0, 1)

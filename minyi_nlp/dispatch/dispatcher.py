@@ -22,6 +22,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.dispatch.ranking import place_at_level, rank_departments
+from minyi_nlp.dispatch.urgency import Urgency, UrgencyScorer
 from minyi_nlp.models.bundle import Bundle
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Suggestion:
     keywords: list[str]
     jurisdiction: str
     jurisdiction_level: str
+    urgency: Urgency | None = None  # score, hazard kinds and words (dispatch.urgency)
     masked: tuple[str | None, str] | None = field(default=None, compare=False, repr=False)  # stored, not sent
 
     def as_dict(self) -> dict[str, Any]:
@@ -100,6 +102,7 @@ class Suggestion:
             "keywords": self.keywords,
             "jurisdiction": self.jurisdiction,
             "jurisdiction_level": self.jurisdiction_level,
+            "urgency": self.urgency.as_dict() if self.urgency is not None else None,
         }
 
 
@@ -129,6 +132,7 @@ class Dispatcher:
         self.routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA)) if "department" in bundle.heads \
             else Routing()
         self.category_labels = bundle.head("category").labels
+        self.urgency = UrgencyScorer(bundle)
 
     @property
     def version(self) -> str:
@@ -175,6 +179,24 @@ class Dispatcher:
         return [DepartmentScore(r.department, place_at_level(juris, r.level, city, r.department), r.level, r.score,
                                 [*list(r.reasons)[:3], where]) for r in ranked]
 
+    def _urgent_deadline(self, category: str, now: datetime, urgency: Urgency,
+                         review: list[str]) -> tuple[datetime | None, bool]:
+        """(due_at, urgent): urgent when the urgency flag or the category's SLA says so; an urgent appeal is
+        due in hours and always goes to a person first, the reason naming the hazard."""
+        from minyi_nlp.routing.lists import CalendarError
+
+        sla = self.lists.sla_for(category)
+        urgent = urgency.urgent or sla.urgent
+        if urgency.urgent:
+            review.insert(0, urgency.reason)
+        elif sla.urgent:
+            review.insert(0, f"紧急: 时限清单将 {category} 列为紧急事项")
+        try:
+            return self.lists.due_at(category, now, urgent=urgent), urgent
+        except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
+            review.append(f"期限: {exc}")
+            return None, urgent
+
     def suggest_many(
         self,
         appeals: Sequence[tuple[str | None, str]],
@@ -184,7 +206,6 @@ class Dispatcher:
     ) -> list[Suggestion]:
         """Suggestions for (title, content) pairs, in order."""
         from minyi_nlp.routing import find_jurisdiction
-        from minyi_nlp.routing.lists import CalendarError
 
         if not appeals:
             return []
@@ -196,6 +217,7 @@ class Dispatcher:
         dep_labels = bundle.heads["department"].labels if dep is not None else []
         typ = bundle.predict_proba("appeal_type", X, prepared) if "appeal_type" in bundle.heads else None
         typ_labels = bundle.heads["appeal_type"].labels if typ is not None else []
+        urgency = self.urgency.score_many(X, prepared)
         labels = self.category_labels
         top = np.argmax(cat, axis=1)
         keywords = bundle.explain(X, "category", [labels[j] for j in top], 5) if explain else None
@@ -207,13 +229,8 @@ class Dispatcher:
             cat_probs = {c.label: c.score for c in cats}
             model_scores = dict(zip(dep_labels, dep[i].tolist(), strict=True)) if dep is not None else None
             juris = find_jurisdiction(text)
-            sla = self.lists.sla_for(cats[0].label)
             review = self._review(cats)
-            try:
-                due = self.lists.due_at(cats[0].label, now, urgent=sla.urgent)
-            except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
-                due = None
-                review.append(f"期限: {exc}")
+            due, urgent = self._urgent_deadline(cats[0].label, now, urgency[i], review)
             j = int(np.argmax(typ[i])) if typ is not None else -1
             out.append(
                 Suggestion(
@@ -223,12 +240,13 @@ class Dispatcher:
                     appeal_type=typ_labels[j] if typ is not None else None,
                     appeal_type_score=float(typ[i, j]) if typ is not None else None,
                     due_at=due,
-                    urgent=sla.urgent,
+                    urgent=urgent,
                     needs_review=bool(review),
                     review_reasons=review,
                     keywords=[w for w, _ in keywords[i]] if keywords is not None else [],
                     jurisdiction=juris.full_name,
                     jurisdiction_level=juris.level,
+                    urgency=urgency[i],
                     masked=masked[i],
                 )
             )
