@@ -162,6 +162,15 @@ def test_weak_labels_rules_and_exclusions() -> None:
     assert positives == 18  # 20 strong/flag rows minus the two excluded
     assert (weak["rule"] == "no_hazard").sum() == 2 * positives
     assert weak.loc[weak["urgent"] == 0, "text"].str.contains("燃气泄漏").sum() == 0
+    cued = np.zeros(len(pool), bool)
+    scores[[3, 4]] = 0.2  # a damped strong hit (cue) and a weak word: both negatives, never positives
+    any_hit[[3, 4]] = True
+    cued[3] = True
+    hard = weak_labels(pool, scores, any_hit, flag_at=0.5, exclude_keys=excluded, negative_context=negative,
+                       cued=cued).set_index("id")["rule"]
+    assert hard["3"] == "hazard_not_present" and hard["2"] == "hazard_in_negative_context"
+    assert hard.get("4", "weak_hit_only") == "weak_hit_only"  # sampled: present or not, never a positive
+    assert (hard == "weak_hit_only").sum() <= (weak["urgent"] == 1).sum()
     with_category = weak_labels(pool, np.zeros(len(pool)), np.zeros(len(pool), bool), flag_at=0.5,
                                 exclude_keys=set(), urgent_category=np.arange(len(pool)) == 5)
     assert with_category.set_index("id").loc["5", "rule"] == "sla_urgent_category"
