@@ -98,6 +98,10 @@ def train(
                        + "  ".join(f"{k} top-1 {m[k]['top1']:.3f} top-3 {m[k]['top3']:.3f}"
                                    for k in ("duty_list", "model", "blend") if k in m)
                        + f"  (blend {m['blend_weight']:.2f}, T {m['temperature']:.2f})")
+        elif head == "urgency_flag":
+            typer.echo(f"urgent flag (hand-labelled, n={m['n']}, {m['urgent']} urgent; weight {m['weight']}, "
+                       f"threshold {m['threshold']:.4f}): out of fold recall {m['out_of_fold']['recall']}  "
+                       f"precision {m['out_of_fold']['precision']}")
         else:
             typer.echo(f"{head} (held-out, n={m['n']}): macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}  "
                        f"top-2 {m['top2_accuracy']:.4f}  ECE {m['ece']:.4f}")

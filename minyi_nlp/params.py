@@ -85,6 +85,7 @@ class HeadSection(BaseModel):
     min_rows: int = Field(1, ge=1)  # labels with fewer training rows are not targets of the head
     blocks: list[Literal["words", "chars", "head"]] | None = None  # encoder blocks the head reads (None: all)
     keywords: KeywordParams | None = None
+    encoder_corpus: bool = True  # the head's training texts also fit the shared vocabulary and IDF
     hazards: HazardMixParams | None = None  # the urgency head: mixed with the hazard lexicon (dispatch.urgency)
     data: dict[str, Any] = {}  # validated by the task (minyi_nlp.data.tasks)
 

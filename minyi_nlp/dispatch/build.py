@@ -228,6 +228,6 @@ def encoder_texts_of_other_heads(params: Params, head: str = "category") -> list
     """The training texts of every head but ``head`` (the encoder reads them too in ``minyi train``)."""
     texts: list[str] = []
     for name in params.heads:
-        if name != head:
+        if name != head and params.heads[name].encoder_corpus:
             texts += load_task(name, params).part(*FIT_SPLITS)["text"].astype(str).tolist()
     return texts

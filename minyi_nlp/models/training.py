@@ -1,7 +1,8 @@
 """Fit the encoder and every head, the same way for each head, and evaluate each on its held-out part.
 
 For each head (:mod:`minyi_nlp.data.tasks`): the encoder is fitted once on the training texts of all
-heads (``train`` and ``val`` rows; never a ``test`` row), every row is encoded once, and the head — a
+heads (``train`` and ``val`` rows; never a ``test`` row; not those of a head with ``encoder_corpus: false``,
+whose rows may hold other heads' test texts), every row is encoded once, and the head — a
 :class:`~minyi_nlp.models.heads.LinearHead` with the parameters of ``params.yaml``'s
 ``heads.<name>`` — is fitted on its ``train`` + ``val`` rows and scored on its ``test`` rows.
 """
@@ -180,7 +181,8 @@ def data_hash(task: TaskData) -> str:
 
 def train_heads(params: Params, tasks: Mapping[str, TaskData]) -> Trained:
     """Fit the encoder on every task's training texts, then each head; report each on its test part."""
-    corpus = [t for task in tasks.values() for t in task.part(*FIT_SPLITS)["text"].astype(str)]
+    corpus = [t for name, task in tasks.items() if params.heads[name].encoder_corpus
+              for t in task.part(*FIT_SPLITS)["text"].astype(str)]
     encoder = fit_encoder(params.encoder, corpus)
     heads: dict[str, LinearHead] = {}
     metrics: dict[str, Any] = {"encoder": {"n_texts": len(corpus), "n_features": encoder.n_features,

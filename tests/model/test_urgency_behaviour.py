@@ -33,12 +33,6 @@ def test_life_safety_appeals_are_urgent_due_within_hours_and_reviewed(real_dispa
     assert real_dispatcher.urgency.lexicon.kinds[kind] in s.review_reasons[0]
 
 
-def test_a_gas_leak_named_in_the_gas_supply_sla_is_due_within_two_hours(real_dispatcher):
-    s = real_dispatcher.suggest("燃气泄漏", URGENT[0][1], received_at=RECEIVED)
-    assert s.as_dict()["urgency"]["kinds"][0] == "gas"
-    assert s.due_at - RECEIVED <= timedelta(hours=2)
-
-
 @pytest.mark.parametrize("content", ORDINARY)
 def test_nuisances_and_fees_are_not_urgent(real_dispatcher, content):
     s = real_dispatcher.suggest(None, content, received_at=RECEIVED)
