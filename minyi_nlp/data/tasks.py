@@ -223,12 +223,20 @@ class UrgencyData(BaseModel):
     val_share: float = Field(0.1, ge=0, lt=0.5)
     test_share: float = Field(0.15, gt=0, lt=0.5)
     negatives_per_positive: float = Field(3.0, gt=0)  # random no-hazard negatives per weak positive
+    hand_read: bool = True  # data/labels/urgency_train (appeals read for training) replaces the rules there
 
 
 def urgency_task(params: Params, **kwargs: Any) -> TaskData:
     """Weak urgency labels over the pool of raw appeals (hand-labelled appeals and their exact copies left
     out), split train / val / test by label; ``test`` is a weak-label sanity check, not the evaluation."""
-    from minyi_nlp.data.urgency_labels import appeal_pool, lexicon_verdicts, read_urgency_labels, weak_labels
+    from minyi_nlp.data.urgency_labels import (
+        appeal_pool,
+        lexicon_verdicts,
+        read_training_labels,
+        read_urgency_labels,
+        training_labels_path,
+        weak_labels,
+    )
     from minyi_nlp.data.validate import content_key
     from minyi_nlp.routing.hazards import load_hazards
 
@@ -236,8 +244,10 @@ def urgency_task(params: Params, **kwargs: Any) -> TaskData:
     lexicon = load_hazards()
     pool = appeal_pool()
     labelled = {content_key(t, t) for t in read_urgency_labels()["text"]}
+    read = read_training_labels() if p.hand_read and training_labels_path().is_file() else None
     weak = weak_labels(pool, **lexicon_verdicts(lexicon.match_many(pool["text"])), flag_at=lexicon.flag_at,
-                       exclude_keys=labelled, negatives_per_positive=p.negatives_per_positive, seed=p.seed)
+                       exclude_keys=labelled, read=read, negatives_per_positive=p.negatives_per_positive,
+                       seed=p.seed)
     data = pd.DataFrame({
         "id": [f"{s}:{i}" for s, i in zip(weak["source"], weak["id"], strict=True)],
         "source": weak["source"].to_numpy(),

@@ -174,3 +174,25 @@ def test_weak_labels_rules_and_exclusions() -> None:
     with_category = weak_labels(pool, np.zeros(len(pool)), np.zeros(len(pool), bool), flag_at=0.5,
                                 exclude_keys=set(), urgent_category=np.arange(len(pool)) == 5)
     assert with_category.set_index("id").loc["5", "rule"] == "sla_urgent_category"
+
+
+def test_hand_read_rows_replace_the_rules_for_their_texts() -> None:
+    pool = _toy_pool()
+    scores = np.where(np.arange(len(pool)) % 10 == 0, 0.95, 0.0)
+    read = pool.iloc[[10, 20]][["id", "source", "text"]].assign(urgent=[0, 1])
+    weak = weak_labels(pool, scores, scores > 0, flag_at=0.5, exclude_keys={pool.loc[0, "key"]}, read=read,
+                       negatives_per_positive=1)
+    rules = weak.set_index("id")
+    assert rules.loc["10", "rule"] == "hand_read" and rules.loc["10", "urgent"] == 0  # read: not urgent after all
+    assert rules.loc["20", "urgent"] == 1 and (weak["id"] == "10").sum() == 1
+    assert "0" not in set(weak["id"])  # the evaluation set stays out
+
+
+def test_training_labels_are_valid_and_apart_from_the_evaluation_set() -> None:
+    from minyi_nlp.data.urgency_labels import read_training_labels, read_urgency_labels
+    from minyi_nlp.data.validate import content_key
+
+    train = read_training_labels()
+    assert len(train) >= 200 and train["urgent"].sum() >= 40
+    evaluation = {content_key(t, t) for t in read_urgency_labels()["text"]}
+    assert not {content_key(t, t) for t in train["text"]} & evaluation
