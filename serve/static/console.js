@@ -142,6 +142,8 @@ function render(s) {
   $("review-badge").hidden = !s.needs_review;
   $("ok-badge").hidden = !!s.needs_review;
   $("urgent-badge").hidden = !s.urgent;
+  const hazards = (s.urgency && s.urgency.hazards) || [];
+  $("urgent-badge").textContent = hazards.length ? `紧急：${hazards.join("、")}` : "紧急";
   const type = s.appeal_type
     ? `${s.appeal_type}${s.appeal_type_score != null ? `（${pct(s.appeal_type_score)}）` : ""}`
     : "未判定";
