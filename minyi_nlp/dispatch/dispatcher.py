@@ -3,8 +3,10 @@
 Each appeal is encoded once by the bundle's encoder; the category, department and appeal-type heads read
 that one vector, and the keywords that explain the top category come from the same row. Around the
 heads: the duty list (:func:`~minyi_nlp.dispatch.ranking.rank_departments`), the jurisdiction named in
-the text, the deadline from the SLA list, and the review rules that decide whether a human must look
-first. The service, the batch job, ``minyi predict`` and the evaluation all call :class:`Dispatcher`.
+the text, the urgency flag (the urgency head mixed with the hazard lexicon, :mod:`minyi_nlp.dispatch.urgency`),
+the deadline from the SLA list (in hours when urgent), and the review rules that decide whether a human must
+look first (always for an urgent appeal). The service, the batch job, ``minyi predict`` and the evaluation
+all call :class:`Dispatcher`.
 """
 
 from __future__ import annotations
