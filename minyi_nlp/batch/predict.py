@@ -10,8 +10,8 @@ stopping a long job.
 Output columns (:func:`output_schema`): ``id``, ``source`` (input file), ``row`` (record number in
 it), ``category_1..k`` with ``category_i_score``, ``department_1..k`` with ``department_i_jurisdiction``
 and ``department_i_score`` (fewer than k departments → nulls), ``urgent``, ``urgency_score``,
-``urgency_hazards`` (hazard names joined with ``"、"``, null if none), ``due_at`` (ISO 8601 with its time
-zone; null where a person must set it), ``needs_review``, ``review_reasons``
+``urgency_hazards`` (hazard names joined with ``"、"``, null if none; no ``due_at``: a re-classified row has
+no time of receipt, and the output must not depend on when the job ran), ``needs_review``, ``review_reasons``
 (joined with ``"; "``), ``model_version``, ``previous_category`` (the input's ``category``, null if
 none) and ``changed`` (``category_1 != previous_category``; null where there is no previous label).
 """
@@ -52,7 +52,6 @@ def output_schema(top_k: int) -> pa.Schema:
         pa.field("urgent", pa.bool_()),
         pa.field("urgency_score", pa.float64()),
         pa.field("urgency_hazards", pa.string()),
-        pa.field("due_at", pa.string()),
         pa.field("needs_review", pa.bool_()),
         pa.field("review_reasons", pa.string()),
         pa.field("model_version", pa.string()),
@@ -136,7 +135,6 @@ def _table(valid: pd.DataFrame, suggestions: list[Suggestion], top_k: int) -> pa
         cols["urgent"].append(bool(s.urgent))
         cols["urgency_score"].append(s.urgency.score if s.urgency is not None else None)
         cols["urgency_hazards"].append("、".join(s.urgency.hazards) or None if s.urgency is not None else None)
-        cols["due_at"].append(s.due_at.isoformat() if s.due_at else None)
         cols["needs_review"].append(bool(s.needs_review))
         cols["review_reasons"].append("; ".join(s.review_reasons) or None)
         cols["model_version"].append(s.model_version)

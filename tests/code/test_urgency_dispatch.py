@@ -89,7 +89,7 @@ def test_without_an_urgency_head_the_lexicon_flags_alone(tiny_bundle_dir):
     assert gas.urgent and gas.urgency.model is None and not noise.urgent
 
 
-def test_batch_output_carries_urgency_and_deadline(tiny_dispatcher):
+def test_batch_output_carries_urgency(tiny_dispatcher):
     import pandas as pd
 
     from minyi_nlp.batch.predict import predict_frame
@@ -101,9 +101,7 @@ def test_batch_output_carries_urgency_and_deadline(tiny_dispatcher):
     assert "燃气" in out.loc[0, "urgency_hazards"] and pd.isna(out.loc[1, "urgency_hazards"])
     assert out.loc[0, "urgency_score"] > 0.5 > out.loc[1, "urgency_score"]
     assert out.loc[0, "review_reasons"].startswith("紧急: ")
-    due = [datetime.fromisoformat(v) for v in out["due_at"]]
-    assert due[0] < due[1]  # hours against working days
-    assert all(d.tzinfo is not None for d in due)
+    assert "due_at" not in out  # no time of receipt in a re-classification: the output does not depend on the clock
 
 
 # --------------------------------------------------------------------------- choosing weight and threshold
