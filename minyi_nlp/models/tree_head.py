@@ -42,10 +42,11 @@ def _prune(W: np.ndarray, keep: int | None) -> np.ndarray:
     """``W`` (features × classes) with all but the ``keep`` largest |weights| of each class set to 0."""
     if keep is None or W.shape[0] <= keep:
         return W
-    W = W.copy()
-    thresholds = np.partition(np.abs(W), -keep, axis=0)[-keep]
-    W[np.abs(W) < thresholds] = 0.0
-    return W
+    top = np.argpartition(np.abs(W), -keep, axis=0)[-keep:]
+    out = np.zeros_like(W)
+    cols = np.arange(W.shape[1])
+    out[top, cols] = W[top, cols]
+    return out
 
 
 def _scores(model: object, X: sp.csr_matrix, keep: int | None) -> np.ndarray:
