@@ -187,6 +187,11 @@ class CategoryOut(BaseModel):
     score: float
 
 
+class SubcategoryOut(BaseModel):
+    path: str = Field(..., description="一级/二级[/三级] of taxonomy.yaml")
+    score: float
+
+
 class DepartmentOut(BaseModel):
     department: str
     jurisdiction: str
@@ -214,10 +219,12 @@ class SuggestionOut(BaseModel):
     created_at: AwareDatetime
     model_version: str
     categories: list[CategoryOut]
+    subcategories: list[SubcategoryOut] = []
     departments: list[DepartmentOut]
     appeal_type: str | None = None
     appeal_type_score: float | None = None
     due_at: AwareDatetime | None = None
+    due_reason: str | None = None
     urgent: bool = False
     needs_review: bool
     review_reasons: list[str] = []

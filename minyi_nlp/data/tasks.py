@@ -13,12 +13,16 @@ labels and its ``params.yaml`` section.
 * ``urgency``: ``urgent`` / ``ordinary``, weak labels from the hazard lexicon over every raw appeal
   (:func:`minyi_nlp.data.urgency_labels.weak_labels`), never an appeal of the hand-labelled urgency set
   (that set only chooses the flag threshold and scores the head: :mod:`minyi_nlp.dispatch.urgency`).
+* ``subcategory``: weak 一级/二级/三级 labels of appeals from every source
+  (:mod:`minyi_nlp.data.weak_labels`); never the hand-labelled set, the category evaluation fold, or the
+  department head's validation and test appeals (their weak labels may come from the replying unit).
+  Training rows only: the head is scored on the hand-labelled set.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,6 +266,54 @@ def urgency_task(params: Params, **kwargs: Any) -> TaskData:
               "labels": {k: int(v) for k, v in data["label"].value_counts().items()},
               "split": {k: int(v) for k, v in data["split"].value_counts().items()}}
     return TaskData("urgency", data, report)
+# --------------------------------------------------------------------------- sub-categories
+
+#: department task source → the appeal pool's source name (keys ``<source>:<row in the raw file>``)
+POOL_SOURCE = {"teddy_fj4": "teddy_fj4_replies", "shangluo": "shangluo_mailbox"}
+
+
+def held_out_pool_keys(tasks: Iterable[TaskData]) -> set[str]:
+    """Pool keys of the department head's ``val`` and ``test`` rows: the sub-category head never trains
+    on them (a weak label may come from the replying unit, i.e. the department label)."""
+    keys: set[str] = set()
+    for task in tasks:
+        if task.name != "department":
+            continue
+        held = task.frame[task.frame["split"].isin(("val", "test"))]
+        for ident in held["id"].astype(str):
+            source, _, row = ident.partition(":")
+            keys.add(f"{POOL_SOURCE.get(source, source)}:{row}")
+    return keys
+
+
+def subcategory_task(params: Params, *, processed_dir: Path | None = None,
+                     held_out: Iterable[str] = ()) -> TaskData:
+    """Weakly labelled appeals (``label``: the path), without the ``held_out`` pool keys and their
+    near-duplicates. The training frame is read from ``processed_dir`` (built there when missing:
+    ``python -m minyi_nlp.data.weak_labels build``, a few minutes)."""
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.data.weak_labels import TRAINING_FILE, write_training_frame
+
+    processed_dir = processed_dir or get_settings().processed_dir
+    path = processed_dir / TRAINING_FILE
+    if path.exists():
+        weak = pd.read_parquet(path)
+    else:
+        log.info("no weak sub-category labels in %s: building them", processed_dir)
+        _, weak = write_training_frame(processed_dir)
+    held = set(held_out)
+    held_groups = set(weak.loc[weak["key"].isin(held), "group"])
+    dropped = weak["key"].isin(held) | weak["group"].isin(held_groups)
+    kept = weak[~dropped].reset_index(drop=True)
+    frame = pd.DataFrame({"id": kept["key"].astype(str), "source": kept["source"].astype(str),
+                          "text": kept["text"].astype(str), "label": kept["path"].astype(str), "split": "train",
+                          "group": [f"w{g}" for g in kept["group"]], "rule": kept["rule"].astype(str)})
+    depth = frame["label"].str.count("/") + 1
+    report = {"weak_labels": str(path.name), "rows": len(weak), "held_out_dropped": int(dropped.sum()),
+              "kept": len(frame), "reaching": {f"l{k}": int((depth >= k).sum()) for k in (1, 2, 3)},
+              "by_rule": {k: int(v) for k, v in frame["rule"].value_counts().items()},
+              "note": "trained on weak labels only; scored on the hand-labelled set (reports/subcategory_eval.json)"}
+    return TaskData("subcategory", frame, report)
 
 
 TASKS: dict[str, Callable[..., TaskData]] = {
@@ -269,6 +321,7 @@ TASKS: dict[str, Callable[..., TaskData]] = {
     "department": department_task,
     "appeal_type": appeal_type_task,
     "urgency": urgency_task,
+    "subcategory": subcategory_task,
 }
 
 

@@ -66,15 +66,15 @@ class _UrgentSla:
         return Sla(1, True, None)
 
 
-def test_an_urgent_sla_category_is_urgent_without_a_hazard(tiny_dispatcher):
-    """The category's SLA can make an appeal urgent on its own; the reason then says so."""
+def test_an_urgent_sla_topic_keeps_its_days_but_does_not_flag(tiny_dispatcher):
+    """A topic the SLA list marks urgent gives its short deadline in working days; only the urgency flag
+    makes an appeal urgent (a question about the gas bill is no gas leak)."""
     from minyi_nlp.dispatch import Dispatcher
 
     dispatcher = Dispatcher(tiny_dispatcher.bundle, lists=_UrgentSla(tiny_dispatcher.lists))
     s = dispatcher.suggest(None, ORDINARY[1], received_at=RECEIVED)
-    assert s.urgent and s.needs_review and s.due_at - RECEIVED <= timedelta(hours=2)
-    assert "时限清单" in s.review_reasons[0]
-    assert not s.urgency.urgent  # the flag itself stays the model's and the lexicon's
+    assert not s.urgent and not s.urgency.urgent
+    assert s.due_at - RECEIVED > timedelta(hours=2) and "1 个工作日" in s.due_reason
 
 
 def test_without_an_urgency_head_the_lexicon_flags_alone(tiny_bundle_dir):
