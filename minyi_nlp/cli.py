@@ -102,6 +102,10 @@ def train(
             typer.echo(f"urgent flag (hand-labelled, n={m['n']}, {m['urgent']} urgent; weight {m['weight']}, "
                        f"threshold {m['threshold']:.4f}): out of fold recall {m['out_of_fold']['recall']}  "
                        f"precision {m['out_of_fold']['precision']}")
+        elif head == "subcategory":
+            typer.echo(f"subcategory (hand-labelled, n={m['n']}): "
+                       + "  ".join(f"{lv} top-1 {m[k]['top1']:.3f} top-3 {m[k]['top3']:.3f}"
+                                   for k, lv in (("l1", "一级"), ("l2", "二级"), ("l3", "三级")) if k in m))
         else:
             typer.echo(f"{head} (held-out, n={m['n']}): macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}  "
                        f"top-2 {m['top2_accuracy']:.4f}  ECE {m['ece']:.4f}")
