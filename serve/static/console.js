@@ -360,6 +360,9 @@ function render(a) {
   $("channel").textContent = a.channel;
   $("due-at").textContent = when(a.due_at);
   $("category").textContent = a.category || "—";
+  const sub = (s.subcategories || [])[0];
+  $("subcategory").textContent = sub ? `${sub.path}（${pct(sub.score)}）` : "—";
+  $("due-at").title = s.due_reason || "";
   $("jurisdiction").textContent = a.jurisdiction || "—";
   $("content").textContent = a.content;
   const contact = $("contact");
