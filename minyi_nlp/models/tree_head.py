@@ -28,12 +28,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from minyi_nlp.models.arrays import load_array, save_array
+from minyi_nlp.models.arrays import HEAD_FILE, load_array, save_head
 from minyi_nlp.params import HeadParams
 
 log = logging.getLogger(__name__)
 
-HEAD_FILE = "head.json"
 KIND = "tree"
 SEP = "/"
 
@@ -237,18 +236,14 @@ class TreeHead:
 
     # -- persistence ----------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
-        directory.mkdir(parents=True, exist_ok=True)
         W = self.W_
         arrays = {"W_data": W.data.astype(np.float32), "W_indices": W.indices.astype(np.int32),
                   "W_indptr": W.indptr.astype(np.int64 if W.nnz >= 2**31 else np.int32), "b": self.b_,
                   "parent": self.parent_, "level": self.level_, "starts": self.starts_,
                   "temperature": self.temperature_}
-        files = [save_array(directory / f"{name}.npy", arr) for name, arr in arrays.items()]
         meta = {"kind": KIND, "params": self.params.model_dump(), "classes": self.labels,
                 "n_features": self.n_features_}
-        path = directory / HEAD_FILE
-        path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        return [path, *files]
+        return save_head(directory, arrays, meta)
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> TreeHead:
