@@ -1,6 +1,7 @@
 """Bearer API keys with roles.
 
-``MINYI_API_KEYS="dispatcher:KEY1,admin:KEY2"``; ``admin`` may do everything a ``dispatcher`` may.
+``MINYI_API_KEYS="dispatcher:KEY1,admin:KEY2"``; ``admin`` may do everything a ``dispatcher`` may, and a
+``dispatcher`` everything an ``intake`` key (channel integrations: ``POST /v1/appeals`` only) may.
 A missing or unknown key is 401, a known key with too small a role is 403.
 
 Default when ``MINYI_API_KEYS`` is unset: the keys are read from ``MINYI_API_KEYS_FILE`` (default
@@ -32,11 +33,12 @@ log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
+    intake = "intake"
     dispatcher = "dispatcher"
     admin = "admin"
 
 
-RANK = {Role.dispatcher: 1, Role.admin: 2}
+RANK = {Role.intake: 0, Role.dispatcher: 1, Role.admin: 2}
 
 
 class ApiKeyError(ValueError):
@@ -58,7 +60,7 @@ def parse_api_keys(spec: str, *, source: str = "MINYI_API_KEYS") -> dict[bytes, 
         if not sep or not key:
             raise ApiKeyError(f"{source}: entry {n + 1} must be 'role:key'")
         if role not in Role.__members__:
-            raise ApiKeyError(f"{source}: entry {n + 1} has unknown role {role!r} (use dispatcher or admin)")
+            raise ApiKeyError(f"{source}: entry {n + 1} has unknown role {role!r} (use intake, dispatcher or admin)")
         if len(key) < 8:
             raise ApiKeyError(f"{source}: entry {n + 1} ({role}) has a key shorter than 8 characters")
         out[_digest(key)] = Role(role)
@@ -133,5 +135,6 @@ def require(role: Role) -> Callable[..., Role]:
     return dependency
 
 
+IntakeRole = Annotated[Role, Depends(require(Role.intake))]
 DispatcherRole = Annotated[Role, Depends(require(Role.dispatcher))]
 AdminRole = Annotated[Role, Depends(require(Role.admin))]

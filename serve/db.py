@@ -83,6 +83,7 @@ class DecisionRow(Base):
     dispatcher: Mapped[str] = mapped_column(String(100))
     accepted_rank: Mapped[int | None] = mapped_column(Integer)  # 1-based; NULL = override
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    note: Mapped[str | None] = mapped_column(Text)  # masked; added by migration 0002
 
     suggestion: Mapped[SuggestionRow] = relationship(back_populates="decision", lazy="raise")
 
@@ -96,6 +97,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes; WAL checkpoints fsync
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection (default 2 MiB)
+    cur.execute("PRAGMA mmap_size=1073741824")  # read through the OS page cache without a copy per page
     cur.close()
 
 

@@ -63,13 +63,23 @@ def body_problem(cause: BaseException | None) -> str:
     return "the body is not valid JSON"
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's 405 names only those of the first route,
+    and ``/v1/appeals`` has a GET and a POST route)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    return ", ".join(m for m in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+                     if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return validation_response(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             # FastAPI's answer to a body it could not parse: say why (still a 422), or 413.
             cause = exc.__cause__
@@ -79,8 +89,11 @@ def install(app: FastAPI) -> None:
                                     headers={"Connection": "close"})
             return validation_response([{"type": "json_invalid", "loc": ["body"], "msg": "invalid JSON",
                                          "ctx": {"error": body_problem(cause)}}])
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return JSONResponse({"detail": exc.detail, "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(TimeoutError)

@@ -17,11 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from serve import errors
+from serve.appeal_store import AppealStore
+from serve.appeals import AppealService
 from serve.auth import load_api_keys
 from serve.db import make_engine, migrate
 from serve.guard import RequestGuard
 from serve.metrics import Metrics, MetricsMiddleware, MonitorCollector
-from serve.routers import admin, console, decisions, health, meta, monitor, suggestions
+from serve.pii_vault import load_vault
+from serve.routers import admin, appeals, console, decisions, health, meta, monitor, suggestions
 from serve.routers.console import STATIC_DIR
 from serve.settings import ServeSettings, get_serve_settings
 from serve.store import Store
@@ -57,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.metrics.registry.register(collector)
     state.service = SuggestionService(state.store, state.metrics, max_batch=settings.serve_microbatch,
                                       chunk=settings.serve_batch_chunk)
+    state.appeals = AppealService(AppealStore(engine), state.vault, settings)
     state.reload_lock = asyncio.Lock()
     await state.service.start()
     if state.dispatcher is None:
@@ -66,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.exception("no model could be loaded: /readyz answers 503 until POST /v1/admin/reload succeeds")
     if state.dispatcher is not None:
         await anyio.to_thread.run_sync(warm_up, state.dispatcher)
+        await anyio.to_thread.run_sync(state.appeals.rebuild_index, state.dispatcher)
     state.metrics.set_model(getattr(state.dispatcher, "version", None))
     log.info("minyi service ready: model %s, database %s", getattr(state.dispatcher, "version", None),
              engine.url.render_as_string(hide_password=True))
@@ -95,12 +100,14 @@ def create_app(
     )
     app.state.settings = settings
     app.state.api_keys = load_api_keys(settings.api_keys, settings.api_keys_file)
+    pii_key = settings.pii_key.get_secret_value() if settings.pii_key is not None else None
+    app.state.vault = load_vault(pii_key, settings.pii_key_file)
     app.state.dispatcher = dispatcher
     app.state.loader = loader or default_loader(settings.bundle_dir)
     app.state.metrics = Metrics.create()
     _vocabulary_in_openapi(app)
     errors.install(app)
-    for module in (health, suggestions, decisions, admin, meta, monitor, console):
+    for module in (health, suggestions, appeals, decisions, admin, meta, monitor, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # outermost first: metrics and the access log see every answer, also the guard's 401 and 413

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 # C0/C1 control characters other than tab and newlines: meaningless in an appeal, and PostgreSQL
 # cannot store NUL. Removed before any check.
@@ -60,6 +71,36 @@ def _blank_to_none(value: str | None) -> str | None:
     if value is None or is_blank(value):
         return None
     return value.strip()
+
+
+_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
+def rfc3339(value: str) -> datetime:
+    """An RFC 3339 date-time with an offset (``2024-05-01T08:00:00+08:00``) as an aware UTC datetime;
+    ValueError for anything else (a bare number, no offset, 2024-02-30)."""
+    text = value.strip()
+    if _RFC3339.fullmatch(text) is None:
+        raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2024-05-01T00:00:00+08:00")
+    text = text[:10] + "T" + text[11:]
+    text = text[:17] + min(text[17:19], "59") + text[19:]  # a leap second :60 counts as :59
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError("is not a real date and time") from None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999
+        return datetime.min.replace(tzinfo=UTC) if parsed.year < 5000 else datetime.max.replace(tzinfo=UTC)
+
+
+def _rfc3339_input(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time string with a time zone")
+    return rfc3339(value)
+
+
+Rfc3339 = Annotated[datetime, PlainValidator(_rfc3339_input), WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 def required_text(max_length: int) -> Any:

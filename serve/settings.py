@@ -2,9 +2,11 @@
 
 ``MINYI_DATABASE_URL``  SQLAlchemy URL; default a SQLite file ``<project>/data/serve/minyi.db`` (WAL).
                         ``postgresql://…`` is served by psycopg 3.
-``MINYI_API_KEYS``      ``"role:key,…"`` with roles ``dispatcher`` and ``admin``. When unset, the keys are
+``MINYI_API_KEYS``      ``"role:key,…"`` with roles ``intake``, ``dispatcher`` and ``admin``. When unset, the keys are
                         read from ``MINYI_API_KEYS_FILE`` (default ``<project>/data/serve/api_keys``), which
                         is created with random keys (mode 0600) on first start: see :mod:`serve.auth`.
+``MINYI_PII_KEY``       Fernet key(s) for the callers' contacts; when unset ``MINYI_PII_KEY_FILE`` (default
+                        ``<project>/data/serve/pii.key``, created on first start): see :mod:`serve.pii_vault`.
 ``MINYI_MAX_BODY_BYTES`` / ``MINYI_MAX_BATCH_BODY_BYTES``  request body limits (413 above them): one appeal
                         or decision (128 KiB: a 20,000-character appeal even as ``\\u`` escapes), a batch
                         (16 MiB; routes ending in ``:batch`` or ``/batch``).
@@ -16,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.config import get_settings as get_minyi_settings
@@ -58,6 +60,9 @@ class ServeSettings(BaseSettings):
     serve_batch_chunk: int = Field(100, ge=1)  # model call size inside POST /v1/suggestions:batch
     serve_explain: bool = True  # keywords (the words that drove the top category) in every answer
     serve_db_timeout_s: float = Field(5.0, gt=0)
+
+    pii_key: SecretStr | None = None
+    pii_key_file: Path = Field(default_factory=lambda: serve_data_dir() / "pii.key")
 
     @field_validator("database_url")
     @classmethod

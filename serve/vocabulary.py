@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 
 __all__ = ["add_vocabulary", "check_override", "jurisdiction_pattern", "known_department", "known_jurisdiction"]
 
+DECISION_BODIES = ("DecisionIn", "AppealDecisionIn")  # request bodies that name a department and a place
 # Anonymised codes of the Teddy Cup data (A市, A3区, A7县, B9市, M6州); "B区" alone is a housing block.
 _ANONYMISED = "[A-Z](?:[0-9]{1,2})?[市县州]|[A-Z][0-9]{1,2}区"
 
@@ -49,14 +50,15 @@ def known_jurisdiction(name: str, suggestion: dict[str, Any]) -> bool:
 
 
 def add_vocabulary(schema: dict[str, Any], lists: Any) -> dict[str, Any]:
-    """Write the vocabulary into the OpenAPI document: ``DecisionIn.department`` is one of the lists'
-    department types, ``jurisdiction`` follows :func:`jurisdiction_pattern`."""
-    props = schema.get("components", {}).get("schemas", {}).get("DecisionIn", {}).get("properties", {})
-    for name, extra in (("department", {"enum": sorted(lists.departments)}),
-                        ("jurisdiction", {"pattern": jurisdiction_pattern()})):
-        for option in props.get(name, {}).get("anyOf", []):
-            if option.get("type") == "string":
-                option.update(extra)
+    """Write the vocabulary into the OpenAPI document: ``department`` of each of :data:`DECISION_BODIES` is one
+    of the lists' department types, ``jurisdiction`` follows :func:`jurisdiction_pattern`."""
+    for body in DECISION_BODIES:
+        props = schema.get("components", {}).get("schemas", {}).get(body, {}).get("properties", {})
+        for name, extra in (("department", {"enum": sorted(lists.departments)}),
+                            ("jurisdiction", {"pattern": jurisdiction_pattern()})):
+            for option in props.get(name, {}).get("anyOf", []):
+                if option.get("type") == "string":
+                    option.update(extra)
     return schema
 
 

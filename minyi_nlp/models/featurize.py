@@ -133,12 +133,13 @@ _GOLDEN = np.uint64(0x9E37_79B9_7F4A_7C15)  # Fibonacci hashing: the high bits o
 
 
 class KeyIndex:
-    """key → position in a unique ``uint64`` array: an open-addressing hash table (linear probing, load
+    """key → position in a sorted unique ``uint64`` array: an open-addressing hash table (linear probing, load
     ≤ 0.25) built and probed with whole-array NumPy operations, so a batch of keys is looked up in a few
     passes and nothing heavier than NumPy is imported."""
 
     def __init__(self, keys: np.ndarray) -> None:
         keys = np.asarray(keys, np.uint64)
+        self.keys = keys  # sorted: the few keys left after probing are found by binary search
         self.bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
         self.mask = np.uint64((1 << self.bits) - 1)
         self.slots = np.full(1 << self.bits, _EMPTY, np.uint64)
@@ -162,20 +163,25 @@ class KeyIndex:
         with np.errstate(over="ignore"):
             return (keys * _GOLDEN) >> np.uint64(64 - self.bits)
 
-    def lookup(self, query: np.ndarray) -> np.ndarray:
-        """Positions of ``query`` keys in the indexed array, −1 where absent."""
+    def lookup(self, query: np.ndarray, rounds: int = 3) -> np.ndarray:
+        """Positions of ``query`` keys in the indexed array, −1 where absent: ``rounds`` probing passes
+        settle almost every key; the few left (long probe chains) are found by binary search."""
         query = np.asarray(query, np.uint64)
         out = np.full(len(query), -1, np.int64)
         active = np.arange(len(query), dtype=np.int64)
         slot = self._hash(query)
-        for _ in range(self.max_probe + 1):
-            if not len(active):
-                break
+        for _ in range(rounds):
             found = self.slots[slot]
             hit = found == query[active]
             out[active[hit]] = self.values[slot[hit]]
             go_on = ~hit & (found != _EMPTY)
             active, slot = active[go_on], (slot[go_on] + np.uint64(1)) & self.mask
+            if not len(active):
+                return out
+        rest = query[active]
+        pos = np.searchsorted(self.keys, rest)
+        pos[pos == len(self.keys)] = 0
+        out[active] = np.where(self.keys[pos] == rest, pos, -1) if len(self.keys) else -1
         return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,7 +19,7 @@ from serve.auth import ADMIN_RESPONSES, AUTH_RESPONSES, AdminRole, DispatcherRol
 from serve.db import DecisionRow
 from serve.deps import MetricsDep, StoreDep
 from serve.responses import dumps, json_response
-from serve.schemas import DecisionIn, DecisionOut, safe_channel
+from serve.schemas import DecisionIn, DecisionOut, rfc3339, safe_channel
 from serve.store import Conflict, NewDecision, NotFound, Store, aware
 from serve.vocabulary import check_override
 
@@ -137,29 +136,15 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 
 # RFC 3339 date-time, as OpenAPI's format: date-time means (an offset or Z is required)
-_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
-
-
-def parse_since(value: str | None) -> datetime | None:
-    """``since`` as an aware UTC datetime; 422 unless it is an RFC 3339 date-time with an offset."""
+def parse_since(value: str | None, name: str = "since") -> datetime | None:
+    """A query time as an aware UTC datetime; 422 naming ``name`` unless it is an RFC 3339 date-time with
+    an offset."""
     if value is None:
         return None
-    m = _RFC3339.fullmatch(value.strip())
-    if m is None:
-        raise RequestValidationError([{"type": "value_error", "loc": ("query", "since"),
-                                       "msg": "must be an RFC 3339 date-time with a time zone, e.g. "
-                                              "2024-05-01T00:00:00+08:00"}])
-    text = value.strip()[:10] + "T" + value.strip()[11:]
-    text = text[:17] + min(text[17:19], "59") + text[19:]  # a leap second :60 counts as :59
     try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise RequestValidationError([{"type": "value_error", "loc": ("query", "since"),
-                                       "msg": "is not a real date and time"}]) from None
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # within a day of year 1 or 9999
-        return datetime.min.replace(tzinfo=UTC) if parsed.year < 5000 else datetime.max.replace(tzinfo=UTC)
+        return rfc3339(value)
+    except ValueError as exc:
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", name), "msg": str(exc)}]) from None
 
 
 @router.get("/decisions/export", operation_id="exportDecisions",

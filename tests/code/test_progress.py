@@ -26,10 +26,10 @@ def run_stage(stream) -> None:
     with progress.stage("train", total=3):
         with progress.step("fit encoder"):
             pass
-        with progress.step("fit head category"):
-            with progress.stage("inner work", total=5):  # a stage inside a stage: no line, no count
-                with progress.step("inner step"):
-                    pass
+        # a stage inside a stage: no line, no count
+        with progress.step("fit head category"), progress.stage("inner work", total=5), \
+                progress.step("inner step"):
+            pass
         with progress.step("save bundle"):
             pass
 

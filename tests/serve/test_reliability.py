@@ -260,3 +260,30 @@ def test_five_reloads_under_load_fail_no_request(minyi_serve: Server) -> None:
           + f"; reloads {codes}; server memory {before:.0f} MiB before, {after:.0f} MiB after")
     assert codes == [200] * 5
     assert result.requests > 50 and not result.errors
+
+
+# --------------------------------------------------------------------------- several worker processes
+
+
+def test_two_workers_serve_one_bundle_and_share_its_weights(bundle_dir: Path, isolated_models: Path,
+                                                            tmp_path: Path) -> None:
+    """``minyi serve --workers 2``: two uvicorn processes answer, each loads the bundle once, and the
+    memory-mapped weight files are mapped by both (shared pages, not two private copies)."""
+    import psutil
+
+    port = free_port()
+    cmd = [str(Path(sys.executable).with_name("minyi")), "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "2"]
+    env = _env(tmp_path / "minyi.db", MINYI_MODELS=str(isolated_models), MINYI_BUNDLE_DIR=str(bundle_dir))
+    with server(cmd, env, port, tmp_path / "server.log", start_timeout=300) as s:
+        headers = {"Authorization": f"Bearer {DISPATCHER_KEY}"}
+        with httpx.Client(base_url=s.url, timeout=30) as client:
+            for i in range(40):
+                r = client.post("/v1/suggestions", json={"content": TEXTS[i % len(TEXTS)]}, headers=headers)
+                assert r.status_code == 201, r.text
+        processes = psutil.Process(s.process.pid).children(recursive=True)
+        weight_maps = [[m for m in p.memory_maps() if m.path.endswith("heads/category/W.npy")] for p in processes]
+        mapping = [maps[0] for maps in weight_maps if maps]
+        assert len(mapping) == 2, [p.cmdline() for p in processes]
+        # read-only file pages: the kernel shares them between the workers, nothing is copied privately
+        assert all(m.private_dirty == 0 for m in mapping)
