@@ -7,7 +7,8 @@
    (and its temperature) is tuned on the ``val`` rows; the shipped routing is then scored on the ``test``
    rows (duty list alone, head alone, blend; department type and route).
 4. Saved as a candidate, ``models/bundles/<name>`` (default: a unique name, the bundle's version) with a
-   manifest (SHA-256 per file), reports under ``reports/``, logged and registered in MLflow. The first
+   manifest (SHA-256 per file), reports under ``reports/`` (the ``dvc`` pipeline's bundle) or
+   ``reports/candidates/<name>/`` (any other), logged and registered in MLflow. The first
    bundle ever trained is served; later ones only by promotion (``minyi models promote``), and training
    never writes into the served bundle or one kept for rollback.
 """
@@ -172,14 +173,11 @@ def train_bundle(
     :func:`minyi_nlp.feedback.feedback_info` says of the ``feedback`` rows) goes into the manifest.
     """
     import minyi_nlp.progress as progress
-    from minyi_nlp.config import get_settings
     from minyi_nlp.models.bundle import combined_data_hash, new_version
     from minyi_nlp.models.registry import bundle_dir, check_trainable, read_served
     from minyi_nlp.routing import load_lists
 
-    settings = get_settings()
     params = params or load_params()
-    reports_dir = reports_dir or settings.reports_dir
     if name is not None:
         check_trainable(name)
     t0 = time.perf_counter()
@@ -205,6 +203,7 @@ def train_bundle(
         while name is None and bundle_dir(version).exists():  # two candidates within a second
             version = f"{first}-{len(list(bundle_dir(version).parent.glob(first + '*'))) + 1}"
         out_dir = check_trainable(name or version)
+        reports_dir = reports_dir or candidate_reports_dir(name or version)
         info = {"feedback": feedback_info} if feedback_info else {}
         with progress.step("save bundle"):
             manifest = bundle.save(out_dir, name=base, data_hashes=trained.data_hashes, params=params.model_dump(),
@@ -225,6 +224,18 @@ def train_bundle(
             serve_first(out_dir.name, tracking)
             served = True
     return BuildResult(out_dir, manifest, metrics, tracking, served)
+
+
+PIPELINE_NAME = "dvc"  # the bundle of `dvc repro`, whose reports are the tracked ones under reports/
+
+
+def candidate_reports_dir(name: str) -> Path:
+    """``reports/`` for the pipeline's bundle; ``reports/candidates/<name>/`` (not tracked) for any other
+    candidate, so that a trial run never overwrites the reports of the pipeline."""
+    from minyi_nlp.config import get_settings
+
+    root = get_settings().reports_dir
+    return root if name == PIPELINE_NAME else root / "candidates" / name
 
 
 def _track(params: Params, summary: dict[str, Any], metrics: dict[str, Any], plots: list[Path], out_dir: Path,
