@@ -77,7 +77,7 @@ def test_no_drop_is_flagged_when_nothing_changes(make_settings, stub_dispatcher)
 def test_prometheus_gauges_and_the_supervisor_page(make_client, stub_dispatcher):
     client = make_client(stub_dispatcher)
     accepted = 0
-    for i, (text, department) in enumerate(USUAL[:12]):
+    for i, (text, _) in enumerate(USUAL[:12]):
         s = client.post("/v1/suggestions", json={"content": text}, headers=AS_DISPATCHER).json()
         body = {"accepted_rank": 1} if i % 3 else {"department": "公安局"}
         accepted += "accepted_rank" in body
