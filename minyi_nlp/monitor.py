@@ -93,11 +93,12 @@ def overrides_by(decisions: pd.DataFrame, column: str, min_n: int = 1) -> dict[s
     if decisions.empty:
         return out
     override = decisions["accepted_rank"].isna()
+    rank1 = decisions["accepted_rank"].eq(1).fillna(False).astype(bool)  # an override (<NA>) is no rank 1
     for key, idx in decisions.groupby(column, dropna=True).groups.items():
         n = len(idx)
         if n >= min_n:
             out[str(key)] = {"decisions": n, "override_rate": round(float(override.loc[idx].mean()), 4),
-                             "rank1_acceptance": round(float((decisions.loc[idx, "accepted_rank"] == 1).mean()), 4)}
+                             "rank1_acceptance": round(float(rank1.loc[idx].mean()), 4)}
     return dict(sorted(out.items(), key=lambda kv: -kv[1]["decisions"]))
 
 
@@ -279,6 +280,7 @@ def plot_report(report: Mapping[str, Any], path: Path) -> Path:
     from minyi_nlp.models.plots import display_labels, pyplot, save_figure
 
     plt = pyplot()
+    import matplotlib.dates as mdates
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     ax = axes[0][0]
     daily = pd.DataFrame(report["daily"])
@@ -294,7 +296,8 @@ def plot_report(report: Mapping[str, Any], path: Path) -> Path:
             ax.axvspan(pd.Timestamp(run["from"]), pd.Timestamp(run["to"]) + pd.Timedelta(days=1), color="C3",
                        alpha=0.12)
         ax.legend(fontsize=8, loc="lower left")
-        fig.autofmt_xdate()
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)  # fig.autofmt_xdate would hide the top row's
     ax.set_ylim(0, 1)
     ax.set_title("Rank-1 acceptance" + ("  (sustained drop flagged)" if report["sustained_drop"]["flagged"] else ""))
 

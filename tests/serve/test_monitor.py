@@ -55,6 +55,8 @@ def test_monitor_report_flags_the_drop_of_a_simulated_month(month, tmp_path):
     report = json.loads((out / "monitor.json").read_text(encoding="utf-8"))
     drop = report["sustained_drop"]
     assert drop["runs"] and drop["runs"][0]["from"] >= "2026-11-21"  # not before the new kind came in
+    by_department = report["overrides"]["by_department"]
+    assert all(0 <= v["rank1_acceptance"] <= 1 for v in by_department.values())
     weeks = report["overrides"]["by_week"]
     assert weeks["2026-W48"]["override_rate"] > weeks["2026-W45"]["override_rate"] + 0.2
     assert (out / "monitor.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -97,3 +99,15 @@ def test_prometheus_gauges_and_the_supervisor_page(make_client, stub_dispatcher)
     page = client.get("/console/monitor")
     assert page.status_code == 200 and "监督看板" in page.text and "/static/monitor.js" in page.text
     assert 'href="/console/monitor"' in client.get("/console").text
+
+
+def test_a_group_of_overrides_only_has_no_rank1_acceptance_and_is_not_an_error():
+    import pandas as pd
+
+    from minyi_nlp.monitor import overrides_by
+
+    d = pd.DataFrame({"top_department": ["公安局", "公安局", "教育局"],
+                      "accepted_rank": pd.array([None, None, 1], dtype="Int64")})
+    assert overrides_by(d, "top_department") == {
+        "公安局": {"decisions": 2, "override_rate": 1.0, "rank1_acceptance": 0.0},
+        "教育局": {"decisions": 1, "override_rate": 0.0, "rank1_acceptance": 1.0}}
