@@ -142,9 +142,9 @@ def freeze(name: str) -> str:
     manifest = read_manifest(src)
     verify(src, manifest)
     version = str(manifest["version"])
-    if src.name == version:
-        return version
     target = bundle_dir(version)
+    if src.resolve() == target.resolve():
+        return version
     if target.exists():
         if read_manifest(target).get("version") != version:
             raise ValueError(f"{target} holds another bundle than {version}: remove it or rename it")
