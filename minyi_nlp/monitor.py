@@ -120,7 +120,8 @@ def daily_acceptance(decisions: pd.DataFrame, settings: MonitorSettings, start: 
                      end: datetime) -> pd.DataFrame:
     """Per day: decisions, rank-1 acceptance, and the rolling rate over ``window_days`` (None when the
     window holds fewer than ``min_decisions``)."""
-    days = pd.date_range(pd.Timestamp(start).floor("D"), pd.Timestamp(end).floor("D"), freq="D", tz="UTC")
+    first, last = (pd.Timestamp(t).tz_convert("UTC").floor("D") for t in (start, end))  # any offset → UTC days
+    days = pd.date_range(first, last, freq="D")
     if decisions.empty:
         return pd.DataFrame({"day": days, "decisions": 0, "rank1": 0, "rate": np.nan, "rolling": np.nan})
     day = decisions["decided_at"].dt.floor("D")
@@ -244,7 +245,8 @@ def build_report(suggestions: pd.DataFrame, decisions: pd.DataFrame, reference: 
         "overrides": {
             "by_category": overrides_by(d, "top_category"),
             "by_department": overrides_by(d, "top_department"),
-            "by_week": overrides_by(d.assign(week=week_of(d["decided_at"])) if len(d) else d, "week"),
+            "by_week": dict(sorted(overrides_by(d.assign(week=week_of(d["decided_at"])) if len(d) else d,
+                                                "week").items())),  # in time order
         },
         "reliability": reliability(d),
         "latency": latency(suggestions, d),

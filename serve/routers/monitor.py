@@ -57,7 +57,8 @@ async def monitor_report(
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """In UTC (a time without an offset is read as UTC)."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @router.get("/console/monitor", include_in_schema=False)

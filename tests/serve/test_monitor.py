@@ -58,6 +58,7 @@ def test_monitor_report_flags_the_drop_of_a_simulated_month(month, tmp_path):
     by_department = report["overrides"]["by_department"]
     assert all(0 <= v["rank1_acceptance"] <= 1 for v in by_department.values())
     weeks = report["overrides"]["by_week"]
+    assert list(weeks) == ["2026-W44", "2026-W45", "2026-W46", "2026-W47", "2026-W48", "2026-W49"]
     assert weeks["2026-W48"]["override_rate"] > weeks["2026-W45"]["override_rate"] + 0.2
     assert (out / "monitor.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -93,6 +94,9 @@ def test_prometheus_gauges_and_the_supervisor_page(make_client, stub_dispatcher)
     report = client.get("/v1/monitor", headers=AS_DISPATCHER).json()
     assert report["decisions"] == 12 and report["override_rate"] == pytest.approx(4 / 12, abs=1e-4)
     assert client.get("/v1/monitor").status_code == 401
+    for since in ("2026-11-01T00:00:00Z", "2026-11-01T08:00:00+08:00"):  # any offset
+        r = client.get("/v1/monitor", params={"since": since}, headers=AS_DISPATCHER)
+        assert r.status_code == 200 and r.json()["daily"][0]["day"] == "2026-11-01"
     bad = client.get("/v1/monitor", params={"since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
                      headers=AS_DISPATCHER)
     assert bad.status_code == 422
