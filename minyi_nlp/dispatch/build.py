@@ -7,7 +7,7 @@
    (and its temperature) is tuned on the ``val`` rows; the shipped routing is then scored on the ``test``
    rows (duty list alone, head alone, blend; department type and route).
 4. Saved as a candidate, ``models/bundles/<name>`` (default: a unique name, the bundle's version) with a
-   manifest (SHA-256 per file), reports under ``reports/`` (the ``dvc`` pipeline's bundle) or
+   manifest (SHA-256 per file), reports under ``reports/`` (``default``, the ``dvc repro`` bundle) or
    ``reports/candidates/<name>/`` (any other), logged and registered in MLflow. The first
    bundle ever trained is served; later ones only by promotion (``minyi models promote``), and training
    never writes into the served bundle or one kept for rollback.
@@ -226,7 +226,7 @@ def train_bundle(
     return BuildResult(out_dir, manifest, metrics, tracking, served)
 
 
-PIPELINE_NAME = "dvc"  # the bundle of `dvc repro`, whose reports are the tracked ones under reports/
+PIPELINE_NAME = "default"  # the bundle of `dvc repro`, whose reports are the tracked ones under reports/
 
 
 def candidate_reports_dir(name: str) -> Path:
