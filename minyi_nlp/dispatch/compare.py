@@ -251,17 +251,20 @@ def compare_folds(cand: Side, champ: Side, *, processed_dir: Path | None, extra:
     for who, s in (("candidate", cand), ("champion", champ)):
         assert s.params is not None
         results[who] = out_of_fold(s.params, appeals, prepared.copies, extra.get(who), cache_dir, who)
+    # only appeals in an evaluation fold have out-of-fold predictions (the others are never scored by cv)
+    scored = appeals["fold"].isin(range(cand.params.prepare.n_folds)).to_numpy()
+    y = [label for label, keep in zip(y, scored, strict=True) if keep]
     labels = sorted(set(y) | set(results["candidate"][1]) | set(results["champion"][1]))
-    a = Classified.from_proba(y, results["candidate"][0], results["candidate"][1], labels)
-    b = Classified.from_proba(y, results["champion"][0], results["champion"][1], labels)
+    a = Classified.from_proba(y, results["candidate"][0][scored], results["candidate"][1], labels)
+    b = Classified.from_proba(y, results["champion"][0][scored], results["champion"][1], labels)
     deltas = {"category": compare_classified(a, b, gated=("macro_f1", "ece"), replicates=replicates, seed=seed)}
     per_fold = {}
-    folds = appeals["fold"].to_numpy()
+    folds = appeals["fold"].to_numpy()[scored]
     for who, c in (("candidate", a), ("champion", b)):
         present = np.bincount(c.y, minlength=c.n_labels) > 0
         per_fold[who] = [round(macro_f1(c.y[folds == k], c.pred[folds == k], c.n_labels, present), 4)
                          for k in sorted(set(folds.tolist()))]
-    return deltas, {"category": {"n": len(appeals), "folds": int(len(set(folds.tolist()))),
+    return deltas, {"category": {"n": int(scored.sum()), "folds": int(len(set(folds.tolist()))),
                                  "macro_f1_per_fold": per_fold,
                                  "data": "every appeal, predicted by a model fitted outside its fold"}}
 
