@@ -1,5 +1,9 @@
 """Dispatcher decisions as training rows (``minyi train --with-feedback``, ``GET /v1/decisions/export``).
 
+A decision gives the department head a row (text → the decided department type) and, when clear, the
+category head one (text → the category the decision implies, below). One decision in five, chosen by a hash
+of its suggestion id, is never trained on: ``minyi models compare`` scores candidates on those.
+
 The category model learns 一级 categories, but a dispatcher decides a *department*. The label a
 decision implies is the category that best explains the chosen department given what the model
 read in the text::
@@ -19,8 +23,9 @@ The text is the stored, already masked title and content (the service never stor
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -100,35 +105,63 @@ def training_row(suggestion: Any, decision: Any, lists: Any, *, min_share: float
     }
 
 
-def feedback_rows(database_url: str | None = None, *, min_share: float = DEFAULT_MIN_SHARE) -> pd.DataFrame:
-    """Confirmed decisions from the service database as ``text, label`` training rows.
+HOLDOUT_MODULUS = 5  # one decision in five (by its suggestion id) is never trained on
 
-    ``database_url`` defaults to ``MINYI_DATABASE_URL`` (else the service's SQLite file). Rows whose
-    decision implies no clear category are left out. A database that does not exist yet gives none.
+
+def held_out(suggestion_id: str) -> bool:
+    """Whether a decision belongs to the held-out fifth that training never reads (``minyi models compare``
+    scores candidates on them): a fixed function of the suggestion id, the same in every run."""
+    digest = hashlib.sha256(str(suggestion_id).encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) % HOLDOUT_MODULUS == 0
+
+
+def feedback_rows(database_url: str | None = None, *, min_share: float = DEFAULT_MIN_SHARE,
+                  until: datetime | None = None) -> pd.DataFrame:
+    """Confirmed decisions from the service database as training rows.
+
+    Columns: ``text`` (masked title + content), ``category`` (the category the decision implies, or None
+    when unclear), ``department`` (the decided department type), ``suggestion_id``, ``decided_at``.
+    Held-out decisions (:func:`held_out`) and decisions from ``until`` on are left out; so are rows with
+    neither label. ``database_url`` defaults to ``MINYI_DATABASE_URL`` (else the service's SQLite file); a
+    database that does not exist yet gives none.
     """
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-
+    from minyi_nlp.decisions import decision_frame
     from minyi_nlp.routing import load_lists
-    from serve.db import make_engine
-    from serve.settings import ServeSettings, normalise_database_url
-    from serve.store import Store
 
-    url = normalise_database_url(database_url) if database_url else ServeSettings().database_url
-    empty = pd.DataFrame({"text": pd.Series(dtype=str), "label": pd.Series(dtype=str)})
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        from pathlib import Path
-
-        if not Path(parsed.database).exists():
-            return empty
-    engine = make_engine(url)
-    try:
-        if not inspect(engine).has_table("decisions"):
-            return empty
+    frame = decision_frame(database_url, until=until)
+    frame = frame[[not held_out(s) for s in frame["suggestion_id"]]]
+    rows = []
+    if len(frame):
         lists = load_lists()
-        rows = [training_row(s, d, lists, min_share=min_share) for s, d in Store(engine).iter_decisions()]
-    finally:
-        engine.dispose()
-    frame = pd.DataFrame([{"text": r["text"], "label": r["category"]} for r in rows if r["category"] and r["text"]])
-    return frame if len(frame) else empty
+        for r in frame.itertuples(index=False):
+            text = compose_text(r.title, r.content)
+            category = implied_category(r.categories, r.department, lists, min_share=min_share)
+            if text and (category or r.department):
+                rows.append({"text": text, "category": category, "department": r.department,
+                             "suggestion_id": r.suggestion_id, "decided_at": r.decided_at})
+    return pd.DataFrame(rows, columns=["text", "category", "department", "suggestion_id", "decided_at"])
+
+
+def feedback_info(rows: pd.DataFrame) -> dict[str, Any]:
+    """What a bundle records about the feedback it was trained on (``manifest.json``'s ``feedback``):
+    enough for :func:`used_in_training` to tell which decisions it read."""
+    from minyi_nlp.models.bundle import sha256_texts
+
+    decided = pd.to_datetime(rows["decided_at"], utc=True) if len(rows) else pd.Series(dtype="datetime64[ns, UTC]")
+    return {
+        "rows": int(len(rows)),
+        "category_rows": int(rows["category"].notna().sum()) if len(rows) else 0,
+        "department_rows": int(rows["department"].notna().sum()) if len(rows) else 0,
+        "decided_until": decided.max().isoformat() if len(rows) else None,
+        "holdout": f"sha256(suggestion_id) mod {HOLDOUT_MODULUS} == 0 is never trained on",
+        "sha256": sha256_texts([f"{s}\t{t}\t{c}\t{d}" for s, t, c, d in
+                                zip(rows.get("suggestion_id", []), rows.get("text", []), rows.get("category", []),
+                                    rows.get("department", []), strict=True)]),
+    }
+
+
+def used_in_training(suggestion_id: str, decided_at: Any, info: dict[str, Any] | None) -> bool:
+    """Whether a bundle with feedback record ``info`` may have trained on this decision."""
+    if not info or not info.get("decided_until") or held_out(suggestion_id):
+        return False
+    return pd.Timestamp(decided_at) <= pd.Timestamp(info["decided_until"])

@@ -1,7 +1,9 @@
-"""``minyi predict --data``: the suggestion for every row of a file; unusable rows go to a rejects file."""
+"""``minyi predict --data``: the service's suggestion for every row of a file; unusable rows go to a rejects
+file."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,32 @@ def write_frame(frame: pd.DataFrame, out: Path) -> None:
         raise ValueError(f"{out}: output must end in .csv, .jsonl or .parquet")
 
 
+def flatten_suggestion(s: dict[str, Any], top_k: int) -> dict[str, Any]:
+    """One table row of a suggestion (the service's JSON): the top ``top_k`` categories and routes as columns
+    (a route: department, jurisdiction, level, score, reasons), lists of words joined with "; ", any other
+    nested value as JSON, every scalar as it is."""
+    row: dict[str, Any] = {}
+    cats, routes = s.get("categories") or [], s.get("departments") or []
+    for i in range(top_k):
+        cat = cats[i] if i < len(cats) else {}
+        row[f"category_{i + 1}"], row[f"category_{i + 1}_score"] = cat.get("label"), cat.get("score")
+    for i in range(top_k):
+        r = routes[i] if i < len(routes) else {}
+        for key in ("department", "jurisdiction", "level", "score"):
+            row[f"route_{i + 1}_{key}"] = r.get(key)
+        row[f"route_{i + 1}_reasons"] = "; ".join(r.get("reasons") or []) or None
+    for key, value in s.items():
+        if key in ("categories", "departments"):
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            row[key] = "; ".join(value) or None
+        elif isinstance(value, (list, dict)):
+            row[key] = json.dumps(value, ensure_ascii=False)
+        else:
+            row[key] = value
+    return row
+
+
 def predict_file(
     dispatcher: Any,
     path: Path,
@@ -33,11 +61,13 @@ def predict_file(
     top_k: int = 3,
     batch_size: int = 1000,
 ) -> dict:
-    """Suggestions (the batch job's columns: categories, routes, review) for each valid row of ``path``."""
-    from minyi_nlp.batch.predict import predict_frame
+    """The service's suggestion for each valid row of ``path``: in a .jsonl file the service's JSON as it is
+    (plus ``id`` and ``row``), in .csv / .parquet one flat row (:func:`flatten_suggestion`)."""
+    import minyi_nlp.progress as progress
     from minyi_nlp.data import load_file
 
-    if out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".parquet"):
         raise ValueError(f"{out}: output must end in .csv, .jsonl or .parquet")
     mapping: dict[str, str] = {"content": text_col}
     if title_col:
@@ -47,22 +77,31 @@ def predict_file(
     rejects_path = out.with_name(out.stem + ".rejects.csv")
     result = load_file(path, mapping, rejects_path=rejects_path)
     frame = result.frame.reset_index(drop=True)
-    valid = pd.DataFrame({
-        "id": frame["id"].astype(str),
-        "source": path.name,
-        "row": frame["row"] if "row" in frame else range(1, len(frame) + 1),
-        "title": frame.get("title"),
-        "content": frame["content"],
-        "category": None,
-    })
-    parts = [predict_frame(dispatcher, valid.iloc[i : i + batch_size], top_k).to_pandas()
-             for i in range(0, len(valid), batch_size)]
-    output = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    output = output.drop(columns=[c for c in ("previous_category", "changed") if c in output])
-    write_frame(output, out)
+    ids = frame["id"].astype(str).tolist()
+    rows = frame["row"].tolist() if "row" in frame else list(range(1, len(frame) + 1))
+    titles = frame["title"].tolist() if "title" in frame else [None] * len(frame)
+    pairs = [(t if isinstance(t, str) and t.strip() else None, str(c)) for t, c in zip(titles, frame["content"],
+                                                                                     strict=True)]
+    records: list[dict[str, Any]] = []
+    starts = range(0, len(pairs), batch_size)
+    with progress.stage("predict", total=len(pairs), unit="row") as bar:
+        for i in starts:
+            chunk = dispatcher.suggest_many(pairs[i : i + batch_size])
+            for j, s in enumerate(chunk, i):
+                body = s.as_dict()
+                head = {"id": ids[j], "row": int(rows[j])}
+                records.append({**head, **body} if suffix == ".jsonl" else {**head, **flatten_suggestion(body, top_k)})
+            bar.advance(len(chunk), label=f"{i + len(chunk):,} rows")
+    if suffix == ".jsonl":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    else:
+        write_frame(pd.DataFrame(records), out)
     return {
         "rows_read": result.rows_read,
-        "predicted": len(output),
+        "predicted": len(records),
         "rejected": int(result.rejects["row"].nunique()) if len(result.rejects) else 0,
         "out": str(out),
         "rejects": str(rejects_path) if len(result.rejects) else None,

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+import minyi_nlp.progress as progress
 from minyi_nlp.config import get_settings
 from minyi_nlp.dedup import duplicate_groups
 from minyi_nlp.params import PrepareParams
@@ -156,16 +157,20 @@ def run_prepare(params: PrepareParams, out_dir: Path | None = None) -> PreparedD
     report_path = settings.reports_dir / "prepare.json" if out_dir is None else out_dir / "prepare.json"
     out_dir = out_dir or settings.processed_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = read_labelled_sources(rejects_dir=out_dir)
-    data = build_appeals(rows, params)
     if not 0 <= params.eval_fold < params.n_folds:
         raise ValueError(f"eval_fold must be in [0, {params.n_folds}), got {params.eval_fold}")
-    train, evaluation = data.train_eval(params.eval_fold, params.train_copies)
-    data.appeals.to_parquet(out_dir / APPEALS_FILE, index=False)
-    data.copies.to_parquet(out_dir / COPIES_FILE, index=False)
-    train.to_parquet(out_dir / TRAIN_FILE, index=False)
-    evaluation.to_parquet(out_dir / EVAL_FILE, index=False)
-    evaluation[["id", "text", "label"]].to_csv(out_dir / EVAL_CSV, index=False)
+    with progress.stage("prepare", total=3):
+        with progress.step("read the labelled raw files"):
+            rows = read_labelled_sources(rejects_dir=out_dir)
+        with progress.step(f"de-duplicate {len(rows):,} rows, mask, assign folds"):
+            data = build_appeals(rows, params)
+        with progress.step("write the splits"):
+            train, evaluation = data.train_eval(params.eval_fold, params.train_copies)
+            data.appeals.to_parquet(out_dir / APPEALS_FILE, index=False)
+            data.copies.to_parquet(out_dir / COPIES_FILE, index=False)
+            train.to_parquet(out_dir / TRAIN_FILE, index=False)
+            evaluation.to_parquet(out_dir / EVAL_FILE, index=False)
+            evaluation[["id", "text", "label"]].to_csv(out_dir / EVAL_CSV, index=False)
     data.report.update({"train_rows": len(train), "train_copies": params.train_copies, "eval_rows": len(evaluation)})
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(

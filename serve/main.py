@@ -22,9 +22,9 @@ from serve.appeals import AppealService
 from serve.auth import load_api_keys
 from serve.db import make_engine, migrate
 from serve.guard import RequestGuard
-from serve.metrics import Metrics, MetricsMiddleware
+from serve.metrics import Metrics, MetricsMiddleware, MonitorCollector
 from serve.pii_vault import load_vault
-from serve.routers import admin, appeals, console, decisions, health, meta, suggestions
+from serve.routers import admin, appeals, console, decisions, health, meta, monitor, suggestions
 from serve.routers.console import STATIC_DIR
 from serve.settings import ServeSettings, get_serve_settings
 from serve.store import Store
@@ -56,6 +56,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.database_url, timeout_s=settings.serve_db_timeout_s)
     await anyio.to_thread.run_sync(migrate, engine)
     state.store = Store(engine)
+    collector = MonitorCollector(engine, lambda: monitor.served_reference_of(state))
+    state.metrics.registry.register(collector)
     state.service = SuggestionService(state.store, state.metrics, max_batch=settings.serve_microbatch,
                                       chunk=settings.serve_batch_chunk)
     state.appeals = AppealService(AppealStore(engine), state.vault, settings)
@@ -75,6 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        state.metrics.registry.unregister(collector)
         await state.service.stop()
         engine.dispose()
 
@@ -104,7 +107,7 @@ def create_app(
     app.state.metrics = Metrics.create()
     _vocabulary_in_openapi(app)
     errors.install(app)
-    for module in (health, suggestions, appeals, decisions, admin, meta, console):
+    for module in (health, suggestions, appeals, decisions, admin, meta, monitor, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # outermost first: metrics and the access log see every answer, also the guard's 401 and 413

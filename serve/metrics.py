@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,3 +127,82 @@ class MetricsMiddleware:
             self.metrics.latency.labels(method, template).observe(seconds)
             if self.access_log:
                 access_log.info("%s %s %d %.1fms", method, template, status, seconds * 1000)
+
+
+class MonitorCollector:
+    """Gauges of how the served model fares against the decisions of the last ``metrics_window_days``
+    (:mod:`minyi_nlp.monitor`), computed from the store when scraped, at most every ``metrics_ttl_s``."""
+
+    PREFIX = "minyi_monitor_"
+
+    def __init__(self, engine: Any, reference: Any, settings: Any | None = None) -> None:
+        from minyi_nlp.monitor import MonitorSettings
+
+        self.engine = engine
+        self.reference = reference  # () → the served bundle's reference.json (or None)
+        self.settings = settings or MonitorSettings()
+        self._cache: tuple[float, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def report(self) -> dict[str, Any]:
+        from datetime import UTC, datetime, timedelta
+
+        from minyi_nlp.monitor import report_from_store
+
+        with self._lock:
+            now = time.monotonic()
+            if self._cache is None or now - self._cache[0] >= self.settings.metrics_ttl_s:
+                until = datetime.now(UTC)
+                since = until - timedelta(days=self.settings.metrics_window_days)
+                self._cache = (now, report_from_store(since, until, database_url=self.engine,
+                                                      reference=self.reference(), settings=self.settings))
+            return self._cache[1]
+
+    def describe(self) -> list[Any]:
+        return list(self._families(None))
+
+    def collect(self) -> Iterable[Any]:
+        try:
+            report = self.report()
+        except Exception:  # a scrape never fails because the store is busy: the gauges are left out
+            logging.getLogger(__name__).exception("monitor gauges not computed")
+            return []
+        return self._families(report)
+
+    def _families(self, r: dict[str, Any] | None) -> Iterable[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        p = self.PREFIX
+        days = self.settings.metrics_window_days
+
+        def gauge(name: str, doc: str, value: Any = None, labels: list[str] | None = None) -> Any:
+            g = GaugeMetricFamily(p + name, f"{doc} (last {days} days)", labels=labels)
+            if r is not None and value is not None and labels is None:
+                g.add_metric([], float(value))
+            return g
+
+        yield gauge("decisions", "dispatcher decisions", r and r["decisions"])
+        yield gauge("rank1_acceptance", "share of decisions taking the first suggested route",
+                    r and r["rank1_acceptance"])
+        yield gauge("override_rate", "share of decisions taking no suggested route", r and r["override_rate"])
+        for by, label in (("by_category", "category"), ("by_department", "department")):
+            g = gauge(f"override_rate_{by}", f"override rate per suggested {label}", labels=[label])
+            for key, v in ((r or {}).get("overrides", {}).get(by) or {}).items():
+                g.add_metric([key], v["override_rate"])
+            yield g
+        yield gauge("route_score_ece", "calibration error of the top route's score against rank-1 decisions",
+                    r and r["reliability"].get("ece"))
+        g = gauge("psi", "population stability index against the training reference", labels=["what"])
+        for what in ("category_score", "route_score", "category_mix"):
+            value = (r or {}).get("drift", {}).get(f"{what}_psi")
+            if value is not None:
+                g.add_metric([what], value)
+        yield g
+        g = gauge("decision_latency_seconds", "time from suggestion to decision", labels=["quantile"])
+        seconds = (r or {}).get("latency", {}).get("decision_seconds")
+        if seconds:
+            g.add_metric(["0.5"], seconds["p50"])
+            g.add_metric(["0.9"], seconds["p90"])
+        yield g
+        yield gauge("sustained_drop", "1 when the rolling rank-1 acceptance dropped beyond the threshold for "
+                                      "the configured days", r and int(r["sustained_drop"]["flagged"]))

@@ -88,8 +88,8 @@ def tiny_subcategory_corpus() -> list[tuple[str, str]]:
     return rows
 
 
-def build_tiny_bundle(out_dir: Path, *, name: str = "tiny") -> Path:
-    """Fit and save the tiny bundle into ``out_dir``; returns it."""
+def build_tiny_bundle(out_dir: Path, *, name: str = "tiny", C: float = 10.0) -> Path:
+    """Fit and save the tiny bundle into ``out_dir``; returns it. A tiny ``C`` makes a deliberately worse one."""
     rows = tiny_corpus()
     texts = [r[0] for r in rows]
     urgency = urgency_corpus()
@@ -97,7 +97,7 @@ def build_tiny_bundle(out_dir: Path, *, name: str = "tiny") -> Path:
     encoder = Encoder(EncoderParams(min_df=1, max_features=None, embed_dim=64)).fit(
         texts + [u[0] for u in urgency] + [t for t, _ in subs])
     X = encoder.transform(texts)
-    params = HeadParams(calibration="temperature", calibration_cv=3, C=10.0)
+    params = HeadParams(calibration="temperature", calibration_cv=3, C=C)
     rules = KeywordRules(weight=0.5, rules=read_keyword_rules("appeal_type"))
     heads = {
         "category": LinearHead(params).fit(X, [r[1] for r in rows]),
@@ -111,5 +111,5 @@ def build_tiny_bundle(out_dir: Path, *, name: str = "tiny") -> Path:
     bundle = Bundle(encoder, heads, {"dispatch": {"blend": 0.5, "temperature": 1.0, "subcategory_threshold": 0.5},
                                      "urgency": URGENCY,
                                      "splits": {h: {"test": []} for h in heads}})
-    bundle.save(out_dir, name=name, data_hashes={"tiny": "0" * 64}, params={"tiny": True})
+    bundle.save(out_dir, name=name, data_hashes={"tiny": "0" * 64}, params={"tiny": True, "C": C})
     return out_dir

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -260,28 +259,28 @@ def _run_engine(
     Returns the rows (read) processed by this run; if any chunk was done, ``(time of the first chunk
     done, rows done after it, time of the last)`` (the rate without start-up costs); the workers used.
     """
-    from tqdm import tqdm
+    import minyi_nlp.progress as bars
 
     done = 0
     marks: list[float] = []
     after_first = 0
-    bar: Any = tqdm(
-        total=plan.total_rows, initial=initial, unit="row", desc="reclassify", file=sys.stderr,
-        disable=not progress, dynamic_ncols=True, smoothing=0.05, mininterval=0.5,
-    )
+    tenth = max(1, plan.total_rows // 10)
+    with bars.stage("reclassify", total=plan.total_rows, unit="row", quiet=not progress) as bar:
+        bar.advance(initial)
 
-    def on_done(rows: int) -> None:
-        nonlocal done, after_first
-        now = time.perf_counter()
-        if marks:
-            after_first += rows
-            marks[1] = now
-        else:
-            marks.extend((now, now))
-        done += rows
-        bar.update(rows)
+        def on_done(rows: int) -> None:
+            nonlocal done, after_first
+            now = time.perf_counter()
+            if marks:
+                after_first += rows
+                marks[1] = now
+            else:
+                marks.extend((now, now))
+            before = initial + done
+            done += rows
+            crossed = (initial + done) // tenth > before // tenth  # a line per tenth when not on a terminal
+            bar.advance(rows, label=f"rows ({(initial + done) / max(1, plan.total_rows):.0%})" if crossed else None)
 
-    try:
         if engine == "local":
             from minyi_nlp.batch.local import run_local
 
@@ -292,11 +291,9 @@ def _run_engine(
             from minyi_nlp.batch.ray_engine import run_ray
 
             workers = run_ray(plan, store, bundle_dir=bundle_dir, model_version=model_version, workers=workers,
-                    ray_address=ray_address, on_done=on_done)
+                              ray_address=ray_address, on_done=on_done)
         pending_rows = sum(n for k, n in plan.chunk_sizes().items() if k in plan.pending)
         if done < pending_rows:  # chunks that were wholly rejected are not reported by the Ray engine
-            bar.update(pending_rows - done)
+            bar.advance(pending_rows - done)
             done = pending_rows
-    finally:
-        bar.close()
     return done, ((marks[0], after_first, marks[1]) if marks else None), workers

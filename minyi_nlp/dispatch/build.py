@@ -11,8 +11,11 @@
    hand-labelled set (:func:`minyi_nlp.models.subcategory_eval.bundle_report`).
 4. The urgency head's mix with the hazard lexicon (weight and flag threshold) is chosen on the
    hand-labelled urgency set and scored out of fold there (:func:`minyi_nlp.dispatch.urgency.tune_urgency`).
-5. Saved as ``models/bundles/<name>`` with a manifest (SHA-256 per file), reports under ``reports/``,
-   logged and registered in MLflow. The first bundle ever trained is served; later ones only by promotion.
+5. Saved as a candidate, ``models/bundles/<name>`` (default: a unique name, the bundle's version) with a
+   manifest (SHA-256 per file), reports under ``reports/`` (``default``, the ``dvc repro`` bundle) or
+   ``reports/candidates/<name>/`` (any other), logged and registered in MLflow. The first
+   bundle ever trained is served; later ones only by promotion (``minyi models promote``), and training
+   never writes into the served bundle or one kept for rollback.
 """
 
 from __future__ import annotations
@@ -28,16 +31,20 @@ import pandas as pd
 
 from minyi_nlp.data.tasks import TaskData, held_out_pool_keys, load_task
 from minyi_nlp.dispatch.dispatcher import ROUTING_EXTRA
-from minyi_nlp.dispatch.evaluate import as_dicts, evaluate_rankings, headline, tune_blend, write_department_report
+from minyi_nlp.dispatch.evaluate import (
+    as_dicts,
+    evaluate_rankings,
+    headline,
+    rankings,
+    tune_blend,
+    write_department_report,
+)
 from minyi_nlp.dispatch.subcategory import HEAD as SUBCATEGORY
 from minyi_nlp.dispatch.subcategory import duty_inputs
 from minyi_nlp.models.training import FIT_SPLITS, Trained, fit_head, train_heads
 from minyi_nlp.params import Params, load_params
 
 log = logging.getLogger(__name__)
-
-DEFAULT_NAME = "default"
-
 
 @dataclass
 class BuildResult:
@@ -108,6 +115,8 @@ def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]
         metrics["without_subcategories"] = {
             "blend": alone["blend"], "temperature": alone["temperature"],
             **{m: {"top1": round(v["top1"], 4), "top3": round(v["top3"], 4)} for m, v in before["methods"].items()}}
+    blended = rankings(duty(test), test_model, lists, blend=tuning["blend"], temperature=tuning["temperature"])["blend"]
+    metrics["top_scores"] = [r[0].score if r else 0.0 for r in blended]  # for the bundle's reference.json
     return metrics
 
 
@@ -171,69 +180,155 @@ def write_urgency_report(metrics: dict[str, Any], reports_dir: Path) -> Path:
     return path
 
 
+def reference(trained: Trained, route_scores: list[float] | None) -> dict[str, Any]:
+    """What monitoring compares the served scores with (``reference.json`` of the bundle): on the category
+    head's held-out rows, the top category's score and the predicted category of each row, the top route's
+    score (when the routing was tuned), and the training labels' mix."""
+    out: dict[str, Any] = {"data": "held-out rows of the category head"}
+    enc = trained.encoded.get("category")
+    if route_scores is not None:
+        out["route_score"] = [round(float(v), 4) for v in route_scores]
+    if enc is None:
+        return out
+    test = enc.part("test")
+    fit = enc.part(*FIT_SPLITS)
+    head = trained.bundle.head("category")
+    if len(test.frame):
+        proba = head.predict_proba(test.X, test.prepared)
+        top = proba.argmax(axis=1)
+        out["n"] = int(len(top))
+        out["category_score"] = [round(float(v), 4) for v in proba.max(axis=1)]
+        predicted = pd.Series([head.labels[j] for j in top]).value_counts(normalize=True)
+        out["category_mix"] = {str(k): round(float(v), 4) for k, v in predicted.items()}
+    labels = fit.frame["label"].astype(str).value_counts(normalize=True)
+    out["label_mix"] = {str(k): round(float(v), 4) for k, v in labels.items()}
+    return out
+
+
 def train_bundle(
     params: Params | None = None,
     *,
-    name: str = DEFAULT_NAME,
+    name: str | None = None,
     processed_dir: Path | None = None,
     feedback: pd.DataFrame | None = None,
+    feedback_info: dict[str, Any] | None = None,
     reports_dir: Path | None = None,
     write_report_files: bool = True,
     track: bool = True,
     serve_if_none: bool = True,
 ) -> BuildResult:
-    """Train, tune, save, report and track one bundle (see the module docstring)."""
-    from minyi_nlp.config import get_settings
-    from minyi_nlp.models.registry import bundle_dir, read_served, set_served
+    """Train, tune, save, report and track one bundle (see the module docstring).
+
+    ``name`` None saves a candidate under a unique name (its version, ``candidate-<UTC time>-<data hash>``);
+    a given name may not be the served bundle or one kept for rollback. ``feedback_info`` (what
+    :func:`minyi_nlp.feedback.feedback_info` says of the ``feedback`` rows) goes into the manifest.
+    """
+    import minyi_nlp.progress as progress
+    from minyi_nlp.models.bundle import combined_data_hash, new_version
+    from minyi_nlp.models.registry import bundle_dir, check_trainable, read_served
     from minyi_nlp.routing import load_lists
 
-    settings = get_settings()
     params = params or load_params()
-    reports_dir = reports_dir or settings.reports_dir
+    if name is not None:
+        check_trainable(name)
     t0 = time.perf_counter()
-    tasks = load_tasks(params, processed_dir=processed_dir, feedback=feedback)
-    trained = train_heads(params, tasks)
-    metrics = trained.metrics
-    lists = load_lists()
-    bundle = trained.bundle
-    if SUBCATEGORY in bundle.heads and "category" in bundle.heads:
-        from minyi_nlp.models.subcategory_eval import bundle_report
+    with progress.stage("train", total=len(params.heads) * 2 + 6):
+        with progress.step("load data of " + ", ".join(params.heads)):
+            tasks = load_tasks(params, processed_dir=processed_dir, feedback=feedback)
+        trained = train_heads(params, tasks)
+        metrics = trained.metrics
+        lists = load_lists()
+        bundle = trained.bundle
+        if SUBCATEGORY in bundle.heads and "category" in bundle.heads:
+            from minyi_nlp.models.subcategory_eval import bundle_report
 
-        metrics[SUBCATEGORY].update(bundle_report(bundle))
-    bundle.extras[ROUTING_EXTRA] = {"subcategory_threshold": params.routing.subcategory_threshold}
-    if "department" in tasks and "category" in tasks:
-        metrics["routing"] = tune_routing(trained, params, lists)
-        bundle.extras[ROUTING_EXTRA].update({k: metrics["routing"]["tuning"][k] for k in ("blend", "temperature")})
-    if "urgency" in tasks and params.heads["urgency"].hazards is not None:
-        from minyi_nlp.dispatch.urgency import URGENCY_EXTRA, tune_urgency
+            with progress.step("score the sub-category head on the hand-labelled set"):
+                metrics[SUBCATEGORY].update(bundle_report(bundle))
+        bundle.extras[ROUTING_EXTRA] = {"subcategory_threshold": params.routing.subcategory_threshold}
+        with progress.step("tune routing blend"):
+            if "department" in tasks and "category" in tasks:
+                metrics["routing"] = tune_routing(trained, params, lists)
+                bundle.extras[ROUTING_EXTRA].update(
+                    {k: metrics["routing"]["tuning"][k] for k in ("blend", "temperature")})
+        if "urgency" in tasks and params.heads["urgency"].hazards is not None:
+            from minyi_nlp.dispatch.urgency import URGENCY_EXTRA, tune_urgency
 
-        bundle.extras[URGENCY_EXTRA], metrics["urgency_flag"] = tune_urgency(bundle, params.heads["urgency"].hazards)
-    bundle.extras["splits"] = {name_: {"test": task.part("test")["id"].astype(str).tolist()}
-                               for name_, task in tasks.items()}
-    metrics["train_seconds"] = round(time.perf_counter() - t0, 1)
-    summary = _summary(metrics)
-    out_dir = bundle_dir(name)
-    manifest = bundle.save(out_dir, name=name, data_hashes=trained.data_hashes, params=params.model_dump(),
-                           metrics=summary)
-    log.info("bundle %s → %s (%.0fs)", manifest["version"], out_dir, metrics["train_seconds"])
-    plots = write_reports(metrics, reports_dir) if write_report_files else []
-    if write_report_files:
-        (reports_dir / "bundle.json").write_text(json.dumps({"version": manifest["version"], **summary},
-                                                            ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    tracking = None
-    if track:
-        from minyi_nlp.models.tracking import flatten, log_training_run
-
-        flat: dict[str, float] = {}
-        flatten("", summary, flat)
-        flat["train_seconds"] = metrics["train_seconds"]
-        tracking = log_training_run(params=_flat_params(params), metrics=flat, plots=plots, model_dir=out_dir,
-                                    tags={"minyi.version": manifest["version"], "minyi.bundle": name})
-    served = False
-    if serve_if_none and not read_served().get("bundle"):
-        set_served(name, reason="first bundle trained")
-        served = True
+            with progress.step("tune the urgent flag"):
+                bundle.extras[URGENCY_EXTRA], metrics["urgency_flag"] = tune_urgency(
+                    bundle, params.heads["urgency"].hazards)
+        bundle.extras["splits"] = {name_: {"test": task.part("test")["id"].astype(str).tolist()}
+                                   for name_, task in tasks.items()}
+        route_scores = metrics["routing"].pop("top_scores") if "routing" in metrics else None
+        bundle.extras["reference"] = reference(trained, route_scores)
+        metrics["train_seconds"] = round(time.perf_counter() - t0, 1)
+        summary = _summary(metrics)
+        base = name or "candidate"
+        version = first = new_version(base, combined_data_hash(trained.data_hashes))
+        while name is None and bundle_dir(version).exists():  # two candidates within a second
+            version = f"{first}-{len(list(bundle_dir(version).parent.glob(first + '*'))) + 1}"
+        out_dir = check_trainable(name or version)
+        reports_dir = reports_dir or candidate_reports_dir(name or version)
+        info = {"feedback": feedback_info} if feedback_info else {}
+        with progress.step("save bundle"):
+            manifest = bundle.save(out_dir, name=base, data_hashes=trained.data_hashes, params=params.model_dump(),
+                                   metrics=summary, version=version, info=info)
+        log.info("bundle %s → %s (%.0fs)", manifest["version"], out_dir, metrics["train_seconds"])
+        with progress.step("write reports"):
+            plots = write_reports(metrics, reports_dir) if write_report_files else []
+            if write_report_files:
+                (reports_dir / "bundle.json").write_text(json.dumps({"version": manifest["version"], **summary},
+                                                                    ensure_ascii=False, indent=2) + "\n",
+                                                         encoding="utf-8")
+        tracking = None
+        with progress.step("log to MLflow" if track else "no MLflow"):
+            if track:
+                tracking = _track(params, summary, metrics, plots, out_dir, manifest)
+        served = False
+        if serve_if_none and not read_served().get("bundle"):
+            serve_first(out_dir.name, tracking)
+            served = True
     return BuildResult(out_dir, manifest, metrics, tracking, served)
+
+
+PIPELINE_NAME = "default"  # the bundle of `dvc repro`, whose reports are the tracked ones under reports/
+
+
+def candidate_reports_dir(name: str) -> Path:
+    """``reports/`` for the pipeline's bundle; ``reports/candidates/<name>/`` (not tracked) for any other
+    candidate, so that a trial run never overwrites the reports of the pipeline."""
+    from minyi_nlp.config import get_settings
+
+    root = get_settings().reports_dir
+    return root if name == PIPELINE_NAME else root / "candidates" / name
+
+
+def _track(params: Params, summary: dict[str, Any], metrics: dict[str, Any], plots: list[Path], out_dir: Path,
+           manifest: dict[str, Any]) -> dict[str, str]:
+    """Log the run, register the bundle in MLflow and note the model version in the manifest."""
+    from minyi_nlp.models.bundle import update_manifest
+    from minyi_nlp.models.tracking import flatten, log_training_run
+
+    flat: dict[str, float] = {}
+    flatten("", summary, flat)
+    flat["train_seconds"] = metrics["train_seconds"]
+    tags = {"minyi.version": manifest["version"], "minyi.bundle": out_dir.name}
+    if manifest.get("feedback"):
+        tags["minyi.feedback_rows"] = str(manifest["feedback"]["rows"])
+    tracking = log_training_run(params=_flat_params(params), metrics=flat, plots=plots, model_dir=out_dir, tags=tags)
+    update_manifest(out_dir, {"mlflow": tracking})
+    return tracking
+
+
+def serve_first(name: str, tracking: dict[str, str] | None) -> None:
+    """The first bundle ever trained is served (nothing to compare it with), and is the MLflow champion."""
+    from minyi_nlp.models.registry import set_served
+
+    set_served(name, reason="first bundle trained", verdict=None, forced=False)
+    log.info("no bundle was served: serving %s", name)
+    if tracking:
+        from minyi_nlp.models.tracking import set_alias
+
+        set_alias(tracking["model_version"], tags={"minyi.promotion": "first bundle trained"})
 
 
 def _flat_params(params: Params) -> dict[str, Any]:
@@ -258,8 +353,8 @@ def ensure_bundle() -> Path:
     except ModelNotFoundError:
         if served_name():
             raise
-    log.warning("no bundle is served yet: training the default bundle now (a few minutes)")
-    return train_bundle(track=False, write_report_files=False).bundle_dir
+    log.warning("no bundle is served yet: training the first bundle now (a few minutes); it is served")
+    return train_bundle(write_report_files=False).bundle_dir
 
 
 def encoder_texts_of_other_heads(params: Params, head: str = "category") -> list[str]:

@@ -69,6 +69,11 @@ def new_version(name: str, data_hash: str) -> str:
     return f"{name}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}-{data_hash[:8]}"
 
 
+def combined_data_hash(data_hashes: Mapping[str, str]) -> str:
+    """One hash of every head's training data (what a version's suffix is made of)."""
+    return sha256_texts([f"{k}={v}" for k, v in sorted(data_hashes.items())])
+
+
 @dataclass
 class Bundle:
     """An encoder and its heads (``heads[name]``), plus JSON ``extras`` and the manifest once saved/loaded."""
@@ -132,8 +137,10 @@ class Bundle:
 
     # -- persistence ----------------------------------------------------------------------------------
     def save(self, out_dir: Path, *, name: str, data_hashes: Mapping[str, str], params: Mapping[str, Any],
-             metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Write the bundle atomically into ``out_dir`` (replacing one that is there); returns the manifest."""
+             metrics: Mapping[str, Any] | None = None, version: str | None = None,
+             info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write the bundle atomically into ``out_dir`` (replacing one that is there); returns the manifest.
+        ``version`` defaults to ``<name>-<UTC time>-<data hash>``; ``info`` adds keys to the manifest."""
         out_dir = Path(out_dir)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
@@ -145,11 +152,10 @@ class Bundle:
                 path = tmp / f"{extra_name}.json"
                 path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
                 files.append(path)
-            combined = sha256_texts([f"{k}={v}" for k, v in sorted(data_hashes.items())])
             manifest = {
                 "format": FORMAT,
                 "name": name,
-                "version": new_version(name, combined),
+                "version": version or new_version(name, combined_data_hash(data_hashes)),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "heads": {h: {"kind": getattr(head, "kind", "linear"), "labels": head.labels,
                               "method": head.method_, "folds": head.n_folds_, "active_features": len(head.cols_)}
@@ -158,6 +164,7 @@ class Bundle:
                 "training_data_sha256": dict(data_hashes),
                 "params": dict(params),
                 "metrics": dict(metrics or {}),
+                **dict(info or {}),
                 "artifacts": {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(files)},
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -192,8 +199,22 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
 def update_metrics(bundle_dir: Path, metrics: Mapping[str, Any]) -> None:
     """Merge evaluation metrics into the manifest (the manifest itself is not hashed)."""
     manifest = read_manifest(bundle_dir)
-    manifest["metrics"] = {**manifest.get("metrics", {}), **metrics}
-    (Path(bundle_dir) / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    update_manifest(bundle_dir, {"metrics": {**manifest.get("metrics", {}), **metrics}})
+
+
+def update_manifest(bundle_dir: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Set top-level manifest keys that are records, not content (metrics, the MLflow model version); the
+    artefacts and their hashes cannot be changed this way. Written atomically."""
+    if {"artifacts", "version", "format", "heads"} & set(fields):
+        raise ValueError("a bundle's artefacts, version, format and heads are fixed once it is saved")
+    manifest = {**read_manifest(bundle_dir), **fields}
+    path = Path(bundle_dir) / MANIFEST
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=bundle_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, ensure_ascii=False, indent=1)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return manifest
 
 
 def verify(bundle_dir: Path, manifest: Mapping[str, Any]) -> None:

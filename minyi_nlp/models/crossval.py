@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+import minyi_nlp.progress as progress
 from minyi_nlp.models.metrics import classification_report
 from minyi_nlp.params import Params
 
@@ -84,7 +85,9 @@ def cross_validate(
     """Train outside fold k (:func:`fit_outside_fold`), evaluate on fold k's raw texts; mean ± std over folds."""
     folds = folds if folds is not None else list(range(params.prepare.n_folds))
     per_fold = []
-    for k in folds:
-        clf, seconds = fit_outside_fold(appeals, params, k, copies, encoder_texts=encoder_texts)
-        per_fold.append(score_fold(clf, appeals[appeals["fold"] == k], k, seconds, params.evaluate.n_bins))
+    with progress.stage("cv", total=len(folds)):
+        for k in folds:
+            with progress.step(f"fold {k}: fit outside it, score it"):
+                clf, seconds = fit_outside_fold(appeals, params, k, copies, encoder_texts=encoder_texts)
+                per_fold.append(score_fold(clf, appeals[appeals["fold"] == k], k, seconds, params.evaluate.n_bins))
     return cv_report(per_fold, params)

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import minyi_nlp.progress as progress
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -103,8 +105,9 @@ def out_of_fold_proba(
     skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for k, (tr, te) in enumerate(skf.split(x, y)):
         t0 = time.perf_counter()
-        clf, train = fit_classifier(train, x[tr], y[tr], fallback, encoder)
-        proba[te] = aligned_proba(clf, x[te], classes)
+        with progress.step(f"out-of-fold {k + 1}/{n_splits}"):
+            clf, train = fit_classifier(train, x[tr], y[tr], fallback, encoder)
+            proba[te] = aligned_proba(clf, x[te], classes)
         log.info("out-of-fold %d/%d: %d train rows, %.1fs", k + 1, n_splits, len(tr), time.perf_counter() - t0)
     return proba, classes, train
 
@@ -232,7 +235,8 @@ def cleaning_experiment(
         row: dict[str, Any] = {"fold": int(k), "n_eval": int(test.sum()), "eval_flagged": int(issues[test].sum())}
         for variant, keep in (("baseline", ~test), ("cleaned", ~test & ~issues)):
             t0 = time.perf_counter()
-            clf, _ = fit_classifier(train, texts[keep], labels[keep], encoder=encoder)
+            with progress.step(f"fold {k} {variant}"):
+                clf, _ = fit_classifier(train, texts[keep], labels[keep], encoder=encoder)
             classes = [str(c) for c in clf.classes_]
             proba = aligned_proba(clf, texts[test], classes)
             rep = classification_report(labels[test], proba, classes, n_bins)
@@ -307,15 +311,19 @@ def run_label_noise(
     out_dir = out_dir or get_settings().reports_dir
 
     texts, labels = appeals["text"].astype(str).tolist(), appeals["label"].astype(str).tolist()
-    proba, classes, used = out_of_fold_proba(
-        texts, labels, requested, n_splits=n_splits, seed=params.prepare.seed, fallback=base, encoder=params.encoder
-    )
-    oof = classification_report(labels, proba, classes, params.evaluate.n_bins)
-    issues, quality = find_issues(labels, proba, classes)
-    summary = summarize_issues(appeals, proba, classes, issues, quality, sample_size)
-    log.info("cleanlab flagged %d of %d appeals", summary["n_flagged"], summary["n_appeals"])
-    experiment = cleaning_experiment(appeals, issues, used, eval_folds=eval_folds, n_bins=params.evaluate.n_bins,
-                                     encoder=params.encoder)
+    n_eval = len(eval_folds) if eval_folds is not None else len({int(k) for k in appeals["fold"] if k >= 0})
+    with progress.stage("label-noise", total=n_splits + 2 * n_eval + 1):
+        proba, classes, used = out_of_fold_proba(
+            texts, labels, requested, n_splits=n_splits, seed=params.prepare.seed, fallback=base,
+            encoder=params.encoder
+        )
+        oof = classification_report(labels, proba, classes, params.evaluate.n_bins)
+        with progress.step("cleanlab"):
+            issues, quality = find_issues(labels, proba, classes)
+        summary = summarize_issues(appeals, proba, classes, issues, quality, sample_size)
+        log.info("cleanlab flagged %d of %d appeals", summary["n_flagged"], summary["n_appeals"])
+        experiment = cleaning_experiment(appeals, issues, used, eval_folds=eval_folds,
+                                         n_bins=params.evaluate.n_bins, encoder=params.encoder)
 
     shown = out_dir.relative_to(PROJECT_DIR) if out_dir.is_relative_to(PROJECT_DIR) else out_dir
     report: dict[str, Any] = {

@@ -112,3 +112,56 @@ def log_training_run(
     mv = client.create_model_version(registered_model, source=artifact_uri, run_id=run_id, tags=tags)
     log.info("MLflow run %s, registered %s version %s (%s)", run_id, registered_model, mv.version, uri)
     return {"run_id": run_id, "registered_model": registered_model, "model_version": str(mv.version)}
+
+
+# --------------------------------------------------------------------------- registry aliases
+
+CHAMPION_ALIAS = "champion"
+
+
+def find_model_version(bundle_version: str, registered_model: str = REGISTERED_MODEL) -> str | None:
+    """The registered model version whose tag ``minyi.version`` is ``bundle_version`` (newest), or None."""
+    client, _ = _client()
+    try:
+        versions = client.search_model_versions(f"name='{registered_model}'")
+    except Exception:  # noqa: BLE001 - no such registered model yet
+        return None
+    found = [v for v in versions if (v.tags or {}).get("minyi.version") == bundle_version]
+    return str(max(int(v.version) for v in found)) if found else None
+
+
+def register_bundle(bundle_dir: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """Log and register a bundle that was trained without tracking (its manifest's params and metrics)."""
+    params: dict[str, Any] = {}
+    metrics: dict[str, float] = {}
+    _flatten_params("", manifest.get("params", {}), params)
+    flatten("", manifest.get("metrics", {}), metrics)
+    return log_training_run(params=params, metrics=metrics, plots=[], model_dir=bundle_dir,
+                            tags={"minyi.version": str(manifest["version"]), "minyi.bundle": str(manifest["name"]),
+                                  "minyi.registered": "at promotion"})
+
+
+def _flatten_params(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten_params(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+
+def set_alias(model_version: str, alias: str = CHAMPION_ALIAS, registered_model: str = REGISTERED_MODEL,
+              tags: dict[str, str] | None = None) -> None:
+    """Point ``alias`` at ``model_version`` (and tag that version, e.g. with how it was promoted)."""
+    client, _ = _client()
+    client.set_registered_model_alias(registered_model, alias, model_version)
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(registered_model, model_version, key, value)
+
+
+def alias_version(alias: str = CHAMPION_ALIAS, registered_model: str = REGISTERED_MODEL) -> str | None:
+    """The model version ``alias`` points at, or None."""
+    client, _ = _client()
+    try:
+        return str(client.get_model_version_by_alias(registered_model, alias).version)
+    except Exception:  # noqa: BLE001 - no alias, or no registered model
+        return None

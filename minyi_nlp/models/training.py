@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 import yaml
 
+import minyi_nlp.progress as progress
 from minyi_nlp.config import RESOURCES_DIR
 from minyi_nlp.data.tasks import TaskData
 from minyi_nlp.models.bundle import Bundle, sha256_texts
@@ -185,18 +186,21 @@ def train_heads(params: Params, tasks: Mapping[str, TaskData]) -> Trained:
     """Fit the encoder on every task's training texts, then each head; report each on its test part."""
     corpus = [t for name, task in tasks.items() if params.heads[name].encoder_corpus
               for t in task.part(*FIT_SPLITS)["text"].astype(str)]
-    encoder = fit_encoder(params.encoder, corpus)
+    with progress.step(f"fit encoder on {len(corpus):,} texts"):
+        encoder = fit_encoder(params.encoder, corpus)
     heads: dict[str, LinearHead | TreeHead] = {}
     metrics: dict[str, Any] = {"encoder": {"n_texts": len(corpus), "n_features": encoder.n_features,
                                            "blocks": {b.name: b.stop - b.start for b in encoder.blocks}}}
     encoded: dict[str, Encoded] = {}
     for name, task in tasks.items():
         section = params.heads[name]
-        enc = encoded[name] = encode(encoder, task)
+        with progress.step(f"encode {len(task.frame):,} rows of {name}"):
+            enc = encoded[name] = encode(encoder, task)
         fit_rows = enc.part(*FIT_SPLITS)
-        rules, tuning = keyword_rules_for(section, fit_rows, encoder)
         t0 = time.perf_counter()
-        head = heads[name] = fit_head(section, fit_rows, rules, encoder)
+        with progress.step(f"fit head {name}"):
+            rules, tuning = keyword_rules_for(section, fit_rows, encoder)
+            head = heads[name] = fit_head(section, fit_rows, rules, encoder)
         seconds = time.perf_counter() - t0
         test = enc.part("test")
         report = head_report(head, test, params.evaluate.n_bins) if len(test.frame) else {}

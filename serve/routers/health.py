@@ -38,5 +38,5 @@ async def readyz(request: Request, store: StoreDep) -> Response:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(m: MetricsDep) -> Response:
-    """Prometheus text format."""
-    return Response(m.render(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text format (the monitoring gauges read the store: rendered in a worker thread)."""
+    return Response(await anyio.to_thread.run_sync(m.render), media_type=CONTENT_TYPE_LATEST)

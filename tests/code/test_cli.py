@@ -82,10 +82,12 @@ def test_evaluate_missing_column_is_a_clear_error(cli_env, tmp_path):
 def test_predict_one_text_shows_the_whole_suggestion(cli_env):
     res = runner.invoke(app, ["predict", "--text", "公司拖欠工资三个月了"])
     assert res.exit_code == 0, res.output
-    lines = res.stdout.splitlines()
-    assert lines[0].startswith("1. 劳动和社会保障")
-    assert "routes:" in lines and any("人力资源和社会保障局" in line for line in lines)
-    assert any(line.startswith("due: ") for line in lines) and any("because of:" in line for line in lines)
+    lines = [line.strip() for line in res.stdout.splitlines()]
+    assert lines[0] == "categories" and next(x for x in lines if x.startswith("1 ")).split()[1] == "劳动和社会保障"
+    routes = lines[lines.index("routes"):]
+    assert any("人力资源和社会保障局" in x for x in routes)
+    assert any(x.startswith("appeal type: ") for x in lines) and any("needs review:" in x for x in lines)
+    assert any(x.startswith("due: ") for x in lines) and any("because of:" in x for x in lines)
 
 
 def test_predict_json_is_the_service_suggestion(cli_env, real_dispatcher):

@@ -177,7 +177,7 @@ def test_import_e5_real_weights(tmp_path: Path) -> None:
 def test_cli_help() -> None:
     from typer.testing import CliRunner
 
-    from minyi_nlp.transformer.cli import models_app
+    from minyi_nlp.models_cli import models_app
 
     res = CliRunner().invoke(models_app, ["import-e5", "--help"])
     assert res.exit_code == 0 and "--out" in res.output
@@ -187,7 +187,7 @@ def test_package_import_is_light() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, minyi_nlp.transformer, minyi_nlp.transformer.cli; "
+    code = ("import sys, minyi_nlp.transformer, minyi_nlp.models_cli; "
             "print(any(m in sys.modules for m in ('torch', 'transformers')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

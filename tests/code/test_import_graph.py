@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "minyi_nlp.config": 0,
     "minyi_nlp.lazy": 0,
     "minyi_nlp.params": 0,
+    "minyi_nlp.progress": 0,
     "minyi_nlp.text": 0,
     "minyi_nlp.data": 1,
     "minyi_nlp.prepare": 1,
@@ -90,7 +91,8 @@ def test_layers_import_only_downward():
 
 
 def test_models_never_read_the_lists():
-    bad = [f"{src} imports {dst}" for src, targets in graph().items() if src.startswith("minyi_nlp.models")
+    bad = [f"{src} imports {dst}" for src, targets in graph().items()
+           if src == "minyi_nlp.models" or src.startswith("minyi_nlp.models.")  # not minyi_nlp.models_cli (a face)
            for dst in targets if dst.startswith(("minyi_nlp.routing", "minyi_nlp.dispatch"))]
     assert not bad, "\n".join(bad)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from serve_helpers import AS_DISPATCHER
 
-from minyi_nlp.feedback import feedback_rows, implied_category
+from minyi_nlp.feedback import feedback_rows, held_out, implied_category
 from minyi_nlp.routing import load_lists
 
 
@@ -31,12 +31,22 @@ def test_feedback_rows_from_the_service_database(client, database_url):
         r = client.post(f"/v1/suggestions/{sid}/decision", json={"dispatcher": "x", **body}, headers=AS_DISPATCHER)
         assert r.status_code == 201
     frame = feedback_rows(database_url)
-    assert list(frame.columns) == ["text", "label"]
-    assert frame["label"].tolist() == ["教育文体", "教育文体"]  # a generic office implies no category
-    assert "13812345678" not in " ".join(frame["text"]) and "<PHONE>" in frame["text"].iloc[0]
+    assert list(frame.columns) == ["text", "category", "department", "suggestion_id", "decided_at"]
+    # a generic office implies no category, but still teaches the department head; a held-out fifth is left out
+    kept = {sid for sid in (a, b, c) if not held_out(sid)}
+    assert set(frame["suggestion_id"]) == kept
+    expected = {a: ("教育文体", "教育局"), b: ("教育文体", None), c: (None, "市人民政府")}
+    for row in frame.itertuples():
+        category, department = expected[row.suggestion_id]
+        assert (row.category if isinstance(row.category, str) else None) == category
+        assert department is None or row.department == department
+    assert "13812345678" not in " ".join(frame["text"])
+    if a in kept:
+        assert "<PHONE>" in frame.loc[frame["suggestion_id"] == a, "text"].iloc[0]
 
 
 def test_feedback_rows_without_a_database(tmp_path):
     frame = feedback_rows(f"sqlite:///{tmp_path / 'missing.db'}")
-    assert len(frame) == 0 and list(frame.columns) == ["text", "label"]
+    assert len(frame) == 0 and list(frame.columns) == ["text", "category", "department", "suggestion_id",
+                                                       "decided_at"]
     assert not (tmp_path / "missing.db").exists()
