@@ -1,0 +1,152 @@
+"""Per-appeal features for grouping, computed chunk by chunk (the part that runs in parallel).
+
+:func:`featurize` turns a canonical frame (``id, source, row, title, content, submitted_at, user,
+likes, dislikes``) into :class:`ChunkFeatures`: masked title and text head (for descriptions), the sites
+named, the time, a citizen key, the votes, and the keyword vector as fixed-width arrays (``width``
+columns of feature indices, ``-1`` padded, and their values) so that chunks can be appended to a file
+and memory-mapped. It is a pure function of the frame, the fitted encoder and the parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from minyi_nlp.hotspots.describe import clean_title
+from minyi_nlp.hotspots.heat import NO_TIME
+from minyi_nlp.hotspots.params import HotspotParams
+from minyi_nlp.hotspots.places import find_sites
+from minyi_nlp.hotspots.vectors import TextEncoder, fit_encoder, keyword_vectors
+
+__all__ = ["ChunkFeatures", "PreparedTexts", "featurize", "fit_on", "prepare_texts", "to_csr", "vector_width"]
+
+
+@dataclass(frozen=True)
+class PreparedTexts:
+    """Preprocessed (normalised, PII-masked) texts of a frame: what the encoder and the descriptions see."""
+
+    titles: list[str]  # the title, or the content's first sentence when there is none
+    texts: list[str]  # title + content
+    heads: list[str]  # title + the first ``body_chars`` characters of the content
+
+
+def prepare_texts(frame: pd.DataFrame, params: HotspotParams) -> PreparedTexts:
+    from minyi_nlp.text import preprocess
+
+    titles, texts, heads = [], [], []
+    for title, content in zip(frame["title"].tolist(), frame["content"].tolist(), strict=True):
+        body = preprocess(content if isinstance(content, str) else "")
+        head = preprocess(title) if isinstance(title, str) and title.strip() else ""
+        head = head or clean_title("", body)
+        titles.append(head)
+        texts.append(f"{head}。{body}")
+        heads.append(f"{head}。{body[: params.body_chars]}")
+    return PreparedTexts(titles, texts, heads)
+
+
+def fit_on(frame: pd.DataFrame, params: HotspotParams) -> tuple[TextEncoder, ChunkFeatures]:
+    """The grouping encoder fitted on ``frame`` (:func:`~minyi_nlp.hotspots.vectors.fit_encoder`) and the
+    frame's features."""
+    prepared = prepare_texts(frame, params)
+    encoder, text_vectors = fit_encoder(prepared.texts)
+    return encoder, featurize(frame, encoder, params, prepared, text_vectors)
+
+
+def vector_width(params: HotspotParams) -> int:
+    return params.title_terms + params.body_terms
+
+
+@dataclass
+class ChunkFeatures:
+    """Features of one chunk of appeals (row order kept)."""
+
+    ids: list[str]
+    titles: list[str]
+    heads: list[str]
+    sites: list[str]  # sites named in the title (else in the text head), joined by "|"
+    times: np.ndarray  # int64 seconds, NO_TIME when unknown
+    citizens: np.ndarray  # int64 key per distinct citizen
+    likes: np.ndarray  # int64
+    dislikes: np.ndarray  # int64
+    cols: np.ndarray  # (rows, width) int32 feature indices, -1 = none
+    vals: np.ndarray  # (rows, width) float32
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _seconds(values: pd.Series) -> np.ndarray:
+    ts = pd.to_datetime(values, errors="coerce")
+    out = ts.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    out[ts.isna().to_numpy()] = NO_TIME
+    return out
+
+
+def _citizen_keys(frame: pd.DataFrame) -> np.ndarray:
+    """A stable int64 per user; rows without a user get a key of their own (file + row)."""
+    users = frame["user"].astype("string")
+    fallback = "\x00" + frame["source"].astype(str) + ":" + frame["row"].astype(str)
+    keys = users.where(users.notna() & (users.str.strip() != ""), fallback).astype(str)
+    return pd.util.hash_array(keys.to_numpy(dtype=object)).view(np.int64)
+
+
+def _fixed_width(matrix: sp.csr_matrix, width: int) -> tuple[np.ndarray, np.ndarray]:
+    n = matrix.shape[0]
+    cols = np.full((n, width), -1, np.int32)
+    vals = np.zeros((n, width), np.float32)
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(n), counts)
+    pos = np.arange(len(matrix.indices)) - np.repeat(matrix.indptr[:-1], counts)
+    cols[rows, pos] = matrix.indices
+    vals[rows, pos] = matrix.data
+    return cols, vals
+
+
+def to_csr(cols: np.ndarray, vals: np.ndarray, n_features: int) -> sp.csr_matrix:
+    """The sparse matrix of fixed-width rows (inverse of the chunk layout)."""
+    mask = cols >= 0
+    indptr = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])
+    return sp.csr_matrix((vals[mask], cols[mask], indptr), shape=(cols.shape[0], n_features))
+
+
+def featurize(
+    frame: pd.DataFrame,
+    encoder: TextEncoder,
+    params: HotspotParams,
+    prepared: PreparedTexts | None = None,
+    text_vectors: sp.csr_matrix | None = None,
+) -> ChunkFeatures:
+    """Features of a canonical frame (``prepared`` and ``text_vectors``: its texts and their encoder vectors,
+    when already computed)."""
+    prepared = prepared or prepare_texts(frame, params)
+    vectors = keyword_vectors(
+        encoder,
+        prepared.titles,
+        prepared.texts,
+        title_terms=params.title_terms,
+        body_terms=params.body_terms,
+        title_weight=params.title_weight,
+        text_vectors=text_vectors,
+    )
+    cols, vals = _fixed_width(vectors, vector_width(params))
+    return ChunkFeatures(
+        ids=frame["id"].astype(str).tolist(),
+        titles=prepared.titles,
+        heads=prepared.heads,
+        sites=["|".join(find_sites(t) or find_sites(h)) for t, h in zip(prepared.titles, prepared.heads, strict=True)],
+        times=_seconds(frame["submitted_at"]),
+        citizens=_citizen_keys(frame),
+        likes=np.asarray(frame["likes"], dtype=np.int64),
+        dislikes=np.asarray(frame["dislikes"], dtype=np.int64),
+        cols=cols,
+        vals=vals,
+    )
+
+
+def n_features(encoder: TextEncoder, sample: Sequence[str] = ("",)) -> int:
+    """Columns of the keyword vectors (title block + full-text block)."""
+    return 2 * encoder.transform(list(sample)).shape[1]
