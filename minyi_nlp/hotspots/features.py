@@ -48,12 +48,18 @@ def prepare_texts(frame: pd.DataFrame, params: HotspotParams) -> PreparedTexts:
     return PreparedTexts(titles, texts, heads)
 
 
-def fit_on(frame: pd.DataFrame, params: HotspotParams) -> tuple[TextEncoder, ChunkFeatures]:
+def fit_on(
+    frame: pd.DataFrame, params: HotspotParams, keep: np.ndarray | None = None
+) -> tuple[TextEncoder, ChunkFeatures]:
     """The grouping encoder fitted on ``frame`` (:func:`~minyi_nlp.hotspots.vectors.fit_encoder`) and the
-    frame's features."""
+    features of its rows at positions ``keep`` (default: all)."""
     prepared = prepare_texts(frame, params)
     encoder, text_vectors = fit_encoder(prepared.texts)
-    return encoder, featurize(frame, encoder, params, prepared, text_vectors)
+    if keep is None:
+        return encoder, featurize(frame, encoder, params, prepared, text_vectors)
+    subset = PreparedTexts(*([values[k] for k in keep] for values in (prepared.titles, prepared.texts, prepared.heads)))
+    rows = frame.iloc[keep].reset_index(drop=True)
+    return encoder, featurize(rows, encoder, params, subset, text_vectors[keep])
 
 
 def vector_width(params: HotspotParams) -> int:

@@ -377,9 +377,9 @@ def find_hotspots(
     seconds: dict[str, float] = {}
     outside = 0
 
-    def in_range() -> Iterator[pd.DataFrame]:
+    def in_range(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         nonlocal outside
-        for frame in frames:
+        for frame in chunks:
             kept = _in_range(frame, since, until)
             outside += len(frame) - len(kept)
             if len(kept):
@@ -388,16 +388,20 @@ def find_hotspots(
     with tempfile.TemporaryDirectory(prefix="minyi-hotspots-", dir=workdir) as tmp:
         t0 = time.perf_counter()
         store = _Store(Path(tmp), vector_width(params))
-        chunks = _rechunk(in_range(), params.fit_rows, params.chunk_rows)
+        chunks = _rechunk(frames, params.fit_rows, params.chunk_rows)
         first = next(chunks, None)
         encoder = None
-        if first is not None:
-            encoder, features = fit_on(first, params)
-            store.append(features)
+        if first is not None:  # the encoder learns from the first rows, in the time range or not
+            keep = _in_range(first.assign(_pos=np.arange(len(first))), since, until)["_pos"].to_numpy()
+            outside += len(first) - len(keep)
+            encoder, features = fit_on(first, params, keep)
+            if len(features):
+                store.append(features)
             if on_chunk:
                 on_chunk(len(first))
-            rest = _map_ray(chunks, encoder, params, workers, ray_address) if engine == "ray" else _map_local(
-                chunks, encoder, params)
+            kept = in_range(chunks)
+            rest = _map_ray(kept, encoder, params, workers, ray_address) if engine == "ray" else _map_local(
+                kept, encoder, params)
             for features in rest:
                 store.append(features)
                 if on_chunk:
