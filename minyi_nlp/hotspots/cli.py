@@ -69,7 +69,8 @@ def hotspots_command(
     encoding: Annotated[str | None, typer.Option(help="CSV/JSONL encoding (default: UTF-8, else GB18030)")] = None,
 ) -> None:
     """Hot issues (热点问题): group the appeals that report the same event, rank the groups by a heat index, and
-    write the ranking (CSV, XLSX, JSON) and a chart (PNG) to OUT; rejected rows go to OUT/hotspots.rejects.csv."""
+    write the ranking (CSV, XLSX, JSON) and a chart (PNG) to OUT; every appeal's group goes to
+    OUT/hotspots.assignments.parquet, rejected rows to OUT/hotspots.rejects.csv."""
     from minyi_nlp.data import DataError
     from minyi_nlp.hotspots.inputs import Columns, InputReader
     from minyi_nlp.hotspots.params import HotspotParams
@@ -89,7 +90,8 @@ def hotspots_command(
     reader = InputReader(input, columns, encoding)
     try:
         result = find_hotspots(reader.frames(), params, top=top, since=start, until=end, engine=engine.value,
-                               workers=workers, ray_address=ray_address)
+                               workers=workers, ray_address=ray_address,
+                               assignments=out / "hotspots.assignments.parquet")
     except (DataError, ValueError, RuntimeError) as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -34,8 +34,10 @@ class HotspotParams(BaseModel):
     chunk_rows: int = Field(5000, ge=100)
     window_rows: int = Field(20000, ge=1000)
     window_overlap: int = Field(5000, ge=0)
-    fit_rows: int = Field(50000, ge=100)  # rows the stand-in encoder's vocabulary is fitted on
+    fit_rows: int = Field(20000, ge=100)  # rows the stand-in encoder's vocabulary is fitted on (the first ones)
     max_in_memory_rows: int = Field(20000, ge=100)  # the average / hdbscan methods need a full matrix
+    hdbscan_min_cluster_size: int = Field(3, ge=2)
+    hdbscan_min_samples: int = Field(2, ge=1)
     # heat index (minyi_nlp.hotspots.heat)
     repeat_weight: float = Field(0.5, ge=0)
     likes_weight: float = Field(2.0, ge=0)

@@ -161,8 +161,14 @@ def _in_range(frame: pd.DataFrame, since: datetime | None, until: datetime | Non
     return frame.loc[keep.to_numpy()].reset_index(drop=True)
 
 
-def _featurize_task(frame: pd.DataFrame, encoder: TextEncoder, params: HotspotParams) -> ChunkFeatures:
-    return featurize(frame, encoder, params)
+class _Featurizer:
+    """Ray actor: holds the fitted encoder (deserialised once) and featurises the chunks it is sent."""
+
+    def __init__(self, encoder: TextEncoder, params: HotspotParams) -> None:
+        self.encoder, self.params = encoder, params
+
+    def run(self, frame: pd.DataFrame) -> ChunkFeatures:
+        return featurize(frame, self.encoder, self.params)
 
 
 def _map_local(frames: Iterator[pd.DataFrame], encoder: TextEncoder, params: HotspotParams) -> Iterator[ChunkFeatures]:
@@ -177,7 +183,8 @@ def _map_ray(
     workers: int | None,
     ray_address: str | None,
 ) -> Iterator[ChunkFeatures]:
-    """Ray tasks over the chunks, at most ``2 × workers`` in flight, results in input order."""
+    """``workers`` Ray actors featurise the chunks (round robin, at most two in flight per actor); results come
+    back in input order, so the output is the local engine's."""
     try:
         import ray
     except ImportError as err:  # pragma: no cover - ray is a declared extra
@@ -191,13 +198,14 @@ def _map_ray(
                      log_to_driver=True)
         started = True
     try:
-        task = ray.remote(num_cpus=1)(_featurize_task)
-        enc_ref, par_ref = ray.put(encoder), ray.put(params)
-        in_flight = 2 * max(1, int(workers or ray.cluster_resources().get("CPU", 1)))
+        n = max(1, int(workers or ray.cluster_resources().get("CPU", 1)))
+        actor = ray.remote(num_cpus=1)(_Featurizer)
+        enc_ref = ray.put(encoder)
+        pool = [actor.remote(enc_ref, params) for _ in range(n)]
         pending: list[Any] = []
-        for frame in frames:
-            pending.append(task.remote(frame, enc_ref, par_ref))
-            if len(pending) >= in_flight:
+        for k, frame in enumerate(frames):
+            pending.append(pool[k % n].run.remote(frame))
+            if len(pending) >= 2 * n:
                 yield ray.get(pending.pop(0))
         while pending:
             yield ray.get(pending.pop(0))
@@ -261,6 +269,18 @@ class _Store:
                     out[r] = sig
         return out
 
+    def write_assignments(self, path: Path, labels: np.ndarray, ranks: dict[int, int]) -> None:
+        """``id, group, rank`` of every row, chunk by chunk, to a Parquet file."""
+        schema = pa.schema([("id", pa.string()), ("group", pa.int64()), ("rank", pa.int64())])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(path, schema) as writer:
+            for k in range(len(self.starts) - 1):
+                ids = pq.read_table(self.dir / f"texts-{k:06d}.parquet", columns=["id"]).column("id")
+                groups = labels[self.starts[k] : self.starts[k + 1]]
+                rank = pa.array([ranks.get(int(g)) for g in groups], pa.int64())
+                writer.write_table(pa.table({"id": ids, "group": pa.array(groups, pa.int64()), "rank": rank},
+                                            schema=schema))
+
     def texts(self, rows: np.ndarray) -> pd.DataFrame:
         """``id, title, head`` of the given rows, in the given order."""
         rows = np.asarray(rows, np.int64)
@@ -303,7 +323,8 @@ def _link(store: _Store, params: HotspotParams, n_cols: int) -> tuple[np.ndarray
         sigs = [sig_map.get(r, frozenset()) for r in range(store.n)]
         if params.method == "average":
             return average_groups(vectors, params.threshold, sigs if params.sites else None), 0
-        return hdbscan_groups(vectors, sigs if params.sites else None), 0
+        return hdbscan_groups(vectors, sigs if params.sites else None, min_cluster_size=params.hdbscan_min_cluster_size,
+                              min_samples=params.hdbscan_min_samples), 0
     linker = SiteLinker(store.n)
     sortable = np.where(times == NO_TIME, np.iinfo(np.int64).max, times)
     order = np.argsort(sortable, kind="stable")
@@ -364,13 +385,15 @@ def find_hotspots(
     workers: int | None = None,
     ray_address: str | None = None,
     workdir: Path | None = None,
+    assignments: Path | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> HotspotResult:
     """The ``top`` hot issues of the appeals in ``frames`` (canonical frames, e.g. from :class:`InputReader`).
 
     ``since``/``until`` keep appeals written in that range (appeals without a time are then left out);
     the reference time for recency and growth is ``until``, else the latest appeal. ``workdir`` keeps the
-    spilled features (default: a temporary directory, removed at the end). ``on_chunk(rows)`` is called
+    spilled features (default: a temporary directory, removed at the end). ``assignments``: write every
+    appeal's group there (Parquet: ``id``, ``group``, ``rank`` of its hot issue or null). ``on_chunk(rows)`` is called
     after each featurised chunk.
     """
     params = params or HotspotParams()
@@ -422,6 +445,9 @@ def find_hotspots(
         for rank, (pos, row) in enumerate(zip(bounds, table.head(top).itertuples(index=False), strict=False), 1):
             members = order[pos : pos + int(row.n)]
             hotspots.append(_describe(store, rank, pd.Series(row._asdict()), members, n_cols))
+        if assignments is not None:
+            ranks = dict(zip(table["group"].head(top).tolist(), range(1, top + 1), strict=False))
+            store.write_assignments(assignments, labels, ranks)
         seconds["describe"] = time.perf_counter() - t2
         known = store.times[store.times != NO_TIME]
         ref_time = _dt(reference) if reference is not None else (_dt(int(known.max())) if len(known) else None)
