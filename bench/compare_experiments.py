@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from minyi_nlp.config import get_settings
-from minyi_nlp.plots import plot_experiments
+from minyi_nlp.models.plots import plot_experiments
 
 
 def load_rows(reports: Path) -> list[dict]:

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from minyi_nlp.config import get_settings
-from minyi_nlp.crossval import cv_report, fit_outside_fold, score_fold
+from minyi_nlp.models.crossval import cv_report, fit_outside_fold, score_fold
+from minyi_nlp.models.plots import plot_learning_curve
 from minyi_nlp.params import load_params
-from minyi_nlp.plots import plot_learning_curve
 from minyi_nlp.prepare import PreparedData
 
 log = logging.getLogger("learning_curve")
@@ -65,7 +65,7 @@ def main() -> None:
         print(f"share {share:g} ({np.mean(n_train):.0f} appeals): macro-F1 {curve[-1]['macro_f1_mean']:.4f} "
               f"± {curve[-1]['macro_f1_std']:.4f}, ECE {curve[-1]['ece_mean']:.4f}")
         if not args.no_track:
-            from minyi_nlp.tracking import log_cv_run
+            from minyi_nlp.models.tracking import log_cv_run
 
             log_cv_run(report["name"], report)
     reports = settings.reports_dir

@@ -131,9 +131,9 @@ def run_job(args: argparse.Namespace, input_csv: Path, out: Path, engine: str, w
 
 def time_components(pool: pd.DataFrame, sample: int, batch_size: int, models_dir: Path | None) -> dict[str, Any]:
     """One core, in this process: the model's segmenter on the model input, and bare suggest_many."""
-    from minyi_nlp.classifier import prepare_texts
+    from minyi_nlp.data.tasks import compose_text
     from minyi_nlp.dispatch import Dispatcher
-    from minyi_nlp.predict import compose_text
+    from minyi_nlp.models.encoder import prepare_texts
     from minyi_nlp.text import Segmenter
 
     frame = resample(pool, sample, seed=1)

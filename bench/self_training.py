@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from minyi_nlp.config import get_settings
-from minyi_nlp.crossval import cv_report, fit_outside_fold, score_fold, summarize
 from minyi_nlp.data import load_source
+from minyi_nlp.data.tasks import compose_text
 from minyi_nlp.dedup import duplicate_groups
+from minyi_nlp.models.crossval import cv_report, fit_outside_fold, score_fold, summarize
 from minyi_nlp.params import PrepareParams, load_params
-from minyi_nlp.predict import compose_text
 from minyi_nlp.prepare import PreparedData
 
 SOURCES = ("teddy_fj2_test_unlabelled", "teddy_fj3_hot_issues", "teddy_fj4_replies")
@@ -94,7 +94,7 @@ def main() -> None:
         s = report["summary"]
         print(f"{name}: macro-F1 {s['macro_f1']['mean']:.4f} ± {s['macro_f1']['std']:.4f}, ECE {s['ece']['mean']:.4f}")
         if not args.no_track:
-            from minyi_nlp.tracking import log_cv_run
+            from minyi_nlp.models.tracking import log_cv_run
 
             log_cv_run(name, report)
 

@@ -173,8 +173,8 @@ def batch_stats(before: tuple[float, float, float], after: tuple[float, float, f
 
 def profile(texts: list[str], n: int, explain: bool) -> dict[str, float]:
     """Median milliseconds per step for one appeal, measured in-process on ``n`` texts."""
-    from minyi_nlp.classifier import prepare_texts
     from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.models.encoder import prepare_texts
     from minyi_nlp.text import Segmenter, preprocess
     from serve.db import make_engine, migrate, utcnow
     from serve.responses import dumps

@@ -10,8 +10,8 @@ import time
 
 import pandas as pd
 
-from minyi_nlp.classifier import prepare_texts
 from minyi_nlp.config import get_settings
+from minyi_nlp.models.encoder import prepare_texts
 from minyi_nlp.transformer.features import E5Embedder
 
 CACHE = get_settings().data_dir / "interim" / "e5_cache"

@@ -7,7 +7,7 @@ models only see raw rows (embedding the 5.7k segmented rows costs ~1 h of CPU he
 regression is trained on the raw rows outside fold k; the combined models (``concat``: embedding ‖
 linear log-probabilities, ``stack``: both models' log-probabilities) are trained on the raw rows
 outside fold k, using for each of those rows the linear model that did not see its fold
-(cross-validated stacking). Metrics: ``minyi_nlp.metrics.classification_report`` on fold k.
+(cross-validated stacking). Metrics: ``minyi_nlp.models.metrics.classification_report`` on fold k.
 
     nice -n 10 python bench/transformer_features.py [--folds 0 1 2 3 4] [--out reports/transformer_features.json]
 
@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minyi_nlp.classifier import prepare_texts
 from minyi_nlp.config import get_settings
-from minyi_nlp.crossval import fit_outside_fold
-from minyi_nlp.metrics import classification_report
+from minyi_nlp.models.crossval import fit_outside_fold
+from minyi_nlp.models.encoder import prepare_texts
+from minyi_nlp.models.metrics import classification_report
 from minyi_nlp.params import load_params
 from minyi_nlp.prepare import PreparedData
 from minyi_nlp.transformer.features import E5Embedder, E5FeatureClassifier
@@ -44,8 +44,8 @@ def linear_fold_proba(df: pd.DataFrame, fold: int) -> tuple[np.ndarray, list[str
     appeal when ``prepare.train_copies`` is ``all``); cached per fold and parameter set.
     """
     params = load_params()
-    key = hashlib.sha256(json.dumps([params.train.model_dump(), params.prepare.train_copies],
-                                    sort_keys=True).encode()).hexdigest()[:10]
+    linear = {**params.encoder.model_dump(), **params.heads["category"].model.model_dump()}
+    key = hashlib.sha256(json.dumps([linear, params.prepare.train_copies], sort_keys=True).encode()).hexdigest()[:10]
     path = INTERIM / f"linear_fold{fold}_{key}_proba.npz"
     test = df[df.fold == fold]
     if path.exists():
@@ -75,7 +75,8 @@ def main() -> None:
     args = ap.parse_args()
 
     params = load_params()  # read once: the linear models and the MLflow runs must name the same parameters
-    linear_params = {**params.train.model_dump(), "train_copies": params.prepare.train_copies}
+    linear_params = {**params.encoder.model_dump(), **params.heads["category"].model.model_dump(),
+                     "train_copies": params.prepare.train_copies}
     df = pd.read_parquet(get_settings().processed_dir / "appeals.parquet")
     raw = df[df.fold >= 0].reset_index(drop=True)
     if args.linear_only:
@@ -144,7 +145,7 @@ def main() -> None:
 
 def track(results: dict[str, dict], out: dict, path: Path) -> None:
     """One MLflow run per model in the ``minyi cv`` experiment, in the same shape as ``minyi cv`` logs."""
-    from minyi_nlp.tracking import log_cv_run
+    from minyi_nlp.models.tracking import log_cv_run
 
     for name, per_fold in results.items():
         folds = [{"fold": int(k), **v} for k, v in per_fold.items()]

@@ -17,9 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from minyi_nlp.artifacts import load_model, save_model
 from minyi_nlp.config import get_settings
-from minyi_nlp.metrics import classification_report
+from minyi_nlp.models.metrics import classification_report
 from minyi_nlp.prepare import PreparedData
 from minyi_nlp.transformer import TransformerClassifier
 
@@ -71,14 +70,13 @@ def main() -> None:
         "projected_minutes_per_epoch": round(per_example * len(train) / 60, 1),
         "load_avg_1min_at_end": os.getloadavg()[0],
     }
-    with tempfile.TemporaryDirectory() as tmp:  # the model directory as artifacts.save_model writes it
+    with tempfile.TemporaryDirectory() as tmp:  # save_pretrained: the plain directory of the fine-tuned model
         t0 = time.perf_counter()
-        save_model(clf, Path(tmp) / "m", kind="category-transformer", data_hash="0" * 64,
-                   labels=[str(c) for c in clf.classes_], params={})
+        clf.save_pretrained(Path(tmp) / "m")
         res["save_model_seconds"] = round(time.perf_counter() - t0, 1)
-        res["model_dir_bytes"] = sum(p.stat().st_size for p in (Path(tmp) / "m").iterdir())
+        res["model_dir_bytes"] = sum(p.stat().st_size for p in (Path(tmp) / "m").rglob("*") if p.is_file())
         t0 = time.perf_counter()
-        load_model(Path(tmp) / "m")
+        type(clf).from_pretrained(Path(tmp) / "m")
         res["load_model_seconds"] = round(time.perf_counter() - t0, 1)
     if args.full:
         rows = train[train.fold >= 0] if args.train_rows == "raw" else train
@@ -115,7 +113,7 @@ def main() -> None:
 
 def linear_outside(prepared: PreparedData, fold: int):
     """The default linear model (params.yaml) trained outside ``fold``, as ``minyi cv`` trains it."""
-    from minyi_nlp.crossval import fit_outside_fold
+    from minyi_nlp.models.crossval import fit_outside_fold
     from minyi_nlp.params import load_params
 
     return fit_outside_fold(prepared.appeals, load_params(), fold, prepared.copies)[0]
@@ -123,7 +121,7 @@ def linear_outside(prepared: PreparedData, fold: int):
 
 def track(res: dict, args: argparse.Namespace) -> None:
     """Log the one-fold fine-tune to MLflow in the shape ``minyi cv`` uses (one fold)."""
-    from minyi_nlp.tracking import log_cv_run
+    from minyi_nlp.models.tracking import log_cv_run
 
     fold = {"fold": args.fold, **res["scores"], "train_seconds": res["full_fit_seconds"]}
     summary = {k: {"mean": float(v), "std": 0.0} for k, v in fold.items() if k != "fold"}

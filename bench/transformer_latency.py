@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from minyi_nlp.classifier import prepare_texts
 from minyi_nlp.config import get_settings
+from minyi_nlp.models.encoder import prepare_texts
 from minyi_nlp.transformer.common import encode_texts, mean_pool
 
 OUT = get_settings().reports_dir / "transformer_latency.json"

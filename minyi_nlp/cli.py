@@ -57,87 +57,59 @@ def prepare() -> None:
     typer.echo(json.dumps(data.report, ensure_ascii=False))
 
 
-class Backend(StrEnum):
-    linear = "linear"
-    transformer = "transformer"
+@app.command()
+def train(
+    model_name: Annotated[
+        str, typer.Option(help="bundle name: the bundle is written to models/bundles/NAME")
+    ] = "default",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override params.yaml: --set C=1 --set heads.department.model.C=1 "
+                                   "--set encoder.min_df=3"),
+    ] = None,
+    with_feedback: Annotated[
+        bool, typer.Option("--with-feedback", help="add confirmed dispatcher decisions to the training rows")
+    ] = False,
+    no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
+) -> None:
+    """Fit the encoder and every head, tune the routing blend, evaluate each head on its held-out part,
+    save one bundle (models/bundles/NAME) and log it to MLflow."""
+    from minyi_nlp.dispatch.build import train_bundle
+    from minyi_nlp.params import load_params, with_overrides
+
+    try:
+        params = with_overrides(load_params(), set_ or [])
+    except ValueError as exc:
+        _fail(str(exc))
+    feedback = None
+    if with_feedback:
+        from minyi_nlp.feedback import feedback_rows
+
+        feedback = feedback_rows()
+        typer.echo(f"adding {len(feedback)} confirmed decisions from the feedback store", err=True)
+    try:
+        res = train_bundle(params, name=model_name, feedback=feedback, track=not no_track)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"bundle {res.manifest['version']} → {res.bundle_dir}" + ("  (now served)" if res.served else ""))
+    for head, m in res.manifest["metrics"].items():
+        if head == "routing":
+            typer.echo(f"routing (held-out derived labels, n={m['n']}): "
+                       + "  ".join(f"{k} top-1 {m[k]['top1']:.3f} top-3 {m[k]['top3']:.3f}"
+                                   for k in ("duty_list", "model", "blend") if k in m)
+                       + f"  (blend {m['blend_weight']:.2f}, T {m['temperature']:.2f})")
+        else:
+            typer.echo(f"{head} (held-out, n={m['n']}): macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}  "
+                       f"top-2 {m['top2_accuracy']:.4f}  ECE {m['ece']:.4f}")
+    typer.echo(f"trained in {res.metrics['train_seconds']}s")
+    if res.tracking:
+        typer.echo(f"MLflow run {res.tracking['run_id']}, model version {res.tracking['model_version']}")
 
 
-class TrainTask(StrEnum):
+class EvalTask(StrEnum):
     category = "category"
     department = "department"
     appeal_type = "appeal-type"
-    all = "all"
-
-
-@app.command()
-def train(
-    task: Annotated[TrainTask, typer.Option(help="category, department, appeal-type or all")] = TrainTask.category,
-    no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
-    with_feedback: Annotated[
-        bool, typer.Option("--with-feedback", help="add confirmed dispatcher decisions (category model)")
-    ] = False,
-    backend: Annotated[
-        Backend, typer.Option(help="category model: linear (TF-IDF) or transformer (params.yaml transformer)")
-    ] = Backend.linear,
-    model_name: Annotated[
-        str | None,
-        typer.Option(help="category model folder under models/ (default: category); serve it with "
-                          "MINYI_CATEGORY_MODEL=NAME"),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="override a parameter: --set C=1 --set transformer.epochs=2"),
-    ] = None,
-) -> None:
-    """Train a model on its training split; log and register it in MLflow."""
-    if task in (TrainTask.category, TrainTask.all):
-        from minyi_nlp.config import get_settings
-        from minyi_nlp.params import load_params
-        from minyi_nlp.train import train_category
-
-        extra = None
-        if with_feedback:
-            from minyi_nlp.feedback import feedback_rows
-
-            extra = feedback_rows()
-            typer.echo(f"adding {len(extra)} confirmed decisions from the feedback store", err=True)
-        params = _with_overrides(load_params(), set_ or [])
-        model_dir = get_settings().models_dir / model_name if model_name else None
-        try:
-            res = train_category(params, model_dir=model_dir, track=not no_track, extra_rows=extra,
-                                 backend=backend.value)
-        except (FileNotFoundError, ValueError) as exc:
-            _fail(str(exc))
-        m = res.metrics
-        typer.echo(
-            f"model {res.manifest['version']} → {res.model_dir}\n"
-            f"eval (raw text, n={m['n']}): macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}  "
-            f"top-2 {m['top2_accuracy']:.4f}  ECE {m['ece']:.4f}  (trained in {m['train_seconds']}s)"
-        )
-        if res.tracking:
-            typer.echo(f"MLflow run {res.tracking['run_id']}, model version {res.tracking['model_version']}")
-    if task in (TrainTask.department, TrainTask.all):
-        from minyi_nlp.department import train_department
-
-        d = train_department(track=not no_track)
-        dm = d.metrics
-        typer.echo(
-            f"department model {d.manifest['version']} → {d.model_dir}\n"
-            f"held-out derived labels (n={dm['n']}; label precision ~83 % on Teddy): "
-            + "  ".join(f"{k} top-1 {v['top1']:.3f} top-3 {v['top3']:.3f}" for k, v in dm["methods"].items())
-            + f"  (blend {dm['tuning']['blend']:.2f}, T {dm['tuning']['temperature']:.2f})"
-        )
-    if task in (TrainTask.appeal_type, TrainTask.all):
-        from minyi_nlp.appeal_type import train_appeal_type
-
-        a = train_appeal_type(track=not no_track)
-        am, bare = a.metrics, a.metrics["held_out"]["model"]
-        typer.echo(
-            f"appeal-type model {a.manifest['version']} → {a.model_dir}\n"
-            f"held-out Fuzhou (n={am['n']}): macro-F1 {am['macro_f1']:.4f} accuracy {am['accuracy']:.4f} "
-            f"(model alone {bare['macro_f1']:.4f} / {bare['accuracy']:.4f}); "
-            f"general examples {am['behavioural']['passed']}/{am['behavioural']['n']}"
-        )
 
 
 def _print_metrics(metrics: dict, fmt: OutputFormat) -> None:
@@ -154,10 +126,13 @@ def _print_metrics(metrics: dict, fmt: OutputFormat) -> None:
 
 @app.command()
 def evaluate(
-    data: Annotated[Path | None, typer.Option(help="labelled file (default: the prepared eval split)")] = None,
+    data: Annotated[Path | None, typer.Option(help="labelled file (default: the head's held-out part)")] = None,
     text_col: Annotated[str, typer.Option(help="column with the raw appeal text")] = "text",
     label_col: Annotated[str, typer.Option(help="column with the true label")] = "label",
-    task: Annotated[str, typer.Option(help="category (default) or department")] = "category",
+    task: Annotated[EvalTask, typer.Option(help="category, department (the routing) or appeal-type")] = (
+        EvalTask.category
+    ),
+    bundle: Annotated[Path | None, typer.Option(help="bundle folder (default: the served one)")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="text or json (one JSON line, last)")] = (
         OutputFormat.text
     ),
@@ -166,53 +141,78 @@ def evaluate(
     rejects: Annotated[Path | None, typer.Option(help="rejected rows (default: <data>.rejects.csv)")] = None,
     encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: UTF-8, GB18030 fallback)")] = None,
 ) -> None:
-    """Evaluate the current model on a labelled file of raw text."""
-    from minyi_nlp.artifacts import load_model, update_metrics
-    from minyi_nlp.config import get_settings
+    """Evaluate the served bundle (or --bundle) on a labelled file of raw text, or on a head's held-out part."""
     from minyi_nlp.data import DataError
-    from minyi_nlp.evaluate import evaluate_file, write_plots
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.dispatch.build import ensure_bundle
+    from minyi_nlp.models.bundle import ModelIntegrityError, update_metrics
     from minyi_nlp.params import load_params
-    from minyi_nlp.prepare import EVAL_CSV
-    from minyi_nlp.train import ensure_category_model
 
-    if task == "department":
-        from minyi_nlp.routing.evaluate import evaluate_department_file
+    try:
+        dispatcher = Dispatcher.load(bundle or ensure_bundle())
+    except (FileNotFoundError, ModelIntegrityError) as err:
+        _fail(str(err))
+    if task is EvalTask.department:
+        from minyi_nlp.dispatch.evaluate import evaluate_department_file
 
+        if data is not None and label_col == "label":
+            label_col = "department"
         try:
-            metrics = evaluate_department_file(data, text_col=text_col, label_col=label_col, rejects=rejects)
+            metrics = evaluate_department_file(data, text_col=text_col, label_col=label_col, rejects=rejects,
+                                               dispatcher=dispatcher)
         except (DataError, ValueError) as err:
             _fail(str(err))
         typer.echo(json.dumps(metrics, ensure_ascii=False))
         return
-    if task != "category":
-        _fail(f"--task must be 'category' or 'department', got {task!r}")
-    settings = get_settings()
-    params = load_params()
-    model_dir = ensure_category_model()
-    default_data = data is None
-    if default_data:
-        data = settings.processed_dir / EVAL_CSV
-    if not data.exists():
-        _fail(f"{data}: no such file")
-    rejects = rejects or data.with_name(data.stem + ".rejects.csv")
-    loaded = load_model(model_dir)
+    from minyi_nlp.models.evaluate import evaluate_file, evaluate_held_out, write_plots
+
+    head = task.value.replace("-", "_")
+    n_bins = load_params().evaluate.n_bins
     try:
-        metrics = evaluate_file(
-            loaded.model, data, text_col=text_col, label_col=label_col, params=params,
-            rejects_path=rejects, encoding=encoding,
-        )
+        if data is None and head != "category":
+            metrics = evaluate_held_out(dispatcher.bundle, head, n_bins)
+        else:
+            if data is None:
+                from minyi_nlp.config import get_settings
+                from minyi_nlp.prepare import EVAL_CSV
+
+                data = get_settings().processed_dir / EVAL_CSV
+                if not data.exists():
+                    from minyi_nlp.prepare import run_prepare
+
+                    run_prepare(load_params().prepare)
+            if not data.exists():
+                _fail(f"{data}: no such file")
+            rejects = rejects or data.with_name(data.stem + ".rejects.csv")
+            metrics = evaluate_file(dispatcher.bundle, data, head=head, text_col=text_col, label_col=label_col,
+                                    n_bins=n_bins, rejects_path=rejects, encoding=encoding)
+            metrics["data"] = str(data)
     except (DataError, ValueError) as err:
         _fail(str(err))
-    metrics["model_version"] = loaded.version
-    metrics["data"] = str(data)
+    metrics["model_version"] = dispatcher.bundle.version
     if plots_dir:
-        write_plots(metrics, plots_dir)
+        write_plots(metrics, plots_dir, head=head)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
-    if default_data:
-        update_metrics(model_dir, {k: v for k, v in metrics.items() if k not in ("reliability",)})
+    if bundle is None and dispatcher.bundle.path is not None:
+        update_metrics(dispatcher.bundle.path, {f"{head}.evaluated": {k: metrics[k] for k in
+                                                                       ("n", "macro_f1", "accuracy", "ece")}})
     _print_metrics(metrics, fmt)
+
+
+def _suggestion_lines(s: dict) -> list[str]:
+    lines = [f"{i}. {c['label']:<8} {c['score']:.3f}" for i, c in enumerate(s["categories"][:3], 1)]
+    lines.append("routes:")
+    lines += [f"  {i}. {d['jurisdiction']} {d['department']}  {d['score']:.3f}  ({'; '.join(d['reasons'])})"
+              for i, d in enumerate(s["departments"], 1)]
+    lines.append(f"appeal type: {s['appeal_type']} ({s['appeal_type_score']})   place: {s['jurisdiction']} "
+                 f"({s['jurisdiction_level']})")
+    lines.append(f"due: {s['due_at']}   urgent: {s['urgent']}   needs review: {s['needs_review']}"
+                 + (f" ({'; '.join(s['review_reasons'])})" if s["review_reasons"] else ""))
+    if s["keywords"]:
+        lines.append("because of: " + "、".join(s["keywords"]))
+    return lines
 
 
 @app.command()
@@ -224,13 +224,15 @@ def predict(
     text_col: Annotated[str, typer.Option(help="content column in --data")] = "content",
     title_col: Annotated[str | None, typer.Option(help="title column in --data")] = None,
     id_col: Annotated[str | None, typer.Option(help="id column in --data")] = None,
-    top_k: Annotated[int, typer.Option(help="categories to return")] = 3,
-    explain: Annotated[bool, typer.Option(help="show the words behind the top category")] = False,
+    top_k: Annotated[int, typer.Option(help="categories and routes per row in --data output")] = 3,
+    bundle: Annotated[Path | None, typer.Option(help="bundle folder (default: the served one)")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
 ) -> None:
-    """Rank categories for one text (--text) or for every row of a file (--data … --out …)."""
-    from minyi_nlp.predict import CategoryPredictor, compose_text
-    from minyi_nlp.train import ensure_category_model
+    """The service's suggestion for one text (--text), or for every row of a file (--data … --out …)."""
+    from minyi_nlp.data.tasks import compose_text
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.dispatch.build import ensure_bundle
+    from minyi_nlp.models.bundle import ModelIntegrityError
 
     if (text is None) == (data is None):
         _fail("give exactly one of --text or --data")
@@ -241,27 +243,24 @@ def predict(
         _, issue = check_content(compose_text(title, text), get_settings().max_content_chars)
         if issue is not None:
             _fail(f"--text: {issue[1]}")
-    predictor = CategoryPredictor.load(ensure_category_model())
-    if text is not None:
-        ranked = predictor.rank([compose_text(title, text)], top_k)[0]
-        why = predictor.explain(compose_text(title, text), ranked[0].label) if explain else []
-        if fmt is OutputFormat.json:
-            typer.echo(json.dumps({"model_version": predictor.version,
-                                   "categories": [{"label": r.label, "score": round(r.score, 4)} for r in ranked],
-                                   "reasons": [w for w, _ in why]}, ensure_ascii=False))
-            return
-        for i, r in enumerate(ranked, 1):
-            typer.echo(f"{i}. {r.label:<8} {r.score:.3f}")
-        if why:
-            typer.echo("because of: " + "、".join(w for w, _ in why))
-        return
-    if out is None:
+    if data is not None and out is None:
         _fail("--data needs --out")
+    try:
+        dispatcher = Dispatcher.load(bundle or ensure_bundle())
+    except (FileNotFoundError, ModelIntegrityError) as err:
+        _fail(str(err))
+    if text is not None:
+        s = dispatcher.suggest(title, text).as_dict()
+        if fmt is OutputFormat.json:
+            typer.echo(json.dumps(s, ensure_ascii=False))
+        else:
+            typer.echo("\n".join(_suggestion_lines(s)))
+        return
     from minyi_nlp.data import DataError
     from minyi_nlp.predict_file import predict_file
 
     try:
-        summary = predict_file(predictor, data, out, text_col=text_col, title_col=title_col,
+        summary = predict_file(dispatcher, data, out, text_col=text_col, title_col=title_col,
                                id_col=id_col, top_k=top_k)
     except DataError as err:
         _fail(str(err))
@@ -280,34 +279,6 @@ def serve(
     run(host, port, workers=workers)
 
 
-def _with_overrides(params, pairs: list[str]):
-    """``params`` with ``KEY=VALUE`` overrides: train keys, ``transformer.KEY``, ``prepare.train_copies``.
-
-    Values are read as YAML (``2`` → int, ``null`` → None) and validated like params.yaml.
-    """
-    import yaml
-    from pydantic import ValidationError
-
-    sections: dict[str, dict] = {"train": {}, "prepare": {}, "transformer": {}}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        section, _, field = key.strip().rpartition(".")
-        section = section or "train"
-        if not sep or not field or section not in sections or (section == "prepare" and field != "train_copies"):
-            _fail(f"--set takes KEY=VALUE for a key of params.yaml's train section, transformer.KEY or "
-                  f"prepare.train_copies, got {pair!r}")
-        sections[section][field] = yaml.safe_load(value)
-    update: dict = {"transformer": {**params.transformer, **sections.pop("transformer")}}
-    for section, fields in sections.items():
-        current = getattr(params, section)
-        try:
-            update[section] = current.model_validate({**current.model_dump(), **fields})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            _fail(f"--set {section}.{err['loc'][0]}: {err['msg']}")
-    return params.model_copy(update=update)
-
-
 @app.command()
 def cv(
     folds: Annotated[str | None, typer.Option(help="comma-separated folds (default: all)")] = None,
@@ -319,19 +290,24 @@ def cv(
     name: Annotated[str | None, typer.Option(help="experiment name in MLflow (default: the overrides)")] = None,
     no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
 ) -> None:
-    """Cross-validate the category model over the raw-text folds (mean ± std macro-F1, ECE); log to MLflow."""
+    """Cross-validate the category head (with its encoder) over the raw-text folds: mean ± std macro-F1, ECE."""
     from minyi_nlp.config import get_settings
-    from minyi_nlp.crossval import cross_validate
-    from minyi_nlp.params import load_params
-    from minyi_nlp.prepare import PreparedData
-    from minyi_nlp.train import load_split
+    from minyi_nlp.dispatch.build import encoder_texts_of_other_heads
+    from minyi_nlp.models.crossval import cross_validate
+    from minyi_nlp.params import load_params, with_overrides
+    from minyi_nlp.prepare import APPEALS_FILE, PreparedData, run_prepare
 
-    params = _with_overrides(load_params(), set_ or [])
+    try:
+        params = with_overrides(load_params(), set_ or [])
+    except ValueError as exc:
+        _fail(str(exc))
     settings = get_settings()
-    load_split(settings.processed_dir, params)
+    if not (settings.processed_dir / APPEALS_FILE).exists():
+        run_prepare(params.prepare)
     prepared = PreparedData.read(settings.processed_dir)
     chosen = [int(f) for f in folds.split(",")] if folds else None
-    report = cross_validate(prepared.appeals, params, chosen, prepared.copies)
+    report = cross_validate(prepared.appeals, params, chosen, prepared.copies,
+                            encoder_texts=encoder_texts_of_other_heads(params))
     report["name"] = name or (",".join(set_ or []) or "params.yaml")
     for f in report["folds"]:
         typer.echo(f"fold {f['fold']}: n={f['n']} macro-F1 {f['macro_f1']:.4f} ECE {f['ece']:.4f}", err=True)
@@ -342,7 +318,7 @@ def cv(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     if not no_track:
-        from minyi_nlp.tracking import log_cv_run
+        from minyi_nlp.models.tracking import log_cv_run
 
         run_id = log_cv_run(report["name"], report, [out] if out else [])
         typer.echo(f"MLflow run {run_id} ({report['name']})", err=True)
@@ -356,7 +332,7 @@ def label_noise(
     no_track: Annotated[bool, typer.Option("--no-track", help="skip MLflow logging")] = False,
 ) -> None:
     """Flag likely label errors with cleanlab and test whether training without them helps."""
-    from minyi_nlp.label_noise import run_label_noise
+    from minyi_nlp.models.label_noise import run_label_noise
 
     report = run_label_noise(n_splits=folds, out_dir=out_dir, track=not no_track)
     s = report["experiment"]["summary"]

@@ -21,8 +21,8 @@ class Settings(BaseSettings):
     project_dir: Path = PROJECT_DIR
     segmenter: Literal["jieba", "rjieba"] = "rjieba"
     max_content_chars: int = 20_000
-    model_dir: Path | None = None
-    category_model: str = "category"  # the folder under models/ that the service, CLI and batch jobs load
+    models: Path | None = None  # the models folder (default: <project>/models)
+    bundle: str | None = None  # serve this bundle (a name under models/bundles/ or a path) instead of the promoted one
     mlflow_tracking_uri: str | None = None
 
     @property
@@ -39,16 +39,11 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.project_dir / "models"
+        return self.models or self.project_dir / "models"
 
     @property
     def reports_dir(self) -> Path:
         return self.project_dir / "reports"
-
-    @property
-    def category_model_dir(self) -> Path:
-        """``MINYI_MODEL_DIR`` if set, else ``models/<MINYI_CATEGORY_MODEL>`` (default ``models/category``)."""
-        return self.model_dir or self.models_dir / self.category_model
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from minyi_nlp.predict import compose_text
+from minyi_nlp.data.tasks import compose_text
 
 DEFAULT_MIN_SHARE = 0.5
 SEP = "/"

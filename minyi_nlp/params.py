@@ -1,4 +1,4 @@
-"""Typed views of ``params.yaml`` (one section per pipeline stage)."""
+"""Typed views of ``params.yaml``: one section per pipeline stage, one sub-section per head."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from minyi_nlp.config import PROJECT_DIR
+
+HEAD_NAMES = ("category", "department", "appeal_type")
 
 
 class PrepareParams(BaseModel):
@@ -22,26 +24,72 @@ class PrepareParams(BaseModel):
     train_copies: Literal["one", "all"] = "one"
 
 
-class TrainParams(BaseModel):
+class EncoderParams(BaseModel):
+    """``encoder``: the one featuriser every head reads (see :mod:`minyi_nlp.models.encoder`)."""
+
     model_config = ConfigDict(extra="forbid")
-    segmenter: str = "rjieba"
-    word_ngram_max: int = Field(2, ge=1, le=3)
-    char_ngram_min: int = Field(1, ge=1)
-    char_ngram_max: int = Field(3, ge=1, le=5)
+    segmenter: Literal["jieba", "rjieba"] = "rjieba"
+    user_dict: bool = True
+    stopwords: bool = True
+    word_ngram_max: int = Field(2, ge=1, le=2)
+    char_ngram_min: int = Field(1, ge=1, le=3)
+    char_ngram_max: int = Field(3, ge=1, le=3)
     min_df: int = Field(2, ge=1)
-    max_features: int | None = 400_000
+    max_features: int | None = Field(400_000, ge=1)  # per block (words, chars), as TfidfVectorizer's
+    max_chars: int = Field(3000, ge=0)  # longer texts keep their head and tail
+    head_chars: int = Field(40, ge=0)  # the title again as its own block (0: none)
+    head_weight: float = Field(1.0, gt=0)
+    embed_dim: int = Field(256, ge=8, le=4096)  # dense projection for similar appeals and grouping
+    embed_seed: int = 0
+
+
+class HeadParams(BaseModel):
+    """``heads.<name>.model``: the calibrated linear model of a head (see :mod:`minyi_nlp.models.heads`)."""
+
+    model_config = ConfigDict(extra="forbid")
     linear: Literal["svm", "logreg"] = "svm"
     C: float = Field(0.5, gt=0)
     class_weight: Literal["balanced"] | None = "balanced"
     calibration: Literal["isotonic", "sigmoid", "temperature"] = "isotonic"
-    calibration_cv: int = Field(5, ge=2)
-    max_chars: int = Field(3000, ge=0)
-    head_chars: int = Field(0, ge=0)
-    head_weight: float = Field(1.0, gt=0)
-    user_dict: bool = True
-    stopwords: bool = True
+    calibration_cv: int = Field(5, ge=2)  # capped by the rarest label's count
     n_jobs: int | None = None
     random_state: int = 0
+
+
+class KeywordParams(BaseModel):
+    """``heads.<name>.keywords``: explicit wording that names a label, mixed into the head's output."""
+
+    model_config = ConfigDict(extra="forbid")
+    file: str  # resources/keywords/<file>.yaml: rules (label, regular expression)
+    weight: float | None = Field(0.5, ge=0, le=1)  # None: the out-of-fold best on the training part
+    cv_folds: int = Field(4, ge=2)  # folds of the out-of-fold weight curve
+
+
+class HeadSection(BaseModel):
+    """``heads.<name>``: model, label filter, keyword rules and the task's data parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: HeadParams = HeadParams()
+    min_rows: int = Field(1, ge=1)  # labels with fewer training rows are not targets of the head
+    blocks: list[Literal["words", "chars", "head"]] | None = None  # encoder blocks the head reads (None: all)
+    keywords: KeywordParams | None = None
+    data: dict[str, Any] = {}  # validated by the task (minyi_nlp.data.tasks)
+
+
+def _default_heads() -> dict[str, HeadSection]:
+    return {
+        "category": HeadSection(model=HeadParams(calibration_cv=10)),
+        "department": HeadSection(model=HeadParams(calibration_cv=3), min_rows=8),
+        "appeal_type": HeadSection(model=HeadParams(calibration="sigmoid"),
+                                   keywords=KeywordParams(file="appeal_type")),
+    }
+
+
+class RoutingParams(BaseModel):
+    """``routing``: how the department head is blended with the duty list (tuned on the validation part)."""
+
+    model_config = ConfigDict(extra="forbid")
+    blend_grid: int = Field(20, ge=2)
 
 
 class EvaluateParams(BaseModel):
@@ -52,12 +100,11 @@ class EvaluateParams(BaseModel):
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prepare: PrepareParams = PrepareParams()
-    train: TrainParams = TrainParams()
+    encoder: EncoderParams = EncoderParams()
+    heads: dict[str, HeadSection] = Field(default_factory=_default_heads)
+    routing: RoutingParams = RoutingParams()
     evaluate: EvaluateParams = EvaluateParams()
-    # validated by DepartmentParams / AppealTypeParams / TransformerClassifier when those models are trained
-    department: dict[str, Any] = {}
-    appeal_type: dict[str, Any] = {}
-    transformer: dict[str, Any] = {}
+    transformer: dict[str, Any] = {}  # validated by TransformerClassifier (bench/ experiments)
 
 
 def load_params(path: Path | None = None) -> Params:
@@ -66,4 +113,34 @@ def load_params(path: Path | None = None) -> Params:
     data: dict[str, Any] = {}
     if path.exists():
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return Params.model_validate(data)
+
+
+def with_overrides(params: Params, pairs: list[str]) -> Params:
+    """``params`` with ``KEY=VALUE`` overrides, values read as YAML and validated like params.yaml.
+
+    Keys: a dotted path (``encoder.min_df``, ``heads.department.model.C``, ``prepare.train_copies``), or a
+    bare key of the category head's model (``C``, ``calibration``) or of the encoder (``max_features``).
+    """
+    data = params.model_dump()
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--set takes KEY=VALUE, got {pair!r}")
+        path = key.split(".")
+        if len(path) == 1:
+            if key in HeadParams.model_fields:
+                path = ["heads", "category", "model", key]
+            elif key in EncoderParams.model_fields:
+                path = ["encoder", key]
+            else:
+                raise ValueError(f"--set {key}: not a key of the category head's model or of the encoder; "
+                                 f"use a dotted path such as heads.department.model.C")
+        node = data
+        for part in path[:-1]:
+            if not isinstance(node, dict) or part not in node:
+                raise ValueError(f"--set {key}: no section {part!r} in params.yaml")
+            node = node[part]
+        node[path[-1]] = yaml.safe_load(value)
     return Params.model_validate(data)

@@ -1,12 +1,11 @@
-"""Predict categories for every row of a file; unusable rows go to a rejects file."""
+"""``minyi predict --data``: the suggestion for every row of a file; unusable rows go to a rejects file."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-
-from minyi_nlp.predict import CategoryPredictor, compose_text
 
 
 def write_frame(frame: pd.DataFrame, out: Path) -> None:
@@ -24,7 +23,7 @@ def write_frame(frame: pd.DataFrame, out: Path) -> None:
 
 
 def predict_file(
-    predictor: CategoryPredictor,
+    dispatcher: Any,
     path: Path,
     out: Path,
     *,
@@ -32,11 +31,14 @@ def predict_file(
     title_col: str | None = None,
     id_col: str | None = None,
     top_k: int = 3,
-    batch_size: int = 2000,
+    batch_size: int = 1000,
 ) -> dict:
-    """Rank categories for each valid row of ``path`` and write them to ``out``."""
+    """Suggestions (the batch job's columns: categories, routes, review) for each valid row of ``path``."""
+    from minyi_nlp.batch.predict import predict_frame
     from minyi_nlp.data import load_file
 
+    if out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+        raise ValueError(f"{out}: output must end in .csv, .jsonl or .parquet")
     mapping: dict[str, str] = {"content": text_col}
     if title_col:
         mapping["title"] = title_col
@@ -44,19 +46,19 @@ def predict_file(
         mapping["id"] = id_col
     rejects_path = out.with_name(out.stem + ".rejects.csv")
     result = load_file(path, mapping, rejects_path=rejects_path)
-    frame = result.frame
-    titles = frame["title"] if "title" in frame else pd.Series([None] * len(frame))
-    texts = [compose_text(t, c) for t, c in zip(titles, frame["content"], strict=True)]
-    rows = []
-    for start in range(0, len(texts), batch_size):
-        for ranked in predictor.rank(texts[start : start + batch_size], top_k):
-            row: dict[str, object] = {}
-            for i, r in enumerate(ranked, 1):
-                row[f"category_{i}"] = r.label
-                row[f"score_{i}"] = round(r.score, 6)
-            rows.append(row)
-    output = pd.concat([frame[["id"]].reset_index(drop=True), pd.DataFrame(rows)], axis=1)
-    output["model_version"] = predictor.version
+    frame = result.frame.reset_index(drop=True)
+    valid = pd.DataFrame({
+        "id": frame["id"].astype(str),
+        "source": path.name,
+        "row": frame["row"] if "row" in frame else range(1, len(frame) + 1),
+        "title": frame.get("title"),
+        "content": frame["content"],
+        "category": None,
+    })
+    parts = [predict_frame(dispatcher, valid.iloc[i : i + batch_size], top_k).to_pandas()
+             for i in range(0, len(valid), batch_size)]
+    output = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    output = output.drop(columns=[c for c in ("previous_category", "changed") if c in output])
     write_frame(output, out)
     return {
         "rows_read": result.rows_read,
@@ -64,5 +66,5 @@ def predict_file(
         "rejected": int(result.rejects["row"].nunique()) if len(result.rejects) else 0,
         "out": str(out),
         "rejects": str(rejects_path) if len(result.rejects) else None,
-        "model_version": predictor.version,
+        "model_version": dispatcher.version,
     }

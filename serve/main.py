@@ -31,15 +31,15 @@ log = logging.getLogger("serve")
 Loader = Callable[[], Any]
 
 
-def default_loader(models_dir: Path | None) -> Loader:
-    """Load every model under ``models_dir`` (default ``models/``) and re-read the routing lists."""
+def default_loader(bundle_dir: Path | None) -> Loader:
+    """Load ``bundle_dir`` (default: the served bundle, looked up again at every call) and re-read the lists."""
 
     def load() -> Any:
         from minyi_nlp.dispatch import Dispatcher
         from minyi_nlp.routing import load_lists
 
         load_lists.cache_clear()  # an administrator may have edited the lists
-        return Dispatcher.load(models_dir)
+        return Dispatcher.load(bundle_dir)
 
     return load
 
@@ -91,7 +91,7 @@ def create_app(
     app.state.settings = settings
     app.state.api_keys = load_api_keys(settings.api_keys, settings.api_keys_file)
     app.state.dispatcher = dispatcher
-    app.state.loader = loader or default_loader(settings.models_dir)
+    app.state.loader = loader or default_loader(settings.bundle_dir)
     app.state.metrics = Metrics.create()
     errors.install(app)
     for module in (health, suggestions, decisions, admin, meta, console):
@@ -103,14 +103,16 @@ def create_app(
 
 def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, log_level: str = "info",
         access_log: bool = True) -> None:
-    """Start the service with uvicorn: train the category, department and appeal-type models if missing, apply the
-    database migrations, then serve (``workers`` > 1 forks processes, each loading the models)."""
+    """Start the service with uvicorn: train and serve a bundle if none is served yet, apply the database
+    migrations, then serve (``workers`` > 1 starts processes, each loading the bundle once; its weights are
+    memory-mapped, so the processes share them)."""
     import uvicorn
 
-    from minyi_nlp.dispatch import ensure_dispatch_models
+    from minyi_nlp.dispatch import ensure_bundle
 
     settings = get_serve_settings()
-    ensure_dispatch_models(settings.models_dir)
+    if settings.bundle_dir is None:
+        ensure_bundle()
     load_api_keys(settings.api_keys, settings.api_keys_file)  # fail early; create the dev keys file once
     engine = make_engine(settings.database_url, timeout_s=settings.serve_db_timeout_s)
     try:

@@ -43,7 +43,7 @@ class ServeSettings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     api_keys: str | None = None
     api_keys_file: Path = Field(default_factory=lambda: serve_data_dir() / "api_keys")
-    models_dir: Path | None = None  # default: minyi's models/ (category, department, appeal_type)
+    bundle_dir: Path | None = None  # default: the served bundle (models/served.json, or MINYI_BUNDLE)
 
     max_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)  # 1,000 × 20,000 CJK chars as \u escapes
 

@@ -20,12 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import sklearn
 
-from minyi_nlp.predict import compose_text
 from minyi_nlp.text import preprocess
 from serve.db import utcnow
-from serve.explain import batch_keywords, supports_batch_keywords
 from serve.metrics import Metrics
 from serve.schemas import AppealIn
 from serve.store import NewSuggestion, Store
@@ -119,19 +116,13 @@ class SuggestionService:
         """Model call + masking (in a worker thread)."""
         t0 = time.perf_counter()
         pairs = [(a.title, a.content) for a in appeals]
-        fast = explain and supports_batch_keywords(dispatcher.category)
-        with sklearn.config_context(assume_finite=True):  # inputs are text; skip NaN scans of sparse matrices
-            suggestions = dispatcher.suggest_many(pairs, explain=explain and not fast)
-            keywords = (batch_keywords(dispatcher.category, [compose_text(t, c) for t, c in pairs],
-                                       [s.categories[0].label for s in suggestions]) if fast else None)
+        suggestions = dispatcher.suggest_many(pairs, explain=explain)
         self.metrics.model_seconds.observe(time.perf_counter() - t0)
         self.metrics.model_batch.observe(len(appeals))
         created = utcnow()
         out = []
-        for i, (appeal, s) in enumerate(zip(appeals, suggestions, strict=True)):
+        for appeal, s in zip(appeals, suggestions, strict=True):
             data = s.as_dict()
-            if keywords is not None:
-                data["keywords"] = keywords[i]
             new = NewSuggestion(uuid.uuid4(), created, mask(appeal.title), mask(appeal.content) or "",
                                 appeal.channel, data)
             out.append((new, {"id": str(new.id), "created_at": created.isoformat(), **data}))

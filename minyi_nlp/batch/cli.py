@@ -30,7 +30,9 @@ def reclassify_command(
         str | None, typer.Option(help="join an existing Ray cluster (default: start a local one)")
     ] = None,
     top_k: Annotated[int, typer.Option(min=1, help="categories and departments kept per row")] = 3,
-    models_dir: Annotated[Path | None, typer.Option(help="models directory (default: the project's)")] = None,
+    bundle_dir: Annotated[
+        Path | None, typer.Option("--bundle", help="model bundle folder (default: the served one)")
+    ] = None,
     id_column: Annotated[str, typer.Option(help="input column with the appeal id")] = "id",
     content_column: Annotated[str, typer.Option(help="input column with the appeal text")] = "content",
     title_column: Annotated[str, typer.Option(help="input column with the title (used if present)")] = "title",
@@ -58,7 +60,7 @@ def reclassify_command(
             batch_size=batch_size,
             top_k=top_k,
             ray_address=ray_address,
-            models_dir=models_dir,
+            bundle_dir=bundle_dir,
             columns=columns,
             encoding=encoding,
             restart=restart,

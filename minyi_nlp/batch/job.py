@@ -87,7 +87,7 @@ def reclassify(
     batch_size: int = 1000,
     top_k: int = 3,
     ray_address: str | None = None,
-    models_dir: str | Path | None = None,
+    bundle_dir: str | Path | None = None,
     columns: ColumnMap | None = None,
     encoding: str | None = None,
     restart: bool = False,
@@ -99,7 +99,8 @@ def reclassify(
 
     ``workers``: processes (local) or actors (ray); default 1 locally, this machine's CPUs on a local
     Ray instance, the cluster's CPUs with ``ray_address``.
-    ``dispatcher`` replaces loading the model from ``models_dir`` (local engine, one worker; tests).
+    ``dispatcher`` replaces loading the bundle ``bundle_dir`` (default: the served one; local engine, one
+    worker; tests).
     Interrupted (Ctrl-C → :class:`KeyboardInterrupt`, or killed), the same call resumes; a different
     input, model or parameters raises :class:`~minyi_nlp.batch.store.ResumeMismatch` unless ``restart``.
     Raises :class:`~minyi_nlp.data.DataError` for unusable input (missing columns, unreadable file).
@@ -114,8 +115,8 @@ def reclassify(
         workers = 1 if engine == "local" else _cpu_count()
     if workers is not None and workers < 1:
         raise ValueError("workers must be >= 1")
-    if dispatcher is not None and (engine == "ray" or (workers or 1) > 1) and models_dir is None:
-        raise ValueError("engine ray / workers > 1 load the model in each worker: pass models_dir")
+    if dispatcher is not None and (engine == "ray" or (workers or 1) > 1) and bundle_dir is None:
+        raise ValueError("engine ray / workers > 1 load the model in each worker: pass bundle_dir")
     columns = columns or ColumnMap()
     settings = get_settings()
     max_content_chars = settings.max_content_chars if max_content_chars is None else max_content_chars
@@ -123,11 +124,15 @@ def reclassify(
     files = discover(input_path, exclude=[output, paths["parts"], paths["rejects"]])
     files = _prepare_files(files, columns, encoding)
 
-    models_dir = Path(models_dir or settings.models_dir).resolve()
+    if bundle_dir is None:
+        from minyi_nlp.models.registry import served_bundle_dir
+
+        bundle_dir = served_bundle_dir()
+    bundle_dir = Path(bundle_dir).resolve()
     if dispatcher is None:
         from minyi_nlp.dispatch import Dispatcher
 
-        dispatcher = Dispatcher.load(models_dir)
+        dispatcher = Dispatcher.load(bundle_dir)
     model_version = dispatcher.version
     if engine == "ray" or (workers or 1) > 1:
         dispatcher = None  # the workers load their own; free the driver's copy
@@ -148,7 +153,7 @@ def reclassify(
                         len(sizes) - len(plan.pending), len(sizes), resumed_rows)
         t_proc = time.perf_counter()
         rows_this_run, steady, workers = _run_engine(
-            plan, store, engine=engine, workers=workers, dispatcher=dispatcher, models_dir=models_dir,
+            plan, store, engine=engine, workers=workers, dispatcher=dispatcher, bundle_dir=bundle_dir,
             model_version=model_version, ray_address=ray_address, progress=progress, initial=resumed_rows,
         )
         processing_s = time.perf_counter() - t_proc
@@ -244,7 +249,7 @@ def _run_engine(
     engine: Engine,
     workers: int | None,
     dispatcher: Dispatcher | None,
-    models_dir: Path,
+    bundle_dir: Path,
     model_version: str,
     ray_address: str | None,
     progress: bool,
@@ -281,12 +286,12 @@ def _run_engine(
             from minyi_nlp.batch.local import run_local
 
             workers = workers or 1
-            run_local(plan, store, dispatcher=dispatcher, workers=workers, models_dir=models_dir,
+            run_local(plan, store, dispatcher=dispatcher, workers=workers, bundle_dir=bundle_dir,
                       model_version=model_version, on_done=on_done)
         else:
             from minyi_nlp.batch.ray_engine import run_ray
 
-            workers = run_ray(plan, store, models_dir=models_dir, model_version=model_version, workers=workers,
+            workers = run_ray(plan, store, bundle_dir=bundle_dir, model_version=model_version, workers=workers,
                     ray_address=ray_address, on_done=on_done)
         pending_rows = sum(n for k, n in plan.chunk_sizes().items() if k in plan.pending)
         if done < pending_rows:  # chunks that were wholly rejected are not reported by the Ray engine

@@ -1,6 +1,6 @@
 """Local engine: one process streaming chunk by chunk, or a pool of ``workers`` processes.
 
-With ``workers > 1`` each worker process loads the model once (``Dispatcher.load(models_dir)``) and
+With ``workers > 1`` each worker process loads the model once (``Dispatcher.load(bundle_dir)``) and
 predicts whole chunks; the parent reads, validates, writes rejects and parts, and keeps at most
 ``2 × workers`` chunks in flight, so memory stays bounded by the batch size.
 """
@@ -36,7 +36,7 @@ def run_local(
     *,
     dispatcher: Dispatcher | None,
     workers: int = 1,
-    models_dir: Path | None = None,
+    bundle_dir: Path | None = None,
     model_version: str | None = None,
     on_done: OnDone = lambda rows: None,
 ) -> None:
@@ -51,9 +51,9 @@ def run_local(
             store.write_part(work.key, table)
             on_done(work.checked.rows_read)
         return
-    if models_dir is None:
-        raise ValueError("local engine with workers > 1 needs models_dir (each worker loads the model)")
-    _run_pool(plan, store, workers=workers, models_dir=models_dir, model_version=model_version, on_done=on_done)
+    if bundle_dir is None:
+        raise ValueError("local engine with workers > 1 needs bundle_dir (each worker loads the model)")
+    _run_pool(plan, store, workers=workers, bundle_dir=bundle_dir, model_version=model_version, on_done=on_done)
 
 
 # -- process pool ------------------------------------------------------------------------------------
@@ -67,13 +67,13 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _init_worker(models_dir: str, model_version: str | None, parent: int) -> None:
+def _init_worker(bundle_dir: str, model_version: str | None, parent: int) -> None:
     global _WORKER_DISPATCHER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     from minyi_nlp.dispatch import Dispatcher
 
-    _WORKER_DISPATCHER = Dispatcher.load(Path(models_dir))
+    _WORKER_DISPATCHER = Dispatcher.load(Path(bundle_dir))
     if model_version is not None and _WORKER_DISPATCHER.version != model_version:
         raise RuntimeError(
             f"worker loaded model {_WORKER_DISPATCHER.version!r}, the job expects {model_version!r}"
@@ -86,7 +86,7 @@ def _predict_in_worker(valid: pd.DataFrame, top_k: int) -> tuple[pa.Table, pd.Da
 
 
 def _run_pool(
-    plan: Plan, store: PartStore, *, workers: int, models_dir: Path, model_version: str | None, on_done: OnDone
+    plan: Plan, store: PartStore, *, workers: int, bundle_dir: Path, model_version: str | None, on_done: OnDone
 ) -> None:
     import multiprocessing
 
@@ -95,7 +95,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(str(models_dir), model_version, os.getpid()),
+        initargs=(str(bundle_dir), model_version, os.getpid()),
     )
     inflight: dict[Future[tuple[pa.Table, pd.DataFrame]], Work] = {}
 

@@ -9,7 +9,7 @@ Ray Data's backpressure bounds what is in flight. Ray is imported lazily, only b
 
 Without ``ray_address`` a private local Ray instance is started (``num_cpus=workers``, no dashboard,
 loopback only) and shut down at the end; with one, the job joins that cluster: every node needs the
-``minyi`` package and ``models_dir`` at the same path, and the input/output must be on the driver's node.
+``minyi`` package and ``bundle_dir`` at the same path, and the input/output must be on the driver's node.
 """
 
 from __future__ import annotations
@@ -72,13 +72,13 @@ def _read_pending(plan: Plan, store: PartStore) -> Iterator[pa.Table]:
 class _Predictor:
     """Actor: loads the model once, then predicts batches of validated rows."""
 
-    def __init__(self, models_dir: str, model_version: str, top_k: int) -> None:
+    def __init__(self, bundle_dir: str, model_version: str, top_k: int) -> None:
         from minyi_nlp.dispatch import Dispatcher
 
-        self.dispatcher = Dispatcher.load(Path(models_dir))
+        self.dispatcher = Dispatcher.load(Path(bundle_dir))
         if self.dispatcher.version != model_version:
             raise RuntimeError(
-                f"actor loaded model {self.dispatcher.version!r} from {models_dir}, the job expects "
+                f"actor loaded model {self.dispatcher.version!r} from {bundle_dir}, the job expects "
                 f"{model_version!r}: every node must have the same models directory"
             )
         self.top_k = top_k
@@ -140,7 +140,7 @@ def run_ray(
     plan: Plan,
     store: PartStore,
     *,
-    models_dir: Path,
+    bundle_dir: Path,
     model_version: str,
     workers: int | None,
     ray_address: str | None = None,
@@ -180,7 +180,7 @@ def run_ray(
         pool = ray.data.ActorPoolStrategy(min_size=1, max_size=workers) if elastic else (
             ray.data.ActorPoolStrategy(size=workers)
         )
-        _execute(plan, store, models_dir=models_dir, model_version=model_version, pool=pool, on_done=on_done)
+        _execute(plan, store, bundle_dir=bundle_dir, model_version=model_version, pool=pool, on_done=on_done)
     finally:
         if started:
             ray.shutdown()
@@ -188,7 +188,7 @@ def run_ray(
 
 
 def _execute(
-    plan: Plan, store: PartStore, *, models_dir: Path, model_version: str, pool: Any, on_done: Callable[[int], None]
+    plan: Plan, store: PartStore, *, bundle_dir: Path, model_version: str, pool: Any, on_done: Callable[[int], None]
 ) -> None:
     import ray.data
 
@@ -203,7 +203,7 @@ def _execute(
         ds = ray.data.read_datasource(_datasource(plan, store), num_cpus=0, override_num_blocks=1)
         ds = ds.map_batches(
             _Predictor,
-            fn_constructor_kwargs={"models_dir": str(models_dir), "model_version": model_version, "top_k": plan.top_k},
+            fn_constructor_kwargs={"bundle_dir": str(bundle_dir), "model_version": model_version, "top_k": plan.top_k},
             compute=pool,
             num_cpus=1,
             batch_size=plan.batch_size,

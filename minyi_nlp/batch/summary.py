@@ -169,7 +169,7 @@ def build_summary(tally: Tally, **fields: Any) -> Summary:
 
 def plot_summary(summary: Summary, path: Path, max_labels: int = 15) -> Path:
     """PNG: predicted top-1 categories (bar) and previous → new categories (heat map) if any."""
-    from minyi_nlp.plots import display_labels, pyplot
+    from minyi_nlp.models.plots import display_labels, pyplot
 
     plt = pyplot()
     has_prev = bool(summary.with_previous_label)

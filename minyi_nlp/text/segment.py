@@ -45,6 +45,7 @@ CutFn = Callable[[str], list[str]]
 _PLACEHOLDER_RE = re.compile("(" + "|".join(f"<{k}>" for k in PII_KINDS) + ")", re.IGNORECASE)
 _NO_WORD_RE = re.compile(r"[\W_]+")  # whitespace, punctuation and symbols only
 _build_lock = threading.Lock()
+_MEMO_SIZE = 1_000_000
 
 
 def _resource_lines(path: Path) -> list[str]:
@@ -143,6 +144,7 @@ class Segmenter:
         self.min_len = min_len
         self._cut: CutFn | None = None
         self._stop: frozenset[str] | None = None
+        self._memo: dict[str, bool] = {}  # token → kept? (the filter's answer, remembered per token)
 
     def _setup(self) -> CutFn:
         cut = cut_function(self.backend, self.user_dict)
@@ -150,9 +152,15 @@ class Segmenter:
         self._cut = cut
         return cut
 
+    def _keep(self, token: str) -> bool:
+        keep = len(token) >= self.min_len and token not in (self._stop or ()) and not _NO_WORD_RE.fullmatch(token)
+        if len(self._memo) < _MEMO_SIZE:
+            self._memo[token] = keep
+        return keep
+
     def _filter(self, tokens: list[str]) -> list[str]:
-        stop, min_len, no_word = self._stop or frozenset(), self.min_len, _NO_WORD_RE.fullmatch
-        return [t for t in tokens if len(t) >= min_len and t not in stop and not no_word(t)]
+        memo, keep = self._memo, self._keep
+        return [t for t in tokens if (memo[t] if t in memo else keep(t))]
 
     def __call__(self, text: str) -> list[str]:
         cut = self._cut or self._setup()

@@ -22,7 +22,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from minyi_nlp.classifier import AppealClassifier, clip_text, prepare_texts
+from minyi_nlp.models.encoder import clip_text, prepare_texts
+from minyi_nlp.models.text_classifier import TextClassifier
 from minyi_nlp.transformer.common import (
     checkpoint_meta,
     encode_texts,
@@ -224,7 +225,7 @@ class E5FeatureClassifier(ClassifierMixin, BaseEstimator):
         if self.mode == "embeddings":
             self.head_ = self._lr().fit(emb, y_arr)
             return self
-        base = self.base if self.base is not None else AppealClassifier()
+        base = self.base if self.base is not None else TextClassifier()
         if self.prefit_base:
             self.base_ = base
         else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -43,16 +42,3 @@ def appeals(real_texts: list[tuple[str, str]]) -> Callable[..., pd.DataFrame]:
         )
 
     return make
-
-
-@pytest.fixture(scope="session")
-def models_dir(trained_model_dir: Path) -> Path:
-    """A models directory (``<dir>/category``) holding the session's trained model."""
-    return trained_model_dir.parent
-
-
-@pytest.fixture(scope="session")
-def real_dispatcher(trained_model_dir: Path):
-    from minyi_nlp.dispatch import Dispatcher
-
-    return Dispatcher.load(trained_model_dir.parent)

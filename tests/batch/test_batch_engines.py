@@ -45,19 +45,19 @@ def _same(reference: dict, out: Path, summary) -> None:
     assert (ref.predicted, ref.rejected, ref.changes) == (summary.predicted, summary.rejected, summary.changes)
 
 
-def test_ray_output_equals_local(reference, real_dispatcher, models_dir: Path, tmp_path: Path) -> None:
+def test_ray_output_equals_local(reference, real_dispatcher, bundle_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray")
     out = tmp_path / "ray.parquet"
     summary = reclassify(reference["input"], out, engine="ray", workers=2, batch_size=40,
-                         dispatcher=real_dispatcher, models_dir=models_dir, progress=False)
+                         dispatcher=real_dispatcher, bundle_dir=bundle_dir, progress=False)
     assert summary.engine == "ray" and summary.workers == 2
     _same(reference, out, summary)
 
 
-def test_local_process_pool_equals_single_process(reference, real_dispatcher, models_dir: Path,
+def test_local_process_pool_equals_single_process(reference, real_dispatcher, bundle_dir: Path,
                                                   tmp_path: Path) -> None:
     out = tmp_path / "pool.parquet"
     summary = reclassify(reference["input"], out, workers=2, batch_size=40, dispatcher=real_dispatcher,
-                         models_dir=models_dir, progress=False)
+                         bundle_dir=bundle_dir, progress=False)
     assert summary.workers == 2
     _same(reference, out, summary)

@@ -40,9 +40,9 @@ def job(tmp_path_factory: pytest.TempPathFactory, real_texts, real_dispatcher) -
     return {"input": root / "in.csv", "ref": root / "ref.parquet", "root": root}
 
 
-def _command(job: dict[str, Path], out: Path, models_dir: Path) -> list[str]:
+def _command(job: dict[str, Path], out: Path, bundle_dir: Path) -> list[str]:
     return [sys.executable, "-m", "minyi_nlp.batch", "--input", str(job["input"]), "--output", str(out),
-            "--batch-size", str(BATCH), "--models-dir", str(models_dir), "--no-progress"]
+            "--batch-size", str(BATCH), "--bundle", str(bundle_dir), "--no-progress"]
 
 
 def _parts(out: Path) -> list[Path]:
@@ -79,17 +79,17 @@ def _resume_and_check(cmd: list[str], out: Path, job: dict[str, Path], parts_bef
     assert not out.with_name(out.name + ".parts").exists()
 
 
-def test_sigkill_then_resume_gives_every_row_exactly_once(job, models_dir: Path, tmp_path: Path) -> None:
+def test_sigkill_then_resume_gives_every_row_exactly_once(job, bundle_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.parquet"
-    cmd = _command(job, out, models_dir)
+    cmd = _command(job, out, bundle_dir)
     killed = _start_and_interrupt(cmd, out, signal.SIGKILL)
     assert killed.returncode == -signal.SIGKILL
     _resume_and_check(cmd, out, job, len(_parts(out)))
 
 
-def test_sigint_then_resume_gives_every_row_exactly_once(job, models_dir: Path, tmp_path: Path) -> None:
+def test_sigint_then_resume_gives_every_row_exactly_once(job, bundle_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.parquet"
-    cmd = _command(job, out, models_dir)
+    cmd = _command(job, out, bundle_dir)
     stopped = _start_and_interrupt(cmd, out, signal.SIGINT)
     assert stopped.returncode == 130, stopped.stderr
     assert "re-run the same command to resume" in stopped.stderr

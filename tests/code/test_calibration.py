@@ -5,7 +5,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from minyi_nlp.calibration import TemperatureScaledClassifier, fit_temperature, softmax_scores
+from minyi_nlp.models.calibration import TemperatureScaledClassifier, fit_temperature, softmax_scores
 
 
 def test_fit_temperature_recovers_a_known_temperature():

@@ -1,4 +1,4 @@
-"""The ``minyi`` CLI end to end on the real trained model (slow: uses the session model)."""
+"""The ``minyi`` CLI end to end on the real trained bundle (slow: uses the session bundle)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def cli_env(trained_model_dir, monkeypatch):
+def cli_env(bundle_dir, monkeypatch):
     from minyi_nlp.config import get_settings
 
-    monkeypatch.setenv("MINYI_MODEL_DIR", str(trained_model_dir))
+    monkeypatch.setenv("MINYI_BUNDLE", str(bundle_dir))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -79,17 +79,23 @@ def test_evaluate_missing_column_is_a_clear_error(cli_env, tmp_path):
     assert "text" in res.output and "bad.csv" in res.output
 
 
-def test_predict_one_text(cli_env):
-    res = runner.invoke(app, ["predict", "--text", "公司拖欠工资三个月了", "--explain"])
+def test_predict_one_text_shows_the_whole_suggestion(cli_env):
+    res = runner.invoke(app, ["predict", "--text", "公司拖欠工资三个月了"])
     assert res.exit_code == 0, res.output
-    assert res.stdout.splitlines()[0].startswith("1. 劳动和社会保障")
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("1. 劳动和社会保障")
+    assert "routes:" in lines and any("人力资源和社会保障局" in line for line in lines)
+    assert any(line.startswith("due: ") for line in lines) and any("because of:" in line for line in lines)
 
 
-def test_predict_json(cli_env):
-    res = runner.invoke(app, ["predict", "--text", "路灯不亮", "--format", "json"])
+def test_predict_json_is_the_service_suggestion(cli_env, real_dispatcher):
+    res = runner.invoke(app, ["predict", "--text", "A3区洋湖街道路灯不亮", "--format", "json"])
     out = _last_json(res.stdout)
     assert out["categories"][0]["label"] == "城乡建设"
     assert out["categories"][0]["score"] >= out["categories"][1]["score"]
+    same = real_dispatcher.suggest(None, "A3区洋湖街道路灯不亮").as_dict()
+    assert {k: v for k, v in out.items() if k != "due_at"} == {k: v for k, v in same.items() if k != "due_at"}
+    assert out["departments"][0]["jurisdiction"].startswith("A3区")
 
 
 @pytest.mark.parametrize("text", ["", "   ", "？？？！！！"])
@@ -106,9 +112,9 @@ def test_predict_refuses_a_100k_character_text(cli_env):
     assert "100002 characters, limit 20000" in res.output
 
 
-def test_the_model_itself_clips_a_100k_character_text(predictor):
+def test_the_model_itself_clips_a_100k_character_text(real_dispatcher):
     text = "公司拖欠工资。" * 14_286
-    assert predictor.rank([text])[0][0].label == "劳动和社会保障"
+    assert real_dispatcher.suggest(None, text).categories[0].label == "劳动和社会保障"
 
 
 def test_predict_file_with_rejects(cli_env, tmp_path):

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from minyi_nlp.crossval import cv_report, fit_outside_fold, score_fold, summarize
+from minyi_nlp.models.crossval import cv_report, fit_outside_fold, score_fold, summarize
 from minyi_nlp.params import load_params
 
 TEXTS = {
@@ -14,17 +14,16 @@ TEXTS = {
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = [(t, label) for label, texts in TEXTS.items() for t in texts]
-    appeals = pd.DataFrame({"id": [f"a{i}" for i in range(len(rows))], "text": [t for t, _ in rows],
-                            "label": [lab for _, lab in rows], "appeal": range(len(rows)),
-                            "fold": [i % 2 for i in range(len(rows))]})
+    appeals = pd.DataFrame({"id": [f"a{i}" for i in range(len(rows))], "source": "test",
+                            "text": [t for t, _ in rows], "label": [lab for _, lab in rows],
+                            "appeal": range(len(rows)), "fold": [i % 2 for i in range(len(rows))], "is_raw": True})
     return appeals, appeals.copy()
 
 
 def _params():
-    params = load_params()
-    return params.model_copy(update={
-        "train": params.train.model_copy(update={"min_df": 1, "calibration_cv": 2, "head_chars": 0, "n_jobs": 1}),
-    })
+    from minyi_nlp.params import with_overrides
+
+    return with_overrides(load_params(), ["min_df=1", "calibration_cv=2", "head_chars=0", "n_jobs=1"])
 
 
 def test_extra_rows_are_trained_on_and_scored_fold_is_left_out() -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from minyi_nlp.dispatch import RankedDepartment
-from minyi_nlp.routing.evaluate import (
+from minyi_nlp.dispatch.evaluate import (
     load_department_labels,
     normalise_labels,
     ranking_metrics,

@@ -39,7 +39,7 @@ SMALL = TrainParams(min_df=1, max_features=None, calibration_cv=3)
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from minyi_nlp.label_noise import run_label_noise
+    from minyi_nlp.models.label_noise import run_label_noise
 
     out = tmp_path_factory.mktemp("reports")
     rep = run_label_noise(_appeals(), params=Params(), train=SMALL, n_splits=3, out_dir=out, track=False)
@@ -85,11 +85,11 @@ def test_files_are_written(report):
     on_disk = json.loads((out / "label_noise.json").read_text(encoding="utf-8"))
     assert on_disk["n_flagged"] == rep["n_flagged"]
     md = (out / "label_noise.md").read_text(encoding="utf-8")
-    assert "python -m minyi_nlp.label_noise" in md and "cleaned" in md and PHONE not in md
+    assert "python -m minyi_nlp.models.label_noise" in md and "cleaned" in md and PHONE not in md
 
 
 def test_rejected_calibration_falls_back():
-    from minyi_nlp.label_noise import out_of_fold_proba, with_calibration
+    from minyi_nlp.models.label_noise import out_of_fold_proba, with_calibration
 
     frame = _appeals()
     proba, classes, used = out_of_fold_proba(

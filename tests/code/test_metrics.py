@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minyi_nlp.metrics import classification_report, expected_calibration_error
+from minyi_nlp.models.metrics import classification_report, expected_calibration_error
 
 
 def test_ece_zero_when_confidence_matches_accuracy():

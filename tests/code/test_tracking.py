@@ -1,10 +1,9 @@
 """MLflow tracking: a run with params/metrics/plots and a registered model version, in a temp store."""
 
 import json
+import shutil
 
 import pytest
-
-from minyi_nlp.artifacts import save_model
 
 
 @pytest.fixture()
@@ -19,16 +18,18 @@ def store(tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_training_run_is_logged_and_registered(tmp_path, store):
+def test_training_run_is_logged_and_registered(tmp_path, store, tiny_bundle_dir):
     from mlflow.tracking import MlflowClient
 
-    from minyi_nlp.tracking import log_training_run
+    from minyi_nlp.models.tracking import flatten, log_training_run
 
-    model_dir = tmp_path / "category"
-    save_model({"w": 1}, model_dir, kind="category", data_hash="0" * 64, labels=["a", "b"], params={"C": 0.5})
+    model_dir = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle_dir, model_dir)
     plot = tmp_path / "p.png"
     plot.write_bytes(b"\x89PNG fake")
-    metrics = {"macro_f1": 0.91, "accuracy": 0.92, "ece": 0.03, "per_class": {"a": {"f1": 0.9}}}
+    metrics: dict[str, float] = {}
+    flatten("", {"category": {"macro_f1": 0.91, "ece": 0.03}, "routing": {"blend": {"top1": 0.6}}}, metrics)
+    assert metrics == {"category.macro_f1": 0.91, "category.ece": 0.03, "routing.blend.top1": 0.6}
     first = log_training_run(params={"C": 0.5}, metrics=metrics, plots=[plot], model_dir=model_dir,
                              tags={"minyi.version": "v1"}, experiment="t", registered_model="t-model")
     second = log_training_run(params={"C": 0.5}, metrics=metrics, plots=[plot], model_dir=model_dir,
@@ -37,18 +38,17 @@ def test_training_run_is_logged_and_registered(tmp_path, store):
     client = MlflowClient(tracking_uri=store)
     run = client.get_run(first["run_id"])
     assert run.data.params["C"] == "0.5"
-    assert run.data.metrics["macro_f1"] == pytest.approx(0.91)
-    assert run.data.metrics["f1.a"] == pytest.approx(0.9)
+    assert run.data.metrics["category.macro_f1"] == pytest.approx(0.91)
     names = {a.path for a in client.list_artifacts(first["run_id"], "model")}
-    assert {"model/manifest.json", "model/model.joblib"} <= names
+    assert {"model/manifest.json", "model/dispatch.json"} <= names
     manifest = json.loads((model_dir / "manifest.json").read_text())
-    assert manifest["kind"] == "category"
+    assert manifest["format"] == "minyi-bundle/1"
 
 
 def test_cross_validation_run_is_logged_with_per_fold_steps(tmp_path, store):
     from mlflow.tracking import MlflowClient
 
-    from minyi_nlp.tracking import log_cv_run
+    from minyi_nlp.models.tracking import log_cv_run
 
     report = {
         "params": {"linear": "svm", "C": 0.5, "max_features": None},

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from minyi_nlp.crossval import cross_validate
+from minyi_nlp.models.crossval import cross_validate
 from minyi_nlp.params import load_params
 from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE
 
@@ -13,11 +13,10 @@ pytestmark = pytest.mark.slow
 def test_one_fold_with_all_copies_and_temperature(prepared_dir):
     appeals = pd.read_parquet(prepared_dir / APPEALS_FILE)
     copies = pd.read_parquet(prepared_dir / COPIES_FILE)
-    params = load_params()
-    params = params.model_copy(update={
-        "train": params.train.model_copy(update={"calibration": "temperature", "calibration_cv": 3}),
-        "prepare": params.prepare.model_copy(update={"train_copies": "all"}),
-    })
+    from minyi_nlp.params import with_overrides
+
+    params = with_overrides(load_params(), ["calibration=temperature", "calibration_cv=3",
+                                            "prepare.train_copies=all"])
     report = cross_validate(appeals, params, [1], copies)
     (fold,) = report["folds"]
     assert fold["fold"] == 1 and fold["n"] == int((appeals["fold"] == 1).sum())

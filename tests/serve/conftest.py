@@ -4,9 +4,9 @@ Every test that takes ``database_url`` (directly or through ``client``/``make_cl
 on a fresh SQLite file and on a fresh PostgreSQL database when ``MINYI_TEST_POSTGRES_URL`` is set
 (``source .ci/services.sh``); the PostgreSQL variant is skipped otherwise.
 
-Two dispatchers: ``stub_dispatcher`` (the real :class:`Dispatcher` around a tiny deterministic category
-model; fast, for API behaviour) and ``real_dispatcher`` (the real trained model; tests using it are
-marked slow).
+Two dispatchers: ``stub_dispatcher`` (the real :class:`Dispatcher` around a tiny real bundle; fast, for API
+behaviour) and ``real_dispatcher`` (the session's real bundle, from the top-level conftest; tests using it
+are marked slow).
 """
 
 from __future__ import annotations
@@ -26,14 +26,6 @@ from serve_helpers import API_KEYS, make_stub_dispatcher
 @pytest.fixture(scope="session")
 def stub_dispatcher() -> Any:
     return make_stub_dispatcher()
-
-
-@pytest.fixture(scope="session")
-def real_dispatcher(trained_model_dir: Path) -> Any:
-    from minyi_nlp.dispatch import Dispatcher
-    from minyi_nlp.predict import CategoryPredictor
-
-    return Dispatcher(CategoryPredictor.load(trained_model_dir))
 
 
 # --------------------------------------------------------------------------- databases

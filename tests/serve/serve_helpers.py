@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import threading
 import time
@@ -18,45 +19,37 @@ AS_ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-# --------------------------------------------------------------------------- a tiny category model
+# --------------------------------------------------------------------------- a tiny real dispatcher
 
 
-class _Ranked:
-    def __init__(self, label: str, score: float) -> None:
-        self.label, self.score = label, score
+@functools.cache
+def _tiny_bundle() -> Any:
+    """The tiny real bundle of ``bundle_helpers``, built once per test process."""
+    import tempfile
+
+    from bundle_helpers import build_tiny_bundle
+
+    from minyi_nlp.models.bundle import load_bundle
+
+    return load_bundle(build_tiny_bundle(Path(tempfile.mkdtemp(prefix="minyi-tiny-")) / "tiny"))
 
 
-class StubCategory:
-    """Deterministic stand-in for ``CategoryPredictor``: keyword rules over the seven labels."""
-
-    RULES = (("学校", "教育文体"), ("噪音", "环境保护"), ("公交", "交通运输"), ("工资", "劳动和社会保障"),
-             ("医院", "卫生计生"), ("物业", "城乡建设"))
-    labels = ["城乡建设", "环境保护", "教育文体", "交通运输", "劳动和社会保障", "卫生计生", "商贸旅游"]
-
-    def __init__(self, version: str = "stub-category-1", fail_on: str | None = None) -> None:
-        self.version = version
-        self.fail_on = fail_on
-
-    def rank(self, texts: list[str], top_k: int | None = None) -> list[list[_Ranked]]:
-        out = []
-        for text in texts:
-            if self.fail_on and self.fail_on in text:
-                raise RuntimeError("stub model failure")
-            top = next((label for word, label in self.RULES if word in text), "商贸旅游")
-            second = "城乡建设" if top != "城乡建设" else "环境保护"
-            rest = [lb for lb in self.labels if lb not in (top, second)]
-            scores = [(top, 0.8), (second, 0.1)] + [(lb, 0.1 / len(rest)) for lb in rest]
-            out.append([_Ranked(lb, s) for lb, s in scores][: top_k or None])
-        return out
-
-    def explain(self, text: str, label: str, k: int = 5) -> list[tuple[str, float]]:
-        return [(w, 1.0) for w, lb in self.RULES if w in text and lb == label][:k]
-
-
-def make_stub_dispatcher(**kwargs: Any) -> Any:
+def make_stub_dispatcher(version: str = "stub-category-1", fail_on: str | None = None) -> Any:
+    """The real :class:`Dispatcher` around the tiny bundle (labels follow keywords: 学校 → 教育文体, 噪音 →
+    环境保护 …); ``version`` names it, ``fail_on`` makes any batch holding that text raise."""
     from minyi_nlp.dispatch import Dispatcher
 
-    return Dispatcher(StubCategory(**kwargs))
+    class StubDispatcher(Dispatcher):
+        @property
+        def version(self) -> str:
+            return version
+
+        def suggest_many(self, appeals, **kwargs):  # type: ignore[override]
+            if fail_on and any(fail_on in (c or "") for _, c in appeals):
+                raise RuntimeError("stub model failure")
+            return super().suggest_many(appeals, **kwargs)
+
+    return StubDispatcher(_tiny_bundle())
 
 
 # --------------------------------------------------------------------------- a real server

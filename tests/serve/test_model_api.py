@@ -1,4 +1,4 @@
-"""The API with the real trained category model (slow: trains once per session)."""
+"""The API with the real trained bundle (slow: trains once per session)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def eval_texts(prepared_dir):
 
 
 def test_real_suggestions(real_client, real_dispatcher, eval_texts):
-    labels = set(real_dispatcher.category.labels)
+    labels = set(real_dispatcher.category_labels)
     for text in eval_texts(15):
         r = real_client.post("/v1/suggestions", json={"content": text, "channel": "web"}, headers=AS_DISPATCHER)
         assert r.status_code == 201, r.text
@@ -61,21 +61,20 @@ def test_batch_matches_single(real_client, eval_texts):
         assert [c["label"] for c in single["categories"]] == [c["label"] for c in b["categories"]]
 
 
-def test_batch_keywords_match_explain(real_dispatcher, eval_texts):
-    from serve.explain import batch_keywords
-
-    category = real_dispatcher.category
+def test_keywords_come_from_the_vector_that_scored_the_appeal(real_dispatcher, eval_texts):
+    """A batch and single appeals give the same keywords: the explanation reads the row the heads read."""
     texts = eval_texts(40)
-    labels = [r[0].label for r in category.rank(texts)]
-    expected = [[w for w, _ in category.explain(t, lb, 5)] for t, lb in zip(texts, labels, strict=True)]
-    assert batch_keywords(category, texts, labels) == expected
+    batch = real_dispatcher.suggest_many([(None, t) for t in texts])
+    for text, s in zip(texts[:10], batch[:10], strict=True):
+        assert real_dispatcher.suggest(None, text).keywords == s.keywords
+    assert sum(bool(s.keywords) for s in batch) >= 38
 
 
-def test_reload_with_the_real_loader(make_client, real_dispatcher, trained_model_dir):
+def test_reload_with_the_real_loader(make_client, real_dispatcher, bundle_dir):
     from serve.main import default_loader
 
-    client = make_client(real_dispatcher, loader=default_loader(trained_model_dir.parent))
+    client = make_client(real_dispatcher, loader=default_loader(bundle_dir))
     r = client.post("/v1/admin/reload", headers=AS_ADMIN)
     assert r.status_code == 200, r.text
-    assert r.json()["model_version"].startswith(real_dispatcher.category.version)
+    assert r.json()["model_version"] == real_dispatcher.version
     assert client.post("/v1/suggestions", json={"content": "公交车晚点"}, headers=AS_DISPATCHER).status_code == 201

@@ -31,12 +31,12 @@ def test_suggestion_shape(client):
     assert {"department", "jurisdiction", "score", "reasons"} <= set(s["departments"][0])
     assert s["departments"][0]["jurisdiction"].startswith("A3区")
     assert s["model_version"].startswith("stub-category-1")
-    assert s["keywords"] == ["学校"]
+    assert s["keywords"][0] == "学校"  # the word that pushed hardest towards 教育文体
     assert s["needs_review"] is False
 
 
 def test_explain_can_be_switched_off(client):
-    assert suggest(client, content="学校门口拥堵").json()["keywords"] == ["学校"]
+    assert suggest(client, content="学校门口拥堵").json()["keywords"][0] == "学校"
     r = client.post("/v1/suggestions?explain=false", json={"content": "学校门口拥堵"}, headers=AS_DISPATCHER)
     assert r.json()["keywords"] == []
 

@@ -5,8 +5,9 @@ so every figure here is measured against noisy labels: the hand-checked precisio
 83 % on Teddy Cup 附件4 (25/30, 95 % interval 66–93 %) and 100 % on Shangluo agency names (20/20), see
 ``reports/department_labels.md``. Generic offices (信息办, 区县人民政府 …) are not scored.
 
-``minyi evaluate --task department`` calls :func:`evaluate_department_file`; training calls
-:func:`tune_blend` and :func:`evaluate_rankings` on its validation and test parts.
+``minyi evaluate --task department`` calls :func:`evaluate_department_file`; training
+(:mod:`minyi_nlp.dispatch.build`) calls :func:`tune_blend` and :func:`evaluate_rankings` on the department
+head's validation and test parts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from minyi_nlp.dispatch import RankedDepartment, place_at_level, rank_departments
+from minyi_nlp.dispatch.ranking import RankedDepartment, place_at_level, rank_departments
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,9 @@ _EPS = 1e-4
 # --------------------------------------------------------------------------- scoring helpers
 
 
-def category_probabilities(category: Any, texts: Sequence[str]) -> list[dict[str, float]]:
-    """P(category | text) per text as dicts (``category`` is a ``CategoryPredictor``)."""
-    if not texts:
-        return []
-    proba = category.predict_proba(list(texts))
-    labels = list(category.labels)
-    return [{labels[j]: float(row[j]) for j in range(len(labels))} for row in proba]
+def as_dicts(proba: np.ndarray, labels: Sequence[str]) -> list[dict[str, float]]:
+    """One ``{label: probability}`` per row of ``proba``."""
+    return [dict(zip(labels, row.tolist(), strict=True)) for row in np.asarray(proba)]
 
 
 def rankings(
@@ -69,7 +66,7 @@ def rankings(
 
 def ranking_metrics(ranked: Sequence[Sequence[RankedDepartment]], labels: Sequence[str], n_bins: int = 10) -> dict:
     """top-1 / top-3 accuracy, mean reciprocal rank, log-loss and top-1 calibration (ECE) against ``labels``."""
-    from minyi_nlp.metrics import expected_calibration_error, reliability_bins
+    from minyi_nlp.models.metrics import expected_calibration_error, reliability_bins
 
     n = len(labels)
     if n == 0:
@@ -173,15 +170,21 @@ def route_hits(
 # --------------------------------------------------------------------------- held-out evaluation
 
 
-def evaluate_rankings(frame: pd.DataFrame, category: Any, model: Any | None, lists: Any) -> dict[str, Any]:
-    """All methods on ``frame`` (columns ``text``, ``department``, optional ``source``, ``jurisdiction``)."""
+def evaluate_rankings(
+    frame: pd.DataFrame,
+    cat_probs: Sequence[Mapping[str, float]],
+    model_scores: Sequence[Mapping[str, float]] | None,
+    lists: Any,
+    *,
+    blend: float = 0.0,
+    temperature: float = 1.0,
+) -> dict[str, Any]:
+    """All methods on ``frame`` (columns ``text``, ``label`` = department type, optional ``source``,
+    ``jurisdiction``), from the category probabilities and the department head's scores per row."""
     texts = frame["text"].astype(str).tolist()
-    labels = frame["department"].astype(str).tolist()
+    labels = frame["label"].astype(str).tolist()
     sources = frame["source"].astype(str).tolist() if "source" in frame else None
-    cats = category_probabilities(category, texts)
-    scores = model.scores_many(texts) if model is not None else None
-    ranked = rankings(cats, scores, lists, blend=getattr(model, "blend", 0.0),
-                      temperature=getattr(model, "temperature", 1.0))
+    ranked = rankings(cat_probs, model_scores, lists, blend=blend, temperature=temperature)
     methods = {name: ranking_metrics(r, labels) for name, r in ranked.items()}
     out: dict[str, Any] = {"n": len(labels), "methods": methods, "label_note": LABEL_NOTE}
     if sources is not None:
@@ -202,8 +205,8 @@ def evaluate_rankings(frame: pd.DataFrame, category: Any, model: Any | None, lis
     for c in lists.duty.values():
         reachable.update(e.department for e in c)
     out["labels_outside_duty_list"] = int(sum(y not in reachable for y in labels))
-    if model is not None:
-        targets = set(model.labels) if hasattr(model, "labels") else set()
+    if model_scores:
+        targets = set(model_scores[0])
         out["labels_outside_model_targets"] = int(sum(y not in targets for y in labels))
     return out
 
@@ -237,7 +240,7 @@ def write_department_report(metrics: Mapping[str, Any], reports_dir: Path) -> li
                          for k, v in metrics["methods"].items()}
     (reports_dir / "department_eval.json").write_text(json.dumps(public, ensure_ascii=False, indent=2) + "\n",
                                                       encoding="utf-8")
-    from minyi_nlp.plots import plot_reliability
+    from minyi_nlp.models.plots import plot_reliability
 
     plots_dir = reports_dir / "plots"
     best = "blend" if "blend" in metrics["methods"] else "duty_list"
@@ -250,7 +253,7 @@ def write_department_report(metrics: Mapping[str, Any], reports_dir: Path) -> li
 
 def plot_topk(methods: Mapping[str, Mapping[str, float]], path: Path) -> Path:
     """Grouped bars: top-1 and top-3 accuracy per method."""
-    from minyi_nlp.plots import pyplot, save_figure
+    from minyi_nlp.models.plots import pyplot, save_figure
 
     plt = pyplot()
 
@@ -293,14 +296,22 @@ def normalise_labels(raw: Sequence[Any], lists: Any | None = None) -> list[tuple
     return out
 
 
-def _held_out(model_dir: Path) -> pd.DataFrame:
-    """The test part recorded with the saved department model, labels re-derived from the raw data."""
-    from minyi_nlp.department import SPLIT_FILE, load_department_data
+def held_out_ids(bundle: Any, head: str) -> set[str]:
+    """The ids of head ``head``'s test part, as recorded in the bundle's ``splits.json``."""
+    splits = bundle.extras.get("splits", {}).get(head)
+    if not splits:
+        raise ValueError(f"bundle {bundle.version} records no held-out part for head {head!r}")
+    return set(splits["test"])
 
-    split = pd.read_csv(model_dir / SPLIT_FILE, dtype=str)
-    test_ids = set(split.loc[split["split"] == "test", "id"])
-    data = load_department_data()
-    return data[data["id"].isin(test_ids) & ~data["generic"]].reset_index(drop=True)
+
+def department_scores(dispatcher: Any, texts: Sequence[str]) -> tuple[list[dict], list[dict] | None]:
+    """Category probabilities and the department head's scores per text, from one encoding."""
+    bundle = dispatcher.bundle
+    X, _ = bundle.encode(list(texts))
+    cats = as_dicts(bundle.predict_proba("category", X), bundle.head("category").labels)
+    if "department" not in bundle.heads:
+        return cats, None
+    return cats, as_dicts(bundle.predict_proba("department", X), bundle.head("department").labels)
 
 
 def evaluate_department_file(
@@ -309,39 +320,35 @@ def evaluate_department_file(
     text_col: str = "text",
     label_col: str = "department",
     rejects: Path | None = None,
-    models_dir: Path | None = None,
+    dispatcher: Any | None = None,
 ) -> dict[str, Any]:
-    """Top-1 / top-3 of the current routing (category model × duty list, blended with the department model)
-    on a labelled file, or on the held-out test part of the derived labels when ``path`` is None.
+    """Top-1 / top-3 of the served routing (category head × duty list, blended with the department head) on
+    a labelled file, or on the department head's held-out test part when ``path`` is None.
 
     Raw unit names in ``label_col`` are normalised to the department-type vocabulary; rows whose label is
     not a known unit, or is a generic office, are written to ``rejects`` (default ``<file>.rejects.csv``)
     and not scored. Returns ``n``, ``top1``, ``top3`` (the blend, or the duty list without a department
-    model), every method's figures, route-level figures and the counts of rejected rows. Models come from
-    ``models_dir`` (default ``models/``); a missing category or department model is trained first.
+    head), every method's figures, route-level figures and the counts of rejected rows.
     """
-    from minyi_nlp.config import get_settings
-    from minyi_nlp.department import ensure_department_model, load_department_model
-    from minyi_nlp.predict import CategoryPredictor
-    from minyi_nlp.routing import load_lists
-    from minyi_nlp.train import ensure_category_model
+    from minyi_nlp.data.tasks import load_department_data
+    from minyi_nlp.dispatch.dispatcher import Dispatcher
 
-    models_dir = models_dir or get_settings().models_dir
-    category_dir = ensure_category_model(models_dir / "category")
-    department_dir = ensure_department_model(models_dir / "department", category_dir=category_dir)
-    category = CategoryPredictor.load(category_dir)
-    model = load_department_model(department_dir)
-    lists = load_lists()
+    dispatcher = dispatcher or Dispatcher.load()
+    lists = dispatcher.lists
     extra: dict[str, Any] = {}
     if path is None:
-        frame = _held_out(department_dir)
-        extra["data"] = "held-out test part of the derived labels (split.csv in the department model)"
+        ids = held_out_ids(dispatcher.bundle, "department")
+        data = load_department_data(lists=lists)
+        frame = data[data["id"].isin(ids) & ~data["generic"]].reset_index(drop=True)
+        extra["data"] = "held-out test part of the derived labels (splits.json in the bundle)"
     else:
         frame, extra = load_department_labels(Path(path), text_col=text_col, label_col=label_col,
                                               rejects=rejects, lists=lists)
     if frame.empty:
         raise ValueError(f"{path}: no usable rows to evaluate")
-    metrics = evaluate_rankings(frame, category, model, lists)
+    cats, scores = department_scores(dispatcher, frame["text"].astype(str).tolist())
+    metrics = evaluate_rankings(frame, cats, scores, lists, blend=dispatcher.routing.blend,
+                                temperature=dispatcher.routing.temperature)
     out = {**headline(metrics), **extra}
     out["methods"] = {k: {kk: (round(vv, 4) if isinstance(vv, float) else vv) for kk, vv in v.items()
                           if kk in ("top1", "top3", "top1_ci95", "top3_ci95", "mrr", "ece")}
@@ -350,7 +357,7 @@ def evaluate_department_file(
         out["routes"] = metrics["routes"]
     if "by_source" in metrics and path is None:
         out["by_source"] = metrics["by_source"]
-    out["model_version"] = "+".join(v for v in (category.version, getattr(model, "version", None)) if v)
+    out["model_version"] = dispatcher.version
     out["label_note"] = LABEL_NOTE
     return out
 
@@ -358,7 +365,7 @@ def evaluate_department_file(
 def load_department_labels(
     path: Path, *, text_col: str, label_col: str, rejects: Path | None = None, lists: Any | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rows of a labelled file ready to score (``text``, ``department`` type, ``jurisdiction``) and counts.
+    """Rows of a labelled file ready to score (``text``, ``label`` = department type, ``jurisdiction``) and counts.
 
     Invalid rows (loader rules), unknown units and generic offices go to ``rejects``
     (default ``<file>.rejects.csv``), one line per problem with the rule and the reason.
@@ -402,7 +409,7 @@ def load_department_labels(
     scored = pd.DataFrame(
         {
             "text": frame["content"].iloc[ok].astype(str).to_numpy(),
-            "department": [norm[i][0] for i in ok],
+            "label": [norm[i][0] for i in ok],
             "jurisdiction": [norm[i][1] for i in ok],
         }
     )

@@ -12,8 +12,8 @@ from minyi_nlp.config import get_settings
 
 log = logging.getLogger(__name__)
 
-EXPERIMENT = "minyi-category"
-REGISTERED_MODEL = "minyi-category"
+EXPERIMENT = "minyi-bundle"
+REGISTERED_MODEL = "minyi-bundle"
 CV_EXPERIMENT = "minyi-category-cv"
 
 
@@ -26,10 +26,11 @@ def tracking_uri() -> str:
     return settings.mlflow_tracking_uri or f"sqlite:///{settings.project_dir / 'mlflow.db'}"
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
+def flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
+    """Numeric leaves of nested dicts as ``a.b.c`` keys into ``out``."""
     if isinstance(value, dict):
         for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+            flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         out[prefix] = float(value)
 
@@ -88,17 +89,13 @@ def log_training_run(
     experiment: str = EXPERIMENT,
     registered_model: str = REGISTERED_MODEL,
 ) -> dict[str, str]:
-    """Log one training run and register its model directory as a new model version."""
+    """Log one training run (``metrics``: flat name → number) and register its model directory as a new
+    model version."""
     import mlflow
 
     client, uri = _client()
     exp_id = _experiment_id(client, uri, experiment)
-    flat: dict[str, float] = {}
-    for key in ("accuracy", "macro_f1", "top2_accuracy", "ece", "n", "train_seconds", "model_mb"):
-        if key in metrics:
-            _flatten(key, metrics[key], flat)
-    for label, vals in metrics.get("per_class", {}).items():
-        flat[f"f1.{label}"] = float(vals["f1"])
+    flat = {k: float(v) for k, v in metrics.items()}
     with mlflow.start_run(experiment_id=exp_id) as run:
         mlflow.log_params({k: ("null" if v is None else v) for k, v in params.items()})
         mlflow.log_metrics(flat)

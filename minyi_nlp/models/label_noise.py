@@ -7,7 +7,7 @@
    without the flagged *training* rows, evaluate both on fold k's raw texts with their labels as
    given, and compare macro-F1 and ECE (mean ± std over the folds).
 
-Run as ``python -m minyi_nlp.label_noise [--folds 5] [--out-dir reports]``; writes
+Run as ``python -m minyi_nlp.models.label_noise [--folds 5] [--out-dir reports]``; writes
 ``label_noise.json`` and ``label_noise.md`` and logs a run to the MLflow experiment
 ``minyi-label-noise``.
 """
@@ -27,8 +27,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from minyi_nlp.classifier import AppealClassifier
-    from minyi_nlp.params import Params, TrainParams
+    from minyi_nlp.models.text_classifier import TextClassifier
+    from minyi_nlp.params import HeadParams, Params
 
 log = logging.getLogger(__name__)
 
@@ -38,34 +38,37 @@ FILTER_BY = "prune_by_noise_rate"
 SAMPLE_SIZE = 30
 EXCERPT_CHARS = 80
 TOP_PAIRS = 15
-REPRODUCE = "nice .venv/bin/python -m minyi_nlp.label_noise --folds {folds} --out-dir {out_dir}"
+REPRODUCE = "nice .venv/bin/python -m minyi_nlp.models.label_noise --folds {folds} --out-dir {out_dir}"
 
 
 # -- model -----------------------------------------------------------------------------------------
-def with_calibration(train: TrainParams, calibration: str | None) -> TrainParams:
+def with_calibration(train: HeadParams, calibration: str | None) -> HeadParams:
     """``train`` with another calibration method (``None``: unchanged)."""
     return train if not calibration else train.model_copy(update={"calibration": calibration})
 
 
 def fit_classifier(
-    train: TrainParams, texts: Sequence[str], labels: Sequence[str], fallback: TrainParams | None = None
-) -> tuple[AppealClassifier, TrainParams]:
-    """Fit ``build_classifier(train)``; if its calibration method is rejected, fit ``fallback`` instead.
+    train: HeadParams, texts: Sequence[str], labels: Sequence[str], fallback: HeadParams | None = None
+) -> tuple[TextClassifier, HeadParams]:
+    """Fit the encoder + a category head with ``train``; if its calibration method is rejected, fit
+    ``fallback`` instead.
 
     Returns the fitted model and the parameters actually used.
     """
-    from minyi_nlp.train import build_classifier
+    from minyi_nlp.models.text_classifier import TextClassifier
+    from minyi_nlp.params import load_params
 
+    encoder = load_params().encoder
     try:
-        return build_classifier(train).fit(list(texts), list(labels)), train
+        return TextClassifier(encoder, train).fit(list(texts), list(labels)), train
     except ValueError as exc:
         if fallback is None or fallback == train or "calibration" not in str(exc):
             raise
         log.warning("calibration=%r rejected (%s): falling back to %r", train.calibration, exc, fallback.calibration)
-        return build_classifier(fallback).fit(list(texts), list(labels)), fallback
+        return TextClassifier(encoder, fallback).fit(list(texts), list(labels)), fallback
 
 
-def aligned_proba(clf: AppealClassifier, texts: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+def aligned_proba(clf: TextClassifier, texts: Sequence[str], classes: Sequence[str]) -> np.ndarray:
     """``clf.predict_proba`` with columns in the order of ``classes`` (0 for a class it never saw)."""
     proba = clf.predict_proba(list(texts))
     out = np.zeros((len(texts), len(classes)))
@@ -79,12 +82,12 @@ def aligned_proba(clf: AppealClassifier, texts: Sequence[str], classes: Sequence
 def out_of_fold_proba(
     texts: Sequence[str],
     labels: Sequence[str],
-    train: TrainParams,
+    train: HeadParams,
     *,
     n_splits: int = 5,
     seed: int = 42,
-    fallback: TrainParams | None = None,
-) -> tuple[np.ndarray, list[str], TrainParams]:
+    fallback: HeadParams | None = None,
+) -> tuple[np.ndarray, list[str], HeadParams]:
     """Stratified K-fold out-of-fold probabilities for every row.
 
     Returns the (n, n_classes) matrix, the class order (sorted labels) and the parameters used.
@@ -204,7 +207,7 @@ def _mean_std(values: Sequence[float | None]) -> dict[str, float]:
 def cleaning_experiment(
     appeals: pd.DataFrame,
     issues: np.ndarray,
-    train: TrainParams,
+    train: HeadParams,
     *,
     eval_folds: Sequence[int] | None = None,
     n_bins: int = 10,
@@ -213,7 +216,7 @@ def cleaning_experiment(
 
     Evaluation labels are never changed; only flagged rows in the training part are removed.
     """
-    from minyi_nlp.metrics import classification_report
+    from minyi_nlp.models.metrics import classification_report
 
     fold = appeals["fold"].to_numpy()
     texts = appeals["text"].astype(str).to_numpy(dtype=object)
@@ -279,7 +282,7 @@ def run_label_noise(
     appeals: pd.DataFrame | None = None,
     *,
     params: Params | None = None,
-    train: TrainParams | None = None,
+    train: HeadParams | None = None,
     calibration: str | None = DEFAULT_CALIBRATION,
     n_splits: int = 5,
     eval_folds: Sequence[int] | None = None,
@@ -289,14 +292,14 @@ def run_label_noise(
 ) -> dict[str, Any]:
     """Out-of-fold probabilities → cleanlab flags → cleaning experiment → reports (and an MLflow run)."""
     from minyi_nlp.config import PROJECT_DIR, get_settings
-    from minyi_nlp.metrics import classification_report
+    from minyi_nlp.models.metrics import classification_report
     from minyi_nlp.params import load_params
 
     t_start = time.perf_counter()
     params = params or load_params()
     appeals = load_appeals() if appeals is None else appeals
     appeals = appeals.reset_index(drop=True)
-    base = train or params.train
+    base = train or params.heads["category"].model
     requested = with_calibration(base, calibration)
     out_dir = out_dir or get_settings().reports_dir
 
@@ -445,7 +448,7 @@ def log_to_mlflow(report: dict[str, Any], artifacts: Sequence[Path], experiment:
     from mlflow.tracking import MlflowClient
 
     from minyi_nlp.config import get_settings
-    from minyi_nlp.tracking import tracking_uri
+    from minyi_nlp.models.tracking import tracking_uri
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     uri = tracking_uri()
@@ -485,7 +488,7 @@ def log_to_mlflow(report: dict[str, Any], artifacts: Sequence[Path], experiment:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: ``python -m minyi_nlp.label_noise [--folds 5] [--out-dir reports]``."""
+    """Command line: ``python -m minyi_nlp.models.label_noise [--folds 5] [--out-dir reports]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5, help="K of the out-of-fold split (default 5)")
     parser.add_argument("--out-dir", type=Path, default=None, help="report folder (default: reports/)")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from minyi_nlp.metrics import classification_report
+from minyi_nlp.models.metrics import classification_report
 from minyi_nlp.params import Params
 
 if TYPE_CHECKING:
-    from minyi_nlp.classifier import AppealClassifier
+    from minyi_nlp.models.text_classifier import TextClassifier
 
 
 def fit_outside_fold(
@@ -21,22 +22,27 @@ def fit_outside_fold(
     fold: int,
     copies: pd.DataFrame | None = None,
     extra: pd.DataFrame | None = None,
-) -> tuple[AppealClassifier, float]:
-    """The params.yaml classifier fitted on every appeal outside ``fold``, and its fit time in seconds.
+    encoder_texts: Sequence[str] = (),
+) -> tuple[TextClassifier, float]:
+    """The category head (and its encoder) fitted on every appeal outside ``fold``, and the fit time in s.
 
     Training rows are ``copies`` (every copy of each appeal, grouped by appeal) when
     ``params.prepare.train_copies`` is ``all`` and they are given, else one row per appeal; ``extra``
-    rows (``text``, ``label``: e.g. pseudo-labelled texts) are added, each its own group.
+    rows (``text``, ``label``: e.g. pseudo-labelled texts) are added, each its own group. The encoder also
+    reads ``encoder_texts`` (the other heads' training texts, as ``minyi train`` does).
     """
-    from minyi_nlp.train import build_classifier, training_groups
+    from minyi_nlp.data.tasks import category_rows
+    from minyi_nlp.models.text_classifier import TextClassifier
 
-    pool = copies if params.prepare.train_copies == "all" and copies is not None else appeals
-    train = pool[pool["fold"] != fold]
+    rows = category_rows(appeals, copies, fold, params.prepare.train_copies)
+    train = rows[rows["split"] == "train"]
     if extra is not None and len(extra):
-        train = pd.concat([train, extra[["text", "label"]]], ignore_index=True)
-    clf = build_classifier(params.train)
+        more = extra[["text", "label"]].assign(group=[f"x{i}" for i in range(len(extra))])
+        train = pd.concat([train, more], ignore_index=True)
+    clf = TextClassifier(params.encoder, params.heads["category"].model)
     t0 = time.perf_counter()
-    clf.fit(train["text"].astype(str).tolist(), train["label"].astype(str).tolist(), groups=training_groups(train))
+    clf.fit(train["text"].astype(str).tolist(), train["label"].astype(str).tolist(),
+            groups=train["group"].astype(str).tolist(), encoder_texts=encoder_texts)
     return clf, time.perf_counter() - t0
 
 
@@ -64,16 +70,21 @@ def summarize(per_fold: list[dict]) -> dict:
 def cv_report(per_fold: list[dict], params: Params, **extra_params: object) -> dict:
     """A cross-validation report: per-fold lines, their summary and the parameters (plus ``extra_params``)."""
     return {"folds": per_fold, "summary": summarize(per_fold),
-            "params": {**params.train.model_dump(), "train_copies": params.prepare.train_copies, **extra_params}}
+            "params": {**params.encoder.model_dump(), **params.heads["category"].model.model_dump(),
+                       "train_copies": params.prepare.train_copies, **extra_params}}
 
 
 def cross_validate(
-    appeals: pd.DataFrame, params: Params, folds: list[int] | None = None, copies: pd.DataFrame | None = None
+    appeals: pd.DataFrame,
+    params: Params,
+    folds: list[int] | None = None,
+    copies: pd.DataFrame | None = None,
+    encoder_texts: Sequence[str] = (),
 ) -> dict:
     """Train outside fold k (:func:`fit_outside_fold`), evaluate on fold k's raw texts; mean ± std over folds."""
     folds = folds if folds is not None else list(range(params.prepare.n_folds))
     per_fold = []
     for k in folds:
-        clf, seconds = fit_outside_fold(appeals, params, k, copies)
+        clf, seconds = fit_outside_fold(appeals, params, k, copies, encoder_texts=encoder_texts)
         per_fold.append(score_fold(clf, appeals[appeals["fold"] == k], k, seconds, params.evaluate.n_bins))
     return cv_report(per_fold, params)

@@ -1,0 +1,230 @@
+"""The dispatcher: one appeal → ranked route suggestions (department type at a jurisdiction).
+
+Each appeal is encoded once by the bundle's encoder; the category, department and appeal-type heads read
+that one vector, and the keywords that explain the top category come from the same row. Around the
+heads: the duty list (:func:`~minyi_nlp.dispatch.ranking.rank_departments`), the jurisdiction named in
+the text, the deadline from the SLA list, and the review rules that decide whether a human must look
+first. The service, the batch job, ``minyi predict`` and the evaluation all call :class:`Dispatcher`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from minyi_nlp.data.tasks import compose_text
+from minyi_nlp.dispatch.ranking import place_at_level, rank_departments
+from minyi_nlp.models.bundle import Bundle
+
+log = logging.getLogger(__name__)
+
+ROUTING_EXTRA = "dispatch"  # the bundle's dispatch.json: blend and temperature tuned for its heads
+
+
+class DispatchSettings(BaseSettings):
+    """Review rules (``MINYI_REVIEW_*``): a suggestion needs review when the top category is below
+    its threshold or the top-2 margin is small. Per-class thresholds as JSON, e.g.
+    ``MINYI_REVIEW_THRESHOLDS='{"交通运输": 0.7}'``."""
+
+    model_config = SettingsConfigDict(env_prefix="MINYI_REVIEW_", extra="ignore")
+
+    min_confidence: float = Field(0.6, ge=0, le=1)
+    min_margin: float = Field(0.2, ge=0, le=1)
+    thresholds: dict[str, float] = {}
+    top_departments: int = Field(5, ge=1)
+
+
+@lru_cache(maxsize=1)
+def get_dispatch_settings() -> DispatchSettings:
+    return DispatchSettings()
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class DepartmentScore:
+    department: str
+    jurisdiction: str
+    level: str
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def route(self) -> str:
+        return f"{self.jurisdiction} {self.department}"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    model_version: str
+    categories: list[CategoryScore]
+    departments: list[DepartmentScore]
+    appeal_type: str | None
+    appeal_type_score: float | None
+    due_at: datetime | None
+    urgent: bool
+    needs_review: bool
+    review_reasons: list[str]
+    keywords: list[str]
+    jurisdiction: str
+    jurisdiction_level: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model_version": self.model_version,
+            "categories": [{"label": c.label, "score": round(c.score, 4)} for c in self.categories],
+            "departments": [
+                {"department": d.department, "jurisdiction": d.jurisdiction, "level": d.level,
+                 "score": round(d.score, 4), "reasons": d.reasons}
+                for d in self.departments
+            ],
+            "appeal_type": self.appeal_type,
+            "appeal_type_score": None if self.appeal_type_score is None else round(self.appeal_type_score, 4),
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "urgent": self.urgent,
+            "needs_review": self.needs_review,
+            "review_reasons": self.review_reasons,
+            "keywords": self.keywords,
+            "jurisdiction": self.jurisdiction,
+            "jurisdiction_level": self.jurisdiction_level,
+        }
+
+
+@dataclass(frozen=True)
+class Routing:
+    """How the department head is blended with the duty list (``dispatch.json`` of a bundle)."""
+
+    blend: float = 0.0
+    temperature: float = 1.0
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, Any] | None) -> Routing:
+        if not extra:
+            return cls()
+        return cls(float(extra.get("blend", 0.0)), float(extra.get("temperature", 1.0)))
+
+
+class Dispatcher:
+    """A loaded bundle + the lists; ``suggest_many`` is pure apart from reading them (thread-safe)."""
+
+    def __init__(self, bundle: Bundle, *, lists: Any | None = None, settings: DispatchSettings | None = None) -> None:
+        from minyi_nlp.routing import load_lists
+
+        self.bundle = bundle
+        self.lists = lists or load_lists()
+        self.settings = settings or get_dispatch_settings()
+        self.routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA)) if "department" in bundle.heads \
+            else Routing()
+        self.category_labels = bundle.head("category").labels
+
+    @property
+    def version(self) -> str:
+        return f"{self.bundle.version}+lists-{self.lists.version}"
+
+    @classmethod
+    def load(cls, bundle_dir: Path | None = None) -> Dispatcher:
+        """The served bundle (or ``bundle_dir``), hash-verified, with the lists as configured."""
+        from minyi_nlp.models.bundle import load_bundle
+        from minyi_nlp.models.registry import served_bundle_dir
+
+        return cls(load_bundle(bundle_dir or served_bundle_dir()))
+
+    # -- the heads --------------------------------------------------------------------------------------
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, d) float32 unit vectors of raw texts (the encoder's projection), for similar-appeal search."""
+        X, _ = self.bundle.encode(list(texts))
+        return self.bundle.encoder.embed(X)
+
+    def category_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(category | text), columns in :attr:`category_labels` order."""
+        X, _ = self.bundle.encode(list(texts))
+        return self.bundle.predict_proba("category", X)
+
+    def _review(self, cats: list[CategoryScore]) -> list[str]:
+        reasons = []
+        top = cats[0]
+        need = self.settings.thresholds.get(top.label, self.settings.min_confidence)
+        if top.score < need:
+            reasons.append(f"置信度 {top.score:.2f} 低于 {top.label} 的阈值 {need:.2f}")
+        if len(cats) > 1 and top.score - cats[1].score < self.settings.min_margin:
+            reasons.append(f"前两类 {top.label}/{cats[1].label} 差距 {top.score - cats[1].score:.2f} "
+                           f"小于 {self.settings.min_margin:.2f}")
+        return reasons
+
+    def _departments(self, cat_probs: Mapping[str, float], model_scores: Mapping[str, float] | None, juris: Any,
+                     city: str) -> list[DepartmentScore]:
+        ranked = rank_departments(cat_probs, self.lists, model_scores, blend=self.routing.blend,
+                                  temperature=self.routing.temperature, top_k=self.settings.top_departments)
+        if juris.level != "city" or juris.source != "default":
+            where = f"管辖地: 文中提到 {juris.full_name}"
+        else:
+            where = f"管辖地: 未提到区县, 默认 {city}"
+        return [DepartmentScore(r.department, place_at_level(juris, r.level, city), r.level, r.score,
+                                [*list(r.reasons)[:3], where]) for r in ranked]
+
+    def suggest_many(
+        self,
+        appeals: Sequence[tuple[str | None, str]],
+        *,
+        received_at: datetime | None = None,
+        explain: bool = True,
+    ) -> list[Suggestion]:
+        """Suggestions for (title, content) pairs, in order."""
+        from minyi_nlp.routing import find_jurisdiction
+
+        texts = [compose_text(t, c) for t, c in appeals]
+        if not texts:
+            return []
+        now = received_at or datetime.now()
+        bundle = self.bundle
+        X, prepared = bundle.encode(texts)
+        cat = bundle.predict_proba("category", X)
+        dep = bundle.predict_proba("department", X) if "department" in bundle.heads else None
+        dep_labels = bundle.heads["department"].labels if dep is not None else []
+        typ = bundle.predict_proba("appeal_type", X, prepared) if "appeal_type" in bundle.heads else None
+        typ_labels = bundle.heads["appeal_type"].labels if typ is not None else []
+        labels = self.category_labels
+        city = find_jurisdiction("").name
+        out = []
+        for i, text in enumerate(prepared):
+            order = np.argsort(-cat[i], kind="stable")
+            cats = [CategoryScore(labels[j], float(cat[i, j])) for j in order]
+            cat_probs = {c.label: c.score for c in cats}
+            model_scores = dict(zip(dep_labels, dep[i].tolist(), strict=True)) if dep is not None else None
+            juris = find_jurisdiction(text)
+            sla = self.lists.sla_for(cats[0].label)
+            review = self._review(cats)
+            j = int(np.argmax(typ[i])) if typ is not None else -1
+            out.append(
+                Suggestion(
+                    model_version=self.version,
+                    categories=cats,
+                    departments=self._departments(cat_probs, model_scores, juris, city),
+                    appeal_type=typ_labels[j] if typ is not None else None,
+                    appeal_type_score=float(typ[i, j]) if typ is not None else None,
+                    due_at=self.lists.add_working_days(now, sla.working_days),
+                    urgent=sla.urgent,
+                    needs_review=bool(review),
+                    review_reasons=review,
+                    keywords=[w for w, _ in bundle.explain(X, i, "category", cats[0].label, 5)] if explain else [],
+                    jurisdiction=juris.full_name,
+                    jurisdiction_level=juris.level,
+                )
+            )
+        return out
+
+    def suggest(self, title: str | None, content: str, *, received_at: datetime | None = None) -> Suggestion:
+        return self.suggest_many([(title, content)], received_at=received_at)[0]
