@@ -21,6 +21,12 @@ class EngineName(StrEnum):
     ray = "ray"
 
 
+class EncoderChoice(StrEnum):
+    auto = "auto"
+    bundle = "bundle"
+    input = "input"
+
+
 class MethodName(StrEnum):
     linkage = "linkage"
     average = "average"
@@ -56,6 +62,10 @@ def hotspots_command(
     threshold: Annotated[
         float | None, typer.Option(help="similarity needed to link two appeals (default 0.18)")
     ] = None,
+    encoder: Annotated[
+        EncoderChoice,
+        typer.Option(help="bundle: the served bundle's encoder; input: fitted on the input; auto: bundle if trained"),
+    ] = EncoderChoice.auto,
     engine: Annotated[EngineName, typer.Option(help="local, or ray: featurise chunks as Ray tasks")] = EngineName.local,
     workers: Annotated[int | None, typer.Option(min=1, help="Ray CPUs (default: all)")] = None,
     ray_address: Annotated[str | None, typer.Option(help="join an existing Ray cluster")] = None,
@@ -80,7 +90,8 @@ def hotspots_command(
     start, end = _when(since, "--since"), _when(until, "--until")
     if start and end and start > end:
         raise typer.BadParameter(f"--since {since} is after --until {until}", param_hint="--since")
-    overrides = {"method": method.value} | ({"threshold": threshold} if threshold is not None else {})
+    overrides = {"method": method.value, "encoder": encoder.value}
+    overrides |= {"threshold": threshold} if threshold is not None else {}
     try:
         params = HotspotParams(**overrides)
     except ValueError as err:
@@ -92,7 +103,7 @@ def hotspots_command(
         result = find_hotspots(reader.frames(), params, top=top, since=start, until=end, engine=engine.value,
                                workers=workers, ray_address=ray_address,
                                assignments=out / "hotspots.assignments.parquet")
-    except (DataError, ValueError, RuntimeError) as err:
+    except (DataError, ValueError, RuntimeError, FileNotFoundError) as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     paths = write_reports(result, out)

@@ -9,7 +9,6 @@ and memory-mapped. It is a pure function of the frame, the fitted encoder and th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from minyi_nlp.hotspots.describe import clean_title
 from minyi_nlp.hotspots.heat import NO_TIME
 from minyi_nlp.hotspots.params import HotspotParams
 from minyi_nlp.hotspots.places import find_sites
-from minyi_nlp.hotspots.vectors import TextEncoder, fit_encoder, keyword_vectors
+from minyi_nlp.hotspots.vectors import EncoderSource, GroupingEncoder, grouping_encoder, keyword_vectors
 
 __all__ = ["ChunkFeatures", "PreparedTexts", "featurize", "fit_on", "prepare_texts", "to_csr", "vector_width"]
 
@@ -49,17 +48,16 @@ def prepare_texts(frame: pd.DataFrame, params: HotspotParams) -> PreparedTexts:
 
 
 def fit_on(
-    frame: pd.DataFrame, params: HotspotParams, keep: np.ndarray | None = None
-) -> tuple[TextEncoder, ChunkFeatures]:
-    """The grouping encoder fitted on ``frame`` (:func:`~minyi_nlp.hotspots.vectors.fit_encoder`) and the
-    features of its rows at positions ``keep`` (default: all)."""
+    frame: pd.DataFrame, params: HotspotParams, keep: np.ndarray | None = None, source: EncoderSource = "auto"
+) -> tuple[GroupingEncoder, ChunkFeatures]:
+    """The grouping encoder (:func:`~minyi_nlp.hotspots.vectors.grouping_encoder`, fitted on ``frame`` when
+    there is no bundle) and the features of the rows of ``frame`` at positions ``keep`` (default: all)."""
     prepared = prepare_texts(frame, params)
-    encoder, text_vectors = fit_encoder(prepared.texts)
+    encoder = grouping_encoder(prepared.texts, source)
     if keep is None:
-        return encoder, featurize(frame, encoder, params, prepared, text_vectors)
+        return encoder, featurize(frame, encoder, params, prepared)
     subset = PreparedTexts(*([values[k] for k in keep] for values in (prepared.titles, prepared.texts, prepared.heads)))
-    rows = frame.iloc[keep].reset_index(drop=True)
-    return encoder, featurize(rows, encoder, params, subset, text_vectors[keep])
+    return encoder, featurize(frame.iloc[keep].reset_index(drop=True), encoder, params, subset)
 
 
 def vector_width(params: HotspotParams) -> int:
@@ -121,13 +119,11 @@ def to_csr(cols: np.ndarray, vals: np.ndarray, n_features: int) -> sp.csr_matrix
 
 def featurize(
     frame: pd.DataFrame,
-    encoder: TextEncoder,
+    encoder: GroupingEncoder,
     params: HotspotParams,
     prepared: PreparedTexts | None = None,
-    text_vectors: sp.csr_matrix | None = None,
 ) -> ChunkFeatures:
-    """Features of a canonical frame (``prepared`` and ``text_vectors``: its texts and their encoder vectors,
-    when already computed)."""
+    """Features of a canonical frame (``prepared``: its texts, when already preprocessed)."""
     prepared = prepared or prepare_texts(frame, params)
     vectors = keyword_vectors(
         encoder,
@@ -136,7 +132,6 @@ def featurize(
         title_terms=params.title_terms,
         body_terms=params.body_terms,
         title_weight=params.title_weight,
-        text_vectors=text_vectors,
     )
     cols, vals = _fixed_width(vectors, vector_width(params))
     return ChunkFeatures(
@@ -153,6 +148,6 @@ def featurize(
     )
 
 
-def n_features(encoder: TextEncoder, sample: Sequence[str] = ("",)) -> int:
+def n_features(encoder: GroupingEncoder) -> int:
     """Columns of the keyword vectors (title block + full-text block)."""
-    return 2 * encoder.transform(list(sample)).shape[1]
+    return 2 * encoder.n_features

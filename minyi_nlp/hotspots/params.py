@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Method = Literal["linkage", "average", "hdbscan"]
+Source = Literal["auto", "bundle", "input"]
 
 
 class HotspotParams(BaseModel):
@@ -23,6 +24,7 @@ class HotspotParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     method: Method = "linkage"
+    encoder: Source = "auto"  # the served bundle's encoder; fitted on the input when there is none (auto) or always
     threshold: float = Field(0.18, gt=0, le=1)
     title_weight: float = Field(0.5, ge=0, le=1)
     title_terms: int = Field(20, ge=1)

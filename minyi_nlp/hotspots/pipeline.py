@@ -37,7 +37,7 @@ from minyi_nlp.hotspots.heat import NO_TIME, group_table
 from minyi_nlp.hotspots.linking import SiteLinker, average_groups, hdbscan_groups, similar_pairs
 from minyi_nlp.hotspots.params import HotspotParams
 from minyi_nlp.hotspots.places import site_signature
-from minyi_nlp.hotspots.vectors import TextEncoder
+from minyi_nlp.hotspots.vectors import GroupingEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class HotspotResult:
     params: HotspotParams
     seconds: dict[str, float] = field(default_factory=dict)
     refused_links: int = 0  # links not made because the two groups name different sites
+    encoder: str = ""  # which encoder made the vectors
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -115,6 +116,7 @@ class HotspotResult:
             "refused_links": self.refused_links,
             "reference_time": _iso(self.reference),
             "method": self.params.method,
+            "encoder": self.encoder,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
@@ -164,21 +166,23 @@ def _in_range(frame: pd.DataFrame, since: datetime | None, until: datetime | Non
 class _Featurizer:
     """Ray actor: holds the fitted encoder (deserialised once) and featurises the chunks it is sent."""
 
-    def __init__(self, encoder: TextEncoder, params: HotspotParams) -> None:
+    def __init__(self, encoder: GroupingEncoder, params: HotspotParams) -> None:
         self.encoder, self.params = encoder, params
 
     def run(self, frame: pd.DataFrame) -> ChunkFeatures:
         return featurize(frame, self.encoder, self.params)
 
 
-def _map_local(frames: Iterator[pd.DataFrame], encoder: TextEncoder, params: HotspotParams) -> Iterator[ChunkFeatures]:
+def _map_local(
+    frames: Iterator[pd.DataFrame], encoder: GroupingEncoder, params: HotspotParams
+) -> Iterator[ChunkFeatures]:
     for frame in frames:
         yield featurize(frame, encoder, params)
 
 
 def _map_ray(
     frames: Iterator[pd.DataFrame],
-    encoder: TextEncoder,
+    encoder: GroupingEncoder,
     params: HotspotParams,
     workers: int | None,
     ray_address: str | None,
@@ -417,7 +421,7 @@ def find_hotspots(
         if first is not None:  # the encoder learns from the first rows, in the time range or not
             keep = _in_range(first.assign(_pos=np.arange(len(first))), since, until)["_pos"].to_numpy()
             outside += len(first) - len(keep)
-            encoder, features = fit_on(first, params, keep)
+            encoder, features = fit_on(first, params, keep, params.encoder)
             if len(features):
                 store.append(features)
             if on_chunk:
@@ -461,4 +465,5 @@ def find_hotspots(
             params=params,
             seconds=seconds,
             refused_links=refused,
+            encoder=encoder.description if encoder is not None else "",
         )

@@ -48,7 +48,7 @@ def _label(h: Hotspot) -> str:
 
 def plot_hotspots(result: HotspotResult, path: Path) -> Path:
     """Top N as horizontal bars of heat (left) and each one's appeals on a time axis (right)."""
-    from minyi_nlp.plots import pyplot, save_figure
+    from minyi_nlp.models.plots import pyplot, save_figure
 
     plt = pyplot()
     hs = result.hotspots

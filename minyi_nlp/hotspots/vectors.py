@@ -1,10 +1,10 @@
-"""Appeal vectors for grouping: the encoder's TF-IDF vectors, cut down to each appeal's keywords.
+"""Appeal vectors for grouping: the shared encoder's TF-IDF vectors, cut down to each appeal's keywords.
 
-:func:`fit_encoder` is the one place that decides which encoder is used. Until the project's shared
-encoder (``minyi_nlp.models.encoder``) is available it is a stand-in built the same way: word 1–2-gram
-(``Segmenter(backend="rjieba")``) and character 1–3-gram TF-IDF (sublinear tf, smooth idf) over
-preprocessed text, the two blocks stacked and L2-normalised, fitted on the input itself (or on its first
-``fit_rows`` rows).
+:func:`grouping_encoder` is the one place that decides which encoder is used: the project's shared
+:class:`~minyi_nlp.models.encoder.Encoder` (word 1–2-grams, character 1–3-grams and the title's words, each
+block TF-IDF and L2-normalised), the same vectors every head reads. It comes from the served bundle
+(``models/served.json`` or ``MINYI_BUNDLE``); when no bundle has been trained, or with ``source="input"``,
+an encoder with ``params.yaml``'s ``encoder`` section is fitted on the first rows of the input instead.
 
 :func:`keyword_vectors` keeps the ``title_terms`` heaviest features of the title's vector and the
 ``body_terms`` heaviest of the full text's, and joins them so that one dot product is
@@ -15,69 +15,80 @@ ones (小区, 问题, 严重) no longer add up, and the products stay sparse eno
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
-from minyi_nlp.text import Segmenter
+logger = logging.getLogger(__name__)
 
-__all__ = ["TextEncoder", "fit_encoder", "keep_top_terms", "keyword_vectors"]
+__all__ = ["EncoderSource", "GroupingEncoder", "grouping_encoder", "keep_top_terms", "keyword_vectors"]
 
-
-class TextEncoder(Protocol):
-    """What grouping needs from an encoder: L2-normalised sparse vectors of preprocessed texts."""
-
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix: ...
+EncoderSource = Literal["auto", "bundle", "input"]
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> Segmenter:
-    return Segmenter(backend="rjieba")
+class GroupingEncoder:
+    """The shared encoder, as grouping uses it: preprocessed texts in, sparse vectors out.
 
+    It pickles as its bundle's path when it came from a bundle (a Ray actor loads the bundle itself, the
+    arrays memory-mapped) and as the fitted encoder otherwise.
+    """
 
-def _tokens(text: str) -> list[str]:
-    """Words and adjacent word pairs of preprocessed text (module-level so that the encoder pickles)."""
-    words = _segmenter()(text)
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-
-
-class StandInEncoder:
-    """Word 1–2-gram + character 1–3-gram TF-IDF of preprocessed text, stacked and L2-normalised."""
-
-    def __init__(self, min_df: int = 1) -> None:
-        self.min_df = min_df
-
-    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """Fit the vocabularies and IDF on ``texts`` and return their vectors (one pass over the texts)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        self.words_ = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=self.min_df, dtype=np.float32)
-        self.chars_ = TfidfVectorizer(
-            analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=self.min_df, dtype=np.float32
-        )
-        return self._stack(self.words_.fit_transform(texts), self.chars_.fit_transform(texts))
+    def __init__(self, encoder: Any, bundle_dir: Path | None, description: str) -> None:
+        self.encoder = encoder
+        self.bundle_dir = bundle_dir
+        self.description = description
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return self._stack(self.words_.transform(texts), self.chars_.transform(texts))
+        """Vectors of preprocessed (normalised, masked) texts; very long texts keep their head and tail."""
+        from minyi_nlp.models.encoder import clip_text
 
-    @staticmethod
-    def _stack(words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
-        from sklearn.preprocessing import normalize
+        limit = self.encoder.params.max_chars
+        return self.encoder.transform_prepared([clip_text(t, limit) for t in texts])
 
-        return normalize(sp.hstack([words, chars], format="csr")).astype(np.float32)
+    @property
+    def n_features(self) -> int:
+        return int(self.encoder.n_features)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.bundle_dir is not None:
+            state["encoder"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.encoder is None:
+            from minyi_nlp.models.bundle import load_bundle
+
+            self.encoder = load_bundle(self.bundle_dir).encoder
 
 
-def fit_encoder(sample: Sequence[str]) -> tuple[TextEncoder, sp.csr_matrix]:
-    """The encoder for grouping, ready to transform preprocessed texts, and the vectors of ``sample``.
+def grouping_encoder(sample: Sequence[str], source: EncoderSource = "auto") -> GroupingEncoder:
+    """The served bundle's encoder (``source`` auto or bundle), else one fitted on ``sample`` (preprocessed
+    texts; ``source`` auto without a bundle, or input). A bundle that fails its integrity check is an error."""
+    from minyi_nlp.models.bundle import ModelNotFoundError, load_bundle
+    from minyi_nlp.models.registry import served_bundle_dir
 
-    Here: the stand-in, fitted on ``sample``. Switching to the project's shared encoder is this function
-    only: load it and return it with ``encoder.transform(sample)``.
-    """
-    encoder = StandInEncoder()
-    return encoder, encoder.fit_transform(sample)
+    if source != "input":
+        try:
+            path = served_bundle_dir()
+            bundle = load_bundle(path)
+        except ModelNotFoundError as err:
+            if source == "bundle":
+                raise
+            logger.warning("no trained bundle (%s): fitting the encoder on the first %d appeals of the input",
+                           err, len(sample))
+        else:
+            return GroupingEncoder(bundle.encoder, path, f"bundle {bundle.version}")
+    from minyi_nlp.models.encoder import Encoder
+    from minyi_nlp.params import load_params
+
+    encoder = Encoder(load_params().encoder).fit(list(sample))
+    return GroupingEncoder(encoder, None, f"fitted on {len(sample)} input appeals")
 
 
 def keep_top_terms(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -98,20 +109,16 @@ def keep_top_terms(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
 
 
 def keyword_vectors(
-    encoder: TextEncoder,
+    encoder: GroupingEncoder,
     titles: Sequence[str],
     texts: Sequence[str],
     *,
     title_terms: int,
     body_terms: int,
     title_weight: float,
-    text_vectors: sp.csr_matrix | None = None,
 ) -> sp.csr_matrix:
-    """``[√w · top(title), √(1−w) · top(title + content)]`` per appeal: dot products are the weighted cosine.
-
-    ``text_vectors`` are the encoder's vectors of ``texts`` when they are already at hand.
-    """
+    """``[√w · top(title), √(1−w) · top(title + content)]`` per appeal: dot products are the weighted cosine."""
     t = keep_top_terms(encoder.transform(titles), title_terms)
-    f = keep_top_terms(encoder.transform(texts) if text_vectors is None else text_vectors, body_terms)
+    f = keep_top_terms(encoder.transform(texts), body_terms)
     joined = sp.hstack([t * np.float32(np.sqrt(title_weight)), f * np.float32(np.sqrt(1 - title_weight))])
     return sp.csr_matrix(joined, dtype=np.float32)

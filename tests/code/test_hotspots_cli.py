@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from minyi_nlp.cli import app
 
 runner = CliRunner()
+INPUT_ENCODER = ["--encoder", "input"]  # the encoder fitted on the input: the same result with or without a bundle
 CONTRACT = {"rank", "heat", "place", "description", "start", "end", "n", "ids"}
 PHONE = "13812345678"
 
@@ -84,7 +85,7 @@ def appeals_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def json_run(appeals_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("out")
     res = runner.invoke(app, ["hotspots", "--input", str(appeals_file), "--out", str(out), "--top", "5",
-                              "--format", "json"])
+                              "--format", "json", *INPUT_ENCODER])
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout.strip().splitlines()[-1]), out
 
@@ -143,7 +144,8 @@ def test_bad_rows_go_to_the_rejects_file_masked(json_run) -> None:
 
 def test_since_and_until_keep_the_time_range(appeals_file: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["hotspots", "-i", str(appeals_file), "-o", str(tmp_path), "--since", "2019-11-01",
-                              "--until", "2019-11-16", "--format", "json"])
+                              "--until", "2019-11-16", "--format", "json",
+                              *INPUT_ENCODER])
     assert res.exit_code == 0, res.output
     ids = [i for h in json.loads(res.stdout.strip().splitlines()[-1])["hotspots"] for i in h["ids"]]
     assert sorted(ids) == ["A00", "A01", "A02"]  # A03 was written on 2019-11-16 at 10:00
@@ -151,7 +153,7 @@ def test_since_and_until_keep_the_time_range(appeals_file: Path, tmp_path: Path)
 
 
 def test_table_format(appeals_file: Path, tmp_path: Path) -> None:
-    res = runner.invoke(app, ["hotspots", "-i", str(appeals_file), "-o", str(tmp_path), "--top", "3"])
+    res = runner.invoke(app, ["hotspots", "-i", str(appeals_file), "-o", str(tmp_path), "--top", "3", *INPUT_ENCODER])
     assert res.exit_code == 0, res.output
     lines = res.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["#", "heat"] and len(lines) == 4
@@ -164,3 +166,18 @@ def test_a_file_without_a_text_column_is_refused(tmp_path: Path) -> None:
     res = runner.invoke(app, ["hotspots", "-i", str(path), "-o", str(tmp_path / "out")])
     assert res.exit_code == 2
     assert "no_text.csv" in res.stderr and "no content column" in res.stderr and "标题" in res.stderr
+
+
+def test_asking_for_the_bundle_encoder_without_a_bundle_is_refused(appeals_file: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from minyi_nlp.config import get_settings
+
+    monkeypatch.setenv("MINYI_MODELS", str(tmp_path / "no-models"))
+    monkeypatch.delenv("MINYI_BUNDLE", raising=False)
+    get_settings.cache_clear()
+    try:
+        res = runner.invoke(app, ["hotspots", "-i", str(appeals_file), "-o", str(tmp_path), "--encoder", "bundle"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 2
+    assert "no bundle is served yet" in res.stderr and "minyi train" in res.stderr
