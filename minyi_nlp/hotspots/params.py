@@ -24,12 +24,12 @@ class HotspotParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     method: Method = "linkage"
-    encoder: Source = "auto"  # the served bundle's encoder; fitted on the input when there is none (auto) or always
-    threshold: float = Field(0.18, gt=0, le=1)
-    title_weight: float = Field(0.5, ge=0, le=1)
+    encoder: Source = "input"  # fitted on the input's first fit_rows appeals; bundle: the served bundle's
+    threshold: float = Field(0.3, gt=0, le=1)
+    title_weight: float = Field(0.3, ge=0, le=1)
     title_terms: int = Field(20, ge=1)
-    body_terms: int = Field(40, ge=1)
-    max_gap_days: float | None = Field(90.0, gt=0)
+    body_terms: int = Field(80, ge=1)
+    max_gap_days: float | None = Field(60.0, gt=0)
     sites: bool = True  # never link appeals that name different sites
     body_chars: int = Field(150, ge=0)  # content characters searched for sites after the title
     # scale: rows are featurised in chunks and linked in time-ordered windows of at most this many rows
