@@ -22,9 +22,9 @@ class EngineName(StrEnum):
 
 
 class EncoderChoice(StrEnum):
-    auto = "auto"
-    bundle = "bundle"
     input = "input"
+    bundle = "bundle"
+    auto = "auto"
 
 
 class MethodName(StrEnum):
@@ -64,8 +64,9 @@ def hotspots_command(
     ] = None,
     encoder: Annotated[
         EncoderChoice,
-        typer.Option(help="bundle: the served bundle's encoder; input: fitted on the input; auto: bundle if trained"),
-    ] = EncoderChoice.auto,
+        typer.Option(help="input: the project's encoder fitted on the input (measured best); bundle: the served "
+                          "bundle's; auto: the bundle's when one is trained"),
+    ] = EncoderChoice.input,
     engine: Annotated[EngineName, typer.Option(help="local, or ray: featurise chunks as Ray tasks")] = EngineName.local,
     workers: Annotated[int | None, typer.Option(min=1, help="Ray CPUs (default: all)")] = None,
     ray_address: Annotated[str | None, typer.Option(help="join an existing Ray cluster")] = None,

@@ -19,7 +19,7 @@ from minyi_nlp.hotspots.describe import clean_title
 from minyi_nlp.hotspots.heat import NO_TIME
 from minyi_nlp.hotspots.params import HotspotParams
 from minyi_nlp.hotspots.places import find_sites
-from minyi_nlp.hotspots.vectors import EncoderSource, GroupingEncoder, grouping_encoder, keyword_vectors
+from minyi_nlp.hotspots.vectors import GroupingEncoder, grouping_encoder, keyword_vectors
 
 __all__ = ["ChunkFeatures", "PreparedTexts", "featurize", "fit_on", "prepare_texts", "to_csr", "vector_width"]
 
@@ -48,12 +48,12 @@ def prepare_texts(frame: pd.DataFrame, params: HotspotParams) -> PreparedTexts:
 
 
 def fit_on(
-    frame: pd.DataFrame, params: HotspotParams, keep: np.ndarray | None = None, source: EncoderSource = "auto"
+    frame: pd.DataFrame, params: HotspotParams, keep: np.ndarray | None = None
 ) -> tuple[GroupingEncoder, ChunkFeatures]:
-    """The grouping encoder (:func:`~minyi_nlp.hotspots.vectors.grouping_encoder`, fitted on ``frame`` when
-    there is no bundle) and the features of the rows of ``frame`` at positions ``keep`` (default: all)."""
+    """The grouping encoder (:func:`~minyi_nlp.hotspots.vectors.grouping_encoder` with ``params.encoder``: fitted
+    on ``frame``, or the bundle's) and the features of the rows of ``frame`` at positions ``keep`` (default: all)."""
     prepared = prepare_texts(frame, params)
-    encoder = grouping_encoder(prepared.texts, source)
+    encoder = grouping_encoder(prepared.texts, params.encoder)
     if keep is None:
         return encoder, featurize(frame, encoder, params, prepared)
     subset = PreparedTexts(*([values[k] for k in keep] for values in (prepared.titles, prepared.texts, prepared.heads)))

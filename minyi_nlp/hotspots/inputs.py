@@ -142,10 +142,9 @@ class InputReader:
             yield self._read(path)
 
     def _read(self, path: Path) -> pd.DataFrame:
-        from minyi_nlp.data import load_file, read_table
+        from minyi_nlp.data import load_file
 
-        header = read_table(path, encoding=self.encoding).columns  # for the column check and aliases
-        mapping = self.columns.resolve([str(c) for c in header], path)
+        mapping = self.columns.resolve(self._header(path), path)
         canonical = {k: v for k, v in mapping.items() if k in ("id", "title", "content", "submitted_at")}
         extra = {k: v for k, v in mapping.items() if k in ("user", "likes", "dislikes")}
         loaded = load_file(path, canonical, name=path.name, encoding=self.encoding, extra=extra)
@@ -188,6 +187,30 @@ class InputReader:
             }
         )
         return out.loc[keep].reset_index(drop=True)
+
+    def _header(self, path: Path) -> list[str]:
+        """Column names, without reading the whole file where the format allows it."""
+        from minyi_nlp.data import read_table
+        from minyi_nlp.data.readers import detect_format
+
+        kind = detect_format(path)
+        try:
+            if kind == "parquet":
+                import pyarrow.parquet as pq
+
+                return [str(c) for c in pq.read_schema(path).names]
+            if kind == "xlsx":
+                import openpyxl
+
+                book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+                try:
+                    first = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), ())
+                finally:
+                    book.close()
+                return [str(v) for v in first if v is not None]
+        except Exception:  # unreadable: the full read below names the problem
+            pass
+        return [str(c) for c in read_table(path, encoding=self.encoding).columns]
 
     def write_rejects(self, path: Path) -> Path | None:
         """Write the collected reject lines (masked) as UTF-8 CSV; None when there are none."""

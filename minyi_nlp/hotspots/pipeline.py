@@ -421,7 +421,7 @@ def find_hotspots(
         if first is not None:  # the encoder learns from the first rows, in the time range or not
             keep = _in_range(first.assign(_pos=np.arange(len(first))), since, until)["_pos"].to_numpy()
             outside += len(first) - len(keep)
-            encoder, features = fit_on(first, params, keep, params.encoder)
+            encoder, features = fit_on(first, params, keep)
             if len(features):
                 store.append(features)
             if on_chunk:

@@ -18,16 +18,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from minyi_nlp.hotspots.params import Source as EncoderSource
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["EncoderSource", "GroupingEncoder", "grouping_encoder", "keep_top_terms", "keyword_vectors"]
 
-EncoderSource = Literal["auto", "bundle", "input"]
 
 
 class GroupingEncoder:
@@ -93,19 +94,19 @@ def grouping_encoder(sample: Sequence[str], source: EncoderSource = "auto") -> G
 
 def keep_top_terms(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Each row's ``k`` largest entries (ties: lower column first), L2-normalised again."""
-    from sklearn.preprocessing import normalize
-
     m = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
     m.sort_indices()
     counts = np.diff(m.indptr)
     rows = np.repeat(np.arange(m.shape[0]), counts)
-    order = np.lexsort((m.indices, -m.data, rows))  # by row, then value descending
+    order = np.lexsort((-m.data, rows))  # by row, then value descending; stable, so ties keep column order
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order)) - np.repeat(m.indptr[:-1], counts)
     keep = rank < k
-    out = sp.csr_matrix((m.data[keep], m.indices[keep], np.concatenate([[0], np.cumsum(
-        np.bincount(rows[keep], minlength=m.shape[0]))])), shape=m.shape)
-    return normalize(out).astype(np.float32)
+    data, kept_rows = m.data[keep], rows[keep]
+    norms = np.sqrt(np.bincount(kept_rows, weights=data.astype(np.float64) ** 2, minlength=m.shape[0]))
+    data = data / np.where(norms > 0, norms, 1.0)[kept_rows].astype(np.float32)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(kept_rows, minlength=m.shape[0]))])
+    return sp.csr_matrix((data.astype(np.float32), m.indices[keep], indptr), shape=m.shape)
 
 
 def keyword_vectors(
