@@ -1,7 +1,8 @@
 """Quality of hot-issue grouping on Teddy Cup 附件3, against the hand-checked labels, for each method.
 
 Runs ``find_hotspots`` on ``data/raw/teddy2020_c/fj3_hot_issue_messages_4326.xlsx`` once per grouping method
-(``linkage``, the default, and the ``average`` and ``hdbscan`` alternatives) and scores every appeal's group
+(``linkage``, the default, and the ``average`` and ``hdbscan`` alternatives; ``linkage-bundle``: linkage on the
+served bundle's encoder instead of one fitted on the input) and scores every appeal's group
 against ``data/labels/hotspots/events.csv`` (671 appeals read and given an event by hand, see its README):
 
 * **purity** of the top groups by heat: the share of their members that report the group's majority event,
@@ -86,6 +87,8 @@ SETTINGS = {
     "linkage": {"method": "linkage", "threshold": 0.3},
     "average": {"method": "average", "threshold": 0.15},
     "hdbscan": {"method": "hdbscan", "hdbscan_min_cluster_size": 3, "hdbscan_min_samples": 2},
+    # the kept method on the served bundle's encoder (needs `minyi train`), at its best threshold
+    "linkage-bundle": {"method": "linkage", "encoder": "bundle", "threshold": 0.4},
 }
 
 
