@@ -18,7 +18,7 @@ from datetime import datetime
 import numpy as np
 import scipy.sparse as sp
 
-from minyi_nlp.hotspots.places import find_people, find_sites
+from minyi_nlp.hotspots.places import find_people, find_sites, gazetteer
 
 __all__ = ["clean_title", "describe_group", "group_place", "representative"]
 
@@ -51,7 +51,7 @@ def representative(vectors: sp.csr_matrix) -> int:
 def _district(text: str) -> str:
     from minyi_nlp.routing.jurisdiction import find_jurisdiction
 
-    j = find_jurisdiction(text, use_cpca=False)
+    j = find_jurisdiction(text, use_cpca=False, gazetteer=gazetteer())
     return j.full_name if j.level in ("district", "street") else ""
 
 

@@ -49,15 +49,20 @@ def prepare_texts(frame: pd.DataFrame, params: HotspotParams) -> PreparedTexts:
 
 def fit_on(
     frame: pd.DataFrame, params: HotspotParams, keep: np.ndarray | None = None
-) -> tuple[GroupingEncoder, ChunkFeatures]:
+) -> tuple[GroupingEncoder, list[ChunkFeatures]]:
     """The grouping encoder (:func:`~minyi_nlp.hotspots.vectors.grouping_encoder` with ``params.encoder``: fitted
-    on ``frame``, or the bundle's) and the features of the rows of ``frame`` at positions ``keep`` (default: all)."""
+    on ``frame``, or the bundle's) and the features of the rows of ``frame`` at positions ``keep`` (default: all),
+    in chunks of ``params.chunk_rows``."""
     prepared = prepare_texts(frame, params)
     encoder = grouping_encoder(prepared.texts, params.encoder)
-    if keep is None:
-        return encoder, featurize(frame, encoder, params, prepared)
-    subset = PreparedTexts(*([values[k] for k in keep] for values in (prepared.titles, prepared.texts, prepared.heads)))
-    return encoder, featurize(frame.iloc[keep].reset_index(drop=True), encoder, params, subset)
+    keep = np.arange(len(frame)) if keep is None else np.asarray(keep)
+    chunks = []
+    for start in range(0, len(keep), params.chunk_rows):
+        part = keep[start : start + params.chunk_rows]
+        texts = PreparedTexts(*([values[k] for k in part] for values in (prepared.titles, prepared.texts,
+                                                                          prepared.heads)))
+        chunks.append(featurize(frame.iloc[part].reset_index(drop=True), encoder, params, texts))
+    return encoder, chunks
 
 
 def vector_width(params: HotspotParams) -> int:

@@ -36,7 +36,7 @@ class HotspotParams(BaseModel):
     chunk_rows: int = Field(5000, ge=100)
     window_rows: int = Field(20000, ge=1000)
     window_overlap: int = Field(5000, ge=0)
-    fit_rows: int = Field(20000, ge=100)  # rows the stand-in encoder's vocabulary is fitted on (the first ones)
+    fit_rows: int = Field(10000, ge=100)  # the first rows, which the encoder (source input) is fitted on
     max_in_memory_rows: int = Field(20000, ge=100)  # the average / hdbscan methods need a full matrix
     hdbscan_min_cluster_size: int = Field(3, ge=2)
     hdbscan_min_samples: int = Field(2, ge=1)

@@ -1,7 +1,7 @@
 """Find the hot issues in a stream of appeals, with memory bounded by chunks and windows, locally or on Ray.
 
 1. **Featurise** (the costly part, parallel): rows are re-cut into chunks (the first ``fit_rows`` rows,
-   which the stand-in encoder is fitted on, then ``chunk_rows`` each) and each chunk becomes
+   which the encoder is fitted on unless it comes from a bundle, then ``chunk_rows`` each) and each chunk becomes
    :class:`~minyi_nlp.hotspots.features.ChunkFeatures`. Keyword vectors are appended to files in a
    work directory and memory-mapped; ids, titles and text heads go to one Parquet file per chunk; only
    the time, citizen key, votes and site names of each row stay in memory.
@@ -421,8 +421,8 @@ def find_hotspots(
         if first is not None:  # the encoder learns from the first rows, in the time range or not
             keep = _in_range(first.assign(_pos=np.arange(len(first))), since, until)["_pos"].to_numpy()
             outside += len(first) - len(keep)
-            encoder, features = fit_on(first, params, keep)
-            if len(features):
+            encoder, first_chunks = fit_on(first, params, keep)
+            for features in first_chunks:
                 store.append(features)
             if on_chunk:
                 on_chunk(len(first))

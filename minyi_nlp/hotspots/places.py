@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 __all__ = ["SiteRules", "find_people", "find_sites", "site_rules", "site_signature", "sites_conflict"]
 
@@ -75,11 +76,19 @@ def site_rules() -> SiteRules:
     )
 
 
+@lru_cache(maxsize=1)
+def gazetteer() -> Any:
+    """The jurisdiction gazetteer, loaded once per process (its loader resolves paths on every call)."""
+    from minyi_nlp.routing.jurisdiction import load_gazetteer
+
+    return load_gazetteer()
+
+
 def _cut_points(text: str) -> list[tuple[int, int]]:
     """Spans of places the jurisdiction finder knows (cities, districts, streets): names stop there."""
     from minyi_nlp.routing.jurisdiction import iter_places
 
-    return [p.matched for p in iter_places(text) if p.matched is not None]
+    return [p.matched for p in iter_places(text, gazetteer=gazetteer()) if p.matched is not None]
 
 
 def _runs(text: str) -> Iterable[str]:

@@ -92,20 +92,42 @@ def grouping_encoder(sample: Sequence[str], source: EncoderSource = "auto") -> G
     return GroupingEncoder(encoder, None, f"fitted on {len(sample)} input appeals")
 
 
-def keep_top_terms(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+def _top_mask(data: np.ndarray, rows: np.ndarray, pos: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Which entries (values ≥ 0, row-major, columns ascending) are among their row's ``k`` largest; ties go to
+    the lower column. The k-th largest value of each row comes from a partial sort of the padded rows."""
+    dense = np.full((n, int(pos.max()) + 1), -1.0, np.float32)
+    dense[rows, pos] = data
+    kth = -np.partition(-dense, k - 1, axis=1)[:, k - 1]
+    threshold = kth[rows]
+    above = data > threshold
+    equal = data == threshold
+    room = k - np.bincount(rows[above], minlength=n)  # how many of the row's ties still fit
+    ties = np.cumsum(equal)
+    first_tie = ties[np.searchsorted(rows, np.arange(n))] - equal[np.searchsorted(rows, np.arange(n))]
+    tie_rank = ties - 1 - first_tie[rows]
+    return above | (equal & (tie_rank < room[rows]))
+
+
+def keep_top_terms(matrix: sp.csr_matrix, k: int, block: int = 2000) -> sp.csr_matrix:
     """Each row's ``k`` largest entries (ties: lower column first), L2-normalised again."""
     m = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
     m.sort_indices()
+    n = m.shape[0]
     counts = np.diff(m.indptr)
-    rows = np.repeat(np.arange(m.shape[0]), counts)
-    order = np.lexsort((-m.data, rows))  # by row, then value descending; stable, so ties keep column order
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order)) - np.repeat(m.indptr[:-1], counts)
-    keep = rank < k
-    data, kept_rows = m.data[keep], rows[keep]
-    norms = np.sqrt(np.bincount(kept_rows, weights=data.astype(np.float64) ** 2, minlength=m.shape[0]))
+    keep = np.ones(m.nnz, bool)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        lo, hi = m.indptr[start], m.indptr[stop]
+        if hi == lo or counts[start:stop].max() <= k:
+            continue
+        rows = np.repeat(np.arange(stop - start), counts[start:stop])
+        pos = np.arange(hi - lo) - np.repeat(m.indptr[start:stop] - lo, counts[start:stop])
+        keep[lo:hi] = _top_mask(m.data[lo:hi], rows, pos, stop - start, k)
+    all_rows = np.repeat(np.arange(n), counts)
+    data, kept_rows = m.data[keep], all_rows[keep]
+    norms = np.sqrt(np.bincount(kept_rows, weights=data.astype(np.float64) ** 2, minlength=n))
     data = data / np.where(norms > 0, norms, 1.0)[kept_rows].astype(np.float32)
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(kept_rows, minlength=m.shape[0]))])
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(kept_rows, minlength=n))])
     return sp.csr_matrix((data.astype(np.float32), m.indices[keep], indptr), shape=m.shape)
 
 
