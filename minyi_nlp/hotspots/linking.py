@@ -109,13 +109,16 @@ class SiteLinker:
                 self._sig[a] = sa | sb
 
     def labels(self) -> np.ndarray:
-        """Group label per appeal: the index of its group's root."""
+        """Group label per appeal: the smallest index in its group (the same whatever order the links came in)."""
         parent = self.parent.copy()
         while True:  # pointer jumping until every appeal points at its root
             grand = parent[parent]
             if np.array_equal(grand, parent):
-                return parent
+                break
             parent = grand
+        smallest = np.arange(len(parent), dtype=np.int64)
+        np.minimum.at(smallest, parent, np.arange(len(parent), dtype=np.int64))
+        return smallest[parent]
 
 
 def conflict_matrix(signatures: Sequence[frozenset[str]]) -> sp.csr_matrix:

@@ -342,11 +342,12 @@ def _link(store: _Store, params: HotspotParams, n_cols: int) -> tuple[np.ndarray
     return linker.labels(), linker.refused
 
 
-def _describe(store: _Store, rank: int, row: pd.Series, members: np.ndarray, n_cols: int) -> Hotspot:
+def _describe(store: _Store, rank: int, row: pd.Series, members: np.ndarray, n_cols: int,
+              all_texts: pd.DataFrame) -> Hotspot:
     order = np.argsort(np.where(store.times[members] == NO_TIME, np.iinfo(np.int64).max, store.times[members]),
                        kind="stable")
     members = members[order]
-    texts = store.texts(members)
+    texts = all_texts.loc[members]
     vectors = to_csr(np.asarray(store.cols[members]), np.asarray(store.vals[members]), n_cols)
     rep = representative(vectors)
     title = clean_title(str(texts["title"].iloc[rep]))
@@ -445,10 +446,11 @@ def find_hotspots(
         sizes = table["n"].to_numpy()
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], table["group"].to_numpy()[:top]) if store.n else []
-        hotspots = []
-        for rank, (pos, row) in enumerate(zip(bounds, table.head(top).itertuples(index=False), strict=False), 1):
-            members = order[pos : pos + int(row.n)]
-            hotspots.append(_describe(store, rank, pd.Series(row._asdict()), members, n_cols))
+        rows = list(table.head(top).itertuples(index=False))
+        members = [order[pos : pos + int(row.n)] for pos, row in zip(bounds, rows, strict=False)]
+        texts = store.texts(np.unique(np.concatenate(members))) if members else None  # each chunk file read once
+        hotspots = [_describe(store, rank, pd.Series(row._asdict()), m, n_cols, texts)
+                    for rank, (row, m) in enumerate(zip(rows, members, strict=True), 1)]
         if assignments is not None:
             ranks = dict(zip(table["group"].head(top).tolist(), range(1, top + 1), strict=False))
             store.write_assignments(assignments, labels, ranks)
