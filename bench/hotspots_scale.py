@@ -8,7 +8,8 @@ grouping meets many near-identical appeals: a harder case for memory than real d
 
 Each run is the real command (``python -m minyi_nlp.cli hotspots --input DIR …``) in a subprocess, measured from
 outside: wall time, and peak RSS of the command and of its whole process tree (psutil, sampled every 0.2 s; Ray's
-workers included, shared pages counted once per process, so the tree figure overstates). The local engine also
+workers included, shared pages counted once per process, so the tree figure overstates; ``bench/measure.py``).
+The local engine also
 runs on N/4 rows: equal peaks at N/4 and N show that memory is set by the chunk, window and file sizes, not by N.
 
     python bench/hotspots_scale.py [--rows 1000000] [--engines local,ray] [--workers 2] [--file-rows 50000]
@@ -21,10 +22,8 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ except ModuleNotFoundError:  # running from a checkout without `pip install -e .
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from measure import run_measured  # noqa: E402
 
 from minyi_nlp.config import get_settings  # noqa: E402
 
@@ -71,53 +71,23 @@ def write_input(pool: pd.DataFrame, n: int, folder: Path, file_rows: int, seed: 
     return folder
 
 
-def _rss(proc: Any) -> tuple[int, int]:
-    """RSS of a process and the sum over it and its descendants, in bytes (0, 0 once it is gone)."""
-    import psutil
-
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0, 0
-    sizes = []
-    for p in procs:
-        try:
-            sizes.append(p.memory_info().rss)
-        except psutil.Error:
-            sizes.append(0)
-    return sizes[0], sum(sizes)
-
-
 def run(folder: Path, out: Path, engine: str, workers: int) -> dict[str, Any]:
-    import psutil
-
     cmd = [sys.executable, "-m", "minyi_nlp.cli", "hotspots", "--input", str(folder), "--out", str(out),
            "--engine", engine, "--workers", str(workers), "--top", "10", "--format", "json"]
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        watched = psutil.Process(proc.pid)
-        peak_own = peak_tree = 0
-        while proc.poll() is None:
-            own, tree = _rss(watched)
-            peak_own, peak_tree = max(peak_own, own), max(peak_tree, tree)
-            time.sleep(0.2)
-        wall = time.perf_counter() - t0
-        err.seek(0)
-        stderr = err.read().decode(errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"{engine} run failed ({proc.returncode}):\n{stderr[-3000:]}")
+    measured = run_measured(cmd)
+    if measured.returncode != 0:
+        raise RuntimeError(f"{engine} run failed ({measured.returncode}):\n{measured.stderr[-3000:]}")
     summary = json.loads((out / "hotspots.json").read_text(encoding="utf-8"))["summary"]
     return {
         "engine": engine,
         "workers": workers if engine == "ray" else 1,
         "rows": summary["rows"],
         "groups_of_2+": summary["groups"],
-        "wall_s": round(wall, 1),
-        "appeals_per_s": round(summary["rows"] / wall, 1),
+        "wall_s": round(measured.wall_s, 1),
+        "appeals_per_s": round(summary["rows"] / measured.wall_s, 1),
         "phases_s": summary["seconds"],
-        "peak_rss_mb": round(peak_own / 2**20),
-        "peak_rss_tree_mb": round(peak_tree / 2**20),
+        "peak_rss_mb": round(measured.peak_rss_mb),
+        "peak_rss_tree_mb": round(measured.peak_rss_tree_mb),
     }
 
 
