@@ -142,11 +142,15 @@ def _rechunk(frames: Iterable[pd.DataFrame], first: int, size: int) -> Iterator[
     for frame in frames:
         pending.append(frame)
         have += len(frame)
-        while have >= want:
-            joined = pd.concat(pending, ignore_index=True)
-            yield joined.iloc[:want].reset_index(drop=True)
-            rest = joined.iloc[want:].reset_index(drop=True)
-            pending, have, want = ([rest] if len(rest) else []), len(rest), size
+        if have < want:
+            continue
+        joined = pd.concat(pending, ignore_index=True)
+        start = 0
+        while have - start >= want:
+            yield joined.iloc[start : start + want].reset_index(drop=True)
+            start, want = start + want, size
+        rest = joined.iloc[start:].reset_index(drop=True)
+        pending, have = ([rest] if len(rest) else []), len(rest)
     if have:
         yield pd.concat(pending, ignore_index=True)
 
