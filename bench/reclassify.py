@@ -14,12 +14,14 @@ Input: N rows resampled (with replacement, fixed seed) from the real Teddy Cup t
 * memory bound: the local engine also runs on N/4 rows; equal peaks at N/4 and N show that memory is
   set by the batch size, not the input size, so the projection to 1M rows is the same peak.
 
-It also times, on a sample of the same texts, in this process and on one core: the model's own
+It also times, on a sample of the same texts, in this process and on one core: jieba-rs alone
+(``rjieba.Jieba().cut`` on the raw title + content: the segmenter's own speed), the model's
 ``Segmenter`` on the model input (``prepare_texts`` = ``preprocess`` + clip) and the bare
-``Dispatcher.suggest_many``, and reports the job's appeals/s per core as a share of each.
+``Dispatcher.suggest_many``, and reports the job's appeals/s as a share of each (``÷ jieba-rs``: the
+whole job, all workers, against one core of jieba-rs — the issue's ratio).
 
     python bench/reclassify.py [--rows 200000] [--workers 2] [--batch-size 1000] [--engines local,ray]
-                               [--sample 3000] [--json out.json] [--models-dir models]
+                               [--sample 3000] [--json out.json] [--bundle models/bundles/default]
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ def run_job(args: argparse.Namespace, input_csv: Path, out: Path, engine: str, w
     cmd = [sys.executable, "-m", "minyi_nlp.batch", "--input", str(input_csv), "--output", str(out),
            "--engine", engine, "--workers", str(workers), "--batch-size", str(args.batch_size),
            "--no-progress", "--restart"]
-    if args.models_dir:
-        cmd += ["--models-dir", str(args.models_dir)]
+    if args.bundle:
+        cmd += ["--bundle", str(args.bundle)]
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
@@ -129,8 +131,10 @@ def run_job(args: argparse.Namespace, input_csv: Path, out: Path, engine: str, w
     }
 
 
-def time_components(pool: pd.DataFrame, sample: int, batch_size: int, models_dir: Path | None) -> dict[str, Any]:
-    """One core, in this process: the model's segmenter on the model input, and bare suggest_many."""
+def time_components(pool: pd.DataFrame, sample: int, batch_size: int, bundle: Path | None) -> dict[str, Any]:
+    """One core, in this process: jieba-rs alone, the model's segmenter on the model input, bare suggest_many."""
+    import rjieba
+
     from minyi_nlp.data.tasks import compose_text
     from minyi_nlp.dispatch import Dispatcher
     from minyi_nlp.models.encoder import prepare_texts
@@ -139,12 +143,15 @@ def time_components(pool: pd.DataFrame, sample: int, batch_size: int, models_dir
     frame = resample(pool, sample, seed=1)
     titles = [t if isinstance(t, str) else None for t in frame["title"]]
     pairs = list(zip(titles, frame["content"].astype(str), strict=True))
-    dispatcher = Dispatcher.load(models_dir)
-    params = dispatcher.category.manifest.get("params", {})
-    seg = Segmenter(backend=params.get("segmenter", "jieba"))
-    model_input = prepare_texts([compose_text(t, c) for t, c in pairs], params.get("max_chars", 3000))
+    dispatcher = Dispatcher.load(bundle)
+    params = dispatcher.bundle.encoder.params
+    seg = Segmenter(backend=params.segmenter)
+    raw = [compose_text(t, c) for t, c in pairs]
+    model_input = prepare_texts(raw, params.max_chars)
+    jieba_rs = rjieba.Jieba()
     for text in model_input[:50]:
         seg(text)
+        jieba_rs.cut(text, hmm=True)
     dispatcher.suggest_many(pairs[:50], explain=False)
 
     def best_rate(fn: Any, repeats: int = 2) -> float:  # best of N: the machine is shared
@@ -155,12 +162,14 @@ def time_components(pool: pd.DataFrame, sample: int, batch_size: int, models_dir
             best = min(best, time.perf_counter() - t0)
         return len(pairs) / best
 
+    rs_rate = best_rate(lambda: [jieba_rs.cut(text, hmm=True) for text in raw])
     seg_rate = best_rate(lambda: [seg(text) for text in model_input])
     batches = [pairs[i : i + batch_size] for i in range(0, len(pairs), batch_size)]
     disp_rate = best_rate(lambda: [dispatcher.suggest_many(b, explain=False) for b in batches])
     return {
         "sample": sample,
         "mean_chars": round(statistics.mean(len(compose_text(t, c)) for t, c in pairs), 1),
+        "jieba_rs_texts_per_s": round(rs_rate, 1),
         "segmenter": f"Segmenter(backend={seg.backend!r}) on prepare_texts(title + content)",
         "segmenter_texts_per_s": round(seg_rate, 1),
         "dispatcher_appeals_per_s": round(disp_rate, 1),
@@ -171,12 +180,12 @@ def time_components(pool: pd.DataFrame, sample: int, batch_size: int, models_dir
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--workers", type=int, default=2, help="Ray actors (the local engine uses 1 process)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (local) or Ray actors")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--engines", default="local,ray")
     parser.add_argument("--sample", type=int, default=3000, help="texts for the in-process component timings")
     parser.add_argument("--no-memory-check", action="store_true", help="skip the local run on rows/4")
-    parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument("--bundle", type=Path, default=None, help="bundle folder (default: the served one)")
     parser.add_argument("--raw-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -189,7 +198,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "batch_size": args.batch_size,
     }
     print(f"timing the segmenter and the dispatcher on {args.sample} texts …", file=sys.stderr)
-    comp = time_components(pool, min(args.sample, args.rows), args.batch_size, args.models_dir)
+    comp = time_components(pool, min(args.sample, args.rows), args.batch_size, args.bundle)
     report["components"] = comp
     runs = []
     with tempfile.TemporaryDirectory(prefix="bench-reclassify-") as tmp:
@@ -199,18 +208,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             sizes.insert(0, max(args.rows // 4, args.batch_size))
         for n in sizes:
             resample(pool, n).to_csv(root / f"in-{n}.csv", index=False)
+        plan = []
         for engine in engines:
-            for n in sizes if engine == "local" else [args.rows]:
-                workers = 1 if engine == "local" else args.workers
-                print(f"running {engine} × {workers} on {n:,} rows …", file=sys.stderr)
-                res = run_job(args, root / f"in-{n}.csv", root / f"out-{engine}-{n}.parquet", engine, workers)
-                per_core = res["steady_appeals_per_s_per_core"]
-                res["segmenter_ratio"] = round(per_core / comp["segmenter_texts_per_s"], 3)
-                res["dispatcher_ratio"] = round(per_core / comp["dispatcher_appeals_per_s"], 3)
-                runs.append(res)
-                print(json.dumps(res, ensure_ascii=False), file=sys.stderr)
+            if engine == "local":
+                plan += [("local", 1, n) for n in sizes]
+                if args.workers > 1:
+                    plan.append(("local", args.workers, args.rows))
+            else:
+                plan.append((engine, args.workers, args.rows))
+        for engine, workers, n in plan:
+            print(f"running {engine} × {workers} on {n:,} rows …", file=sys.stderr)
+            res = run_job(args, root / f"in-{n}.csv", root / f"out-{engine}-{workers}-{n}.parquet", engine, workers)
+            per_core = res["steady_appeals_per_s_per_core"]
+            res["jieba_rs_ratio"] = round(res["steady_appeals_per_s"] / comp["jieba_rs_texts_per_s"], 3)
+            res["segmenter_ratio"] = round(per_core / comp["segmenter_texts_per_s"], 3)
+            res["dispatcher_ratio"] = round(per_core / comp["dispatcher_appeals_per_s"], 3)
+            runs.append(res)
+            print(json.dumps(res, ensure_ascii=False), file=sys.stderr)
     report["runs"] = runs
-    local = [r for r in runs if r["engine"] == "local"]
+    local = [r for r in runs if r["engine"] == "local" and r["workers"] == 1]
     if len(local) == 2:
         small, big = local
         report["memory_bound"] = {
@@ -233,16 +249,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 def _print_table(report: dict[str, Any]) -> None:
     comp = report["components"]
     print(f"\n{report['input']}; batch {report['batch_size']}; {report['machine']['cpus']} CPUs")
-    print(f"segmenter alone: {comp['segmenter_texts_per_s']:.1f} texts/s/core; bare dispatcher: "
+    print(f"jieba-rs alone: {comp['jieba_rs_texts_per_s']:.1f} texts/s on one core; model segmenter: "
+          f"{comp['segmenter_texts_per_s']:.1f} texts/s/core; bare dispatcher: "
           f"{comp['dispatcher_appeals_per_s']:.1f} appeals/s/core (mean {comp['mean_chars']} chars)")
-    print("appeals/s: whole run incl. start-up; steady: after the first chunk; ratios use steady per core")
+    print("appeals/s: whole run incl. start-up; steady: after the first chunk; ÷ jieba-rs: steady appeals/s of the "
+          "whole job ÷ jieba-rs texts/s (one core); ÷ seg, ÷ disp: per core")
     head = f"{'engine':<7}{'workers':>8}{'rows':>10}{'appeals/s':>11}{'start s':>9}{'steady':>9}{'per core':>10}"
-    head += f"{'÷ seg':>8}{'÷ disp':>8}{'peak job MB':>13}{'peak tree MB':>14}"
+    head += f"{'÷ jieba-rs':>11}{'÷ seg':>8}{'÷ disp':>8}{'peak job MB':>13}{'peak tree MB':>14}"
     print(head)
     for r in report["runs"]:
         print(f"{r['engine']:<7}{r['workers']:>8}{r['rows']:>10,}{r['appeals_per_s']:>11.1f}{r['startup_s']:>9.1f}"
               f"{r['steady_appeals_per_s']:>9.1f}{r['steady_appeals_per_s_per_core']:>10.1f}"
-              f"{r['segmenter_ratio']:>8.3f}{r['dispatcher_ratio']:>8.3f}"
+              f"{r['jieba_rs_ratio']:>11.3f}{r['segmenter_ratio']:>8.3f}{r['dispatcher_ratio']:>8.3f}"
               f"{r['peak_rss_job_mb']:>13.1f}{r['peak_rss_tree_mb']:>14.1f}")
     mem = report.get("memory_bound")
     if mem:

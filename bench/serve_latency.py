@@ -29,6 +29,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 KEY = "bench-dispatcher-key-0001"
+ADMIN_KEY = "bench-admin-key-0001"
 TARGET_P99_MS = 10.0
 TARGET_RPS = 1_000.0
 FALLBACK_TEXTS = [
@@ -54,7 +55,7 @@ def load_texts(path: Path | None, limit: int = 2_000) -> list[str]:
 
 
 def start_server(port: int, workers: int, database_url: str, explain: bool) -> subprocess.Popen:
-    env = {**os.environ, "MINYI_DATABASE_URL": database_url, "MINYI_API_KEYS": f"dispatcher:{KEY}",
+    env = {**os.environ, "MINYI_DATABASE_URL": database_url, "MINYI_API_KEYS": f"dispatcher:{KEY},admin:{ADMIN_KEY}",
            "MINYI_SERVE_EXPLAIN": "true" if explain else "false"}
     code = ("import logging, sys; logging.basicConfig(level=logging.WARNING); from serve.main import run; "
             f"run('127.0.0.1', {port}, workers={workers}, log_level='warning', access_log=False)")
@@ -99,8 +100,8 @@ class Conn:
     async def open(cls, port: int) -> Conn:
         return cls(*await asyncio.open_connection("127.0.0.1", port))
 
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+    async def post(self, path: str, body: bytes, key: str = KEY) -> tuple[int, bytes]:
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         self.writer.write(head + body)
         raw = await self.reader.readuntil(b"\r\n\r\n")
@@ -146,6 +147,53 @@ async def run_level(port: int, bodies: list[bytes], clients: int, requests: int,
             "errors": errors}
 
 
+def memory(proc: subprocess.Popen) -> dict:
+    """RSS and PSS (MB) of the server's processes: the parent and, with several workers, each child."""
+    import psutil
+
+    root = psutil.Process(proc.pid)
+    procs = [root, *root.children(recursive=True)]
+    out = []
+    for p in procs:
+        try:
+            info = p.memory_full_info()
+        except psutil.Error:
+            continue
+        out.append({"pid": p.pid, "rss_mb": round(info.rss / 2**20, 1), "pss_mb": round(info.pss / 2**20, 1)})
+    serving = [m for m in out if m["rss_mb"] > 100] or out  # uvicorn's supervisor is small
+    return {"processes": out, "max_rss_mb": max(m["rss_mb"] for m in serving),
+            "sum_pss_mb": round(sum(m["pss_mb"] for m in out), 1)}
+
+
+async def reload_under_load(port: int, bodies: list[bytes], reloads: int, clients: int = 8) -> dict:
+    """``reloads`` × POST /v1/admin/reload while ``clients`` keep posting suggestions; counts failures."""
+    conns = [await Conn.open(port) for _ in range(clients)]
+    admin = await Conn.open(port)
+    stop = asyncio.Event()
+    sent, failed = [0], {}
+
+    async def load(conn: Conn, k: int) -> None:
+        i = k
+        while not stop.is_set():
+            status, _ = await conn.post("/v1/suggestions", bodies[i % len(bodies)])
+            sent[0] += 1
+            i += clients
+            if status != 201:
+                failed[status] = failed.get(status, 0) + 1
+
+    tasks = [asyncio.create_task(load(c, k)) for k, c in enumerate(conns)]
+    statuses = []
+    for _ in range(reloads):
+        status, _ = await admin.post("/v1/admin/reload", b"", key=ADMIN_KEY)
+        statuses.append(status)
+        await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.gather(*tasks)
+    for c in [*conns, admin]:
+        c.close()
+    return {"reloads": reloads, "reload_statuses": statuses, "requests_during": sent[0], "failed": failed}
+
+
 def model_counters(port: int) -> tuple[float, float, float]:
     """(model calls, appeals, model seconds) so far, from /metrics (one worker process)."""
     import httpx
@@ -174,17 +222,16 @@ def batch_stats(before: tuple[float, float, float], after: tuple[float, float, f
 def profile(texts: list[str], n: int, explain: bool) -> dict[str, float]:
     """Median milliseconds per step for one appeal, measured in-process on ``n`` texts."""
     from minyi_nlp.dispatch import Dispatcher
-    from minyi_nlp.models.encoder import prepare_texts
-    from minyi_nlp.text import Segmenter, preprocess
+    from minyi_nlp.routing import find_jurisdiction
+    from minyi_nlp.text import preprocess
     from serve.db import make_engine, migrate, utcnow
     from serve.responses import dumps
     from serve.schemas import AppealIn
     from serve.store import NewSuggestion, Store
 
     dispatcher = Dispatcher.load()
-    model = dispatcher.category.model
-    segment = Segmenter(backend=getattr(model, "segmenter", "jieba"))
-    features = model.pipeline_.named_steps["features"]
+    bundle = dispatcher.bundle
+    encoder = bundle.encoder
     engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='minyi-prof-')}/p.db")
     migrate(engine)
     store = Store(engine)
@@ -204,16 +251,14 @@ def profile(texts: list[str], n: int, explain: bool) -> dict[str, float]:
     for text in texts:
         clock("validate input (pydantic)", AppealIn.model_validate_json, json.dumps({"content": text}))
         masked = clock("mask PII for storage", preprocess, text)
-        prepared = clock("model: normalise+mask", prepare_texts, [text])
-        clock("model: segment (jieba)", segment, prepared[0])
-        clock("model: TF-IDF words+chars", features.transform, prepared)
-        ranked = clock("model: rank (all of the above+SVMs)", dispatcher.category.rank, [text])
+        prepared = clock("encoder: normalise+mask+clip", encoder.prepare, [text])
+        clock("encoder: segment (jieba-rs)", encoder.segment, prepared[0])
+        X = clock("encoder: all three blocks", encoder.transform_prepared, prepared)
+        for head in bundle.heads:
+            clock(f"head: {head}", bundle.predict_proba, head, X, prepared)
         if explain:
-            clock("explain (featurises again)", dispatcher.category.explain, text, ranked[0][0].label, 5)
-        if dispatcher.department_model is not None:
-            clock("department model", dispatcher.department_model.scores, text)
-        if dispatcher.appeal_type_model is not None:
-            clock("appeal-type model", dispatcher.appeal_type_model.predict, [text])
+            clock("explain (same vector)", bundle.explain, X, "category", [dispatcher.category_labels[0]], 5)
+        clock("find_jurisdiction", find_jurisdiction, prepared[0])
         s = clock("dispatcher.suggest_many total", suggest_one, text)
         data = s.as_dict()
         new = NewSuggestion(uuid.uuid4(), utcnow(), None, masked, "web", data)
@@ -238,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="CSV with a text column (default data/processed/eval.csv)")
     ap.add_argument("--database-url", default=None, help="default: a new SQLite file in a temporary directory")
     ap.add_argument("--profile", type=int, default=200, help="texts for the per-step profile (0: skip)")
+    ap.add_argument("--reloads", type=int, default=5, help="reloads under load after the levels (0: skip)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
 
@@ -254,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ready = wait_ready(port, proc)
         results["model_version"] = ready.get("model_version")
+        time.sleep(2)
+        results["memory_after_startup"] = memory(proc)
         asyncio.run(run_level(port, bodies, 1, args.warmup, 60))
         for clients in (int(c) for c in args.clients.split(",")):
             n = args.requests or (300 if clients == 1 else 2_000)
@@ -267,6 +315,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"p99 {level['p99_ms']} ms, max {level['max_ms']} ms; errors {level['errors'] or 'none'}")
             if level.get("batching"):
                 print(f"           micro-batching: {level['batching']}")
+        results["memory_after_load"] = memory(proc)
+        if args.reloads:
+            results["reloads"] = asyncio.run(reload_under_load(port, bodies, args.reloads))
+            results["memory_after_reloads"] = memory(proc)
+        mem = {k: results[k] for k in ("memory_after_startup", "memory_after_load", "memory_after_reloads")
+               if k in results}
+        print("memory (MB): " + "; ".join(f"{k.removeprefix('memory_')}: max RSS {v['max_rss_mb']}, "
+                                           f"sum PSS {v['sum_pss_mb']}" for k, v in mem.items()))
+        if "reloads" in results:
+            r = results["reloads"]
+            print(f"reloads under load: statuses {r['reload_statuses']}, {r['requests_during']} requests during, "
+                  f"failed {r['failed'] or 'none'}")
     finally:
         proc.terminate()
         try:
@@ -288,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nprofile of one request (median ms over {min(args.profile, len(texts))} texts, in-process):")
         for step, ms in prof.items():
             print(f"  {step:<32} {ms:8.3f}")
-        print("  (steps nest: rank includes normalise, segment and TF-IDF; suggest_many includes rank, explain,")
-        print("   the department and appeal-type models, jurisdiction and duty-list routing)")
+        print("  (suggest_many includes the encoder, every head, the explanation, the place and the duty-list")
+        print("   routing: each appeal is encoded once)")
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
     return 0

@@ -18,8 +18,10 @@ def _register_subcommands() -> None:
     from minyi_nlp.batch.cli import reclassify_command  # imports typer only; the rest loads lazily
     from minyi_nlp.hotspots.cli import hotspots_command  # imports typer only
     from minyi_nlp.transformer.cli import models_app  # imports typer only
+    from minyi_nlp.urgency_cli import urgency_app  # imports typer only
 
     app.add_typer(models_app, name="models")
+    app.add_typer(urgency_app, name="urgency")
     app.command("reclassify")(reclassify_command)
     app.command("hotspots")(hotspots_command)
 

@@ -123,7 +123,8 @@ class SuggestionService:
         out = []
         for appeal, s in zip(appeals, suggestions, strict=True):
             data = s.as_dict()
-            new = NewSuggestion(uuid.uuid4(), created, mask(appeal.title), mask(appeal.content) or "",
+            title, content = s.masked if s.masked is not None else (mask(appeal.title), mask(appeal.content) or "")
+            new = NewSuggestion(uuid.uuid4(), created, title, content,
                                 appeal.channel, data)
             out.append((new, {"id": str(new.id), "created_at": created.isoformat(), **data}))
         return out

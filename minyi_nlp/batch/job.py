@@ -124,11 +124,11 @@ def reclassify(
     files = discover(input_path, exclude=[output, paths["parts"], paths["rejects"]])
     files = _prepare_files(files, columns, encoding)
 
-    if bundle_dir is None:
+    if bundle_dir is None and dispatcher is None:
         from minyi_nlp.models.registry import served_bundle_dir
 
         bundle_dir = served_bundle_dir()
-    bundle_dir = Path(bundle_dir).resolve()
+    bundle_dir = Path(bundle_dir).resolve() if bundle_dir is not None else None
     if dispatcher is None:
         from minyi_nlp.dispatch import Dispatcher
 
@@ -249,7 +249,7 @@ def _run_engine(
     engine: Engine,
     workers: int | None,
     dispatcher: Dispatcher | None,
-    bundle_dir: Path,
+    bundle_dir: Path | None,
     model_version: str,
     ray_address: str | None,
     progress: bool,

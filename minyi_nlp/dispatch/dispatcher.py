@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ import numpy as np
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from minyi_nlp.data.tasks import compose_text
 from minyi_nlp.dispatch.ranking import place_at_level, rank_departments
 from minyi_nlp.models.bundle import Bundle
 
@@ -81,6 +80,7 @@ class Suggestion:
     keywords: list[str]
     jurisdiction: str
     jurisdiction_level: str
+    masked: tuple[str | None, str] | None = field(default=None, compare=False, repr=False)  # stored, not sent
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -172,7 +172,7 @@ class Dispatcher:
             where = f"管辖地: 文中提到 {juris.full_name}"
         else:
             where = f"管辖地: 未提到区县, 默认 {city}"
-        return [DepartmentScore(r.department, place_at_level(juris, r.level, city), r.level, r.score,
+        return [DepartmentScore(r.department, place_at_level(juris, r.level, city, r.department), r.level, r.score,
                                 [*list(r.reasons)[:3], where]) for r in ranked]
 
     def suggest_many(
@@ -184,19 +184,21 @@ class Dispatcher:
     ) -> list[Suggestion]:
         """Suggestions for (title, content) pairs, in order."""
         from minyi_nlp.routing import find_jurisdiction
+        from minyi_nlp.routing.lists import CalendarError
 
-        texts = [compose_text(t, c) for t, c in appeals]
-        if not texts:
+        if not appeals:
             return []
-        now = received_at or datetime.now()
+        now = received_at or datetime.now(UTC)
         bundle = self.bundle
-        X, prepared = bundle.encode(texts)
+        X, prepared, masked = bundle.encode_pairs(list(appeals))
         cat = bundle.predict_proba("category", X)
         dep = bundle.predict_proba("department", X) if "department" in bundle.heads else None
         dep_labels = bundle.heads["department"].labels if dep is not None else []
         typ = bundle.predict_proba("appeal_type", X, prepared) if "appeal_type" in bundle.heads else None
         typ_labels = bundle.heads["appeal_type"].labels if typ is not None else []
         labels = self.category_labels
+        top = np.argmax(cat, axis=1)
+        keywords = bundle.explain(X, "category", [labels[j] for j in top], 5) if explain else None
         city = find_jurisdiction("").name
         out = []
         for i, text in enumerate(prepared):
@@ -207,6 +209,11 @@ class Dispatcher:
             juris = find_jurisdiction(text)
             sla = self.lists.sla_for(cats[0].label)
             review = self._review(cats)
+            try:
+                due = self.lists.due_at(cats[0].label, now, urgent=sla.urgent)
+            except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
+                due = None
+                review.append(f"期限: {exc}")
             j = int(np.argmax(typ[i])) if typ is not None else -1
             out.append(
                 Suggestion(
@@ -215,13 +222,14 @@ class Dispatcher:
                     departments=self._departments(cat_probs, model_scores, juris, city),
                     appeal_type=typ_labels[j] if typ is not None else None,
                     appeal_type_score=float(typ[i, j]) if typ is not None else None,
-                    due_at=self.lists.add_working_days(now, sla.working_days),
+                    due_at=due,
                     urgent=sla.urgent,
                     needs_review=bool(review),
                     review_reasons=review,
-                    keywords=[w for w, _ in bundle.explain(X, i, "category", cats[0].label, 5)] if explain else [],
+                    keywords=[w for w, _ in keywords[i]] if keywords is not None else [],
                     jurisdiction=juris.full_name,
                     jurisdiction_level=juris.level,
+                    masked=masked[i],
                 )
             )
         return out

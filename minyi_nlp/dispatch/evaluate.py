@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from minyi_nlp.dispatch.ranking import RankedDepartment, place_at_level, rank_departments
+from minyi_nlp.dispatch.ranking import RankedDepartment, rank_departments
+from minyi_nlp.routing.jurisdiction import place_at_level
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def route_hits(
     """Route-level (department type *at* a jurisdiction) top-1 / top-3 on rows whose label has a place.
 
     The predicted place is the jurisdiction found in the text at the duty list's level
-    (:func:`~minyi_nlp.dispatch.place_at_level`), as the dispatcher shows it.
+    (:func:`~minyi_nlp.routing.jurisdiction.place_at_level`), as the dispatcher shows it.
     """
     from minyi_nlp.routing import find_jurisdiction
     from minyi_nlp.text import normalize_text
@@ -153,7 +154,7 @@ def route_hits(
         city = SOURCE_CITY.get(sources[i]) if sources is not None else None
         juris = find_jurisdiction(normalize_text(text), default_city=city)
         city_name = city or find_jurisdiction("").name
-        routes = [(d.department, place_at_level(juris, d.level, city_name)) for d in r[:3]]
+        routes = [(d.department, place_at_level(juris, d.level, city_name, d.department)) for d in r[:3]]
         hits1 += bool(routes) and routes[0] == (y, place)
         hits3 += (y, place) in routes
         if routes and routes[0][0] == y:

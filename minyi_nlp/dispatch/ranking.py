@@ -18,20 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-
-def place_at_level(jurisdiction: Any, level: str, city: str) -> str:
-    """The unit's place: the street, its district, or the city, as the duty list's level asks."""
-    if level == "street" and jurisdiction.level == "street":
-        return jurisdiction.full_name
-    if level in ("street", "district"):
-        if jurisdiction.level == "district":
-            return jurisdiction.name
-        if jurisdiction.level == "street" and jurisdiction.parent:
-            return jurisdiction.parent
-    if jurisdiction.level == "city":
-        return jurisdiction.name
-    return city
-
+from minyi_nlp.routing.jurisdiction import place_at_level  # noqa: F401 (re-exported: a unit's place)
 
 # --------------------------------------------------------------------------- the ranking (pure functions)
 

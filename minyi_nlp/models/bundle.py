@@ -91,24 +91,40 @@ class Bundle:
         prepared = self.encoder.prepare(texts)
         return self.encoder.transform_prepared(prepared), prepared
 
+    def encode_pairs(self, pairs: list[tuple[Any, Any]]) -> tuple[sp.csr_matrix, list[str], list[tuple]]:
+        """Vectors of (title, content) pairs, their prepared text, and each part masked (what may be
+        stored): every part is normalised and masked once."""
+        from minyi_nlp.models.encoder import join_masked, mask_pairs
+
+        masked = mask_pairs(pairs)
+        prepared = [join_masked(t, c, self.encoder.params.max_chars) for t, c in masked]
+        return self.encoder.transform_prepared(prepared), prepared, masked
+
     def predict_proba(self, name: str, X: sp.csr_matrix, prepared: list[str] | None = None) -> np.ndarray:
         """Head ``name``'s probabilities for vectors ``X`` (keyword rules need the ``prepared`` texts)."""
         return self.head(name).predict_proba(X, prepared)
 
-    def explain(self, X: sp.csr_matrix, row: int, head: str, label: str, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` terms of row ``row`` of ``X`` that pushed hardest towards ``label``: feature value ×
-        the head's weight, from the same vector the prediction used."""
-        cols, contrib = self.head(head).contributions(X[row], label)
-        out: list[tuple[str, float]] = []
-        seen: set[str] = set()
-        for i in np.argsort(-contrib):
-            if contrib[i] <= 0 or len(out) >= k:
-                break
-            term = self.encoder.feature_name(int(cols[i])).split("__", 1)[-1]
-            if term in seen or not term.strip():
-                continue
-            seen.add(term)
-            out.append((term, float(contrib[i])))
+    def explain(self, X: sp.csr_matrix, head: str, labels: list[str], k: int = 5) -> list[list[tuple[str, float]]]:
+        """For every row of ``X``, the ``k`` terms that pushed hardest towards its label in ``labels``:
+        feature value × the head's weight, from the same vector the prediction used."""
+        cols, contrib, indptr = self.head(head).contributions_many(X, labels)
+        name = self.encoder.feature_name
+        out: list[list[tuple[str, float]]] = []
+        for i in range(X.shape[0]):
+            a, b = indptr[i], indptr[i + 1]
+            c = contrib[a:b]
+            order = np.argsort(-c)[: 3 * k]
+            terms: list[tuple[str, float]] = []
+            seen: set[str] = set()
+            for j in order:
+                if c[j] <= 0 or len(terms) >= k:
+                    break
+                term = name(int(cols[a + j])).split("__", 1)[-1]
+                if term in seen or not term.strip():
+                    continue
+                seen.add(term)
+                terms.append((term, float(c[j])))
+            out.append(terms)
         return out
 
     # -- persistence ----------------------------------------------------------------------------------

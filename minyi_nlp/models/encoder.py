@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from minyi_nlp.models.arrays import load_array, save_array
 from minyi_nlp.models.featurize import CharNgrams, WordNgrams
 from minyi_nlp.params import EncoderParams
 from minyi_nlp.text import Segmenter, preprocess
@@ -41,6 +42,18 @@ def clip_text(text: str, max_chars: int) -> str:
 def prepare_texts(texts: Sequence[Any], max_chars: int = 3000) -> list[str]:
     """Normalise, mask PII and clip each text: what every block reads (and all that may be stored)."""
     return [clip_text(preprocess("" if t is None else str(t)), max_chars) for t in texts]
+
+
+def mask_pairs(pairs: Sequence[tuple[Any, Any]]) -> list[tuple[str | None, str]]:
+    """(title, content) → each normalised and PII-masked (what the service stores; ``None`` title kept)."""
+    return [(None if t is None else preprocess(str(t)), preprocess("" if c is None else str(c))) for t, c in pairs]
+
+
+def join_masked(title: str | None, content: str, max_chars: int = 3000) -> str:
+    """The model input of a masked (title, content): title then content, clipped like :func:`prepare_texts`.
+    Equals ``prepare_texts([title + " " + content])`` (masking never spans the space between them)."""
+    parts = [p for p in (title, content) if p]
+    return clip_text(" ".join(parts), max_chars)
 
 
 _TITLE_END = re.compile(r"[，。！？,.!?：:；;]|尊敬的|您好|你好")
@@ -73,6 +86,7 @@ class Encoder:
         self.chars = CharNgrams(p.char_ngram_min, p.char_ngram_max, min_df=p.min_df, max_features=p.max_features)
         self.head = WordNgrams(p.word_ngram_max, min_df=p.min_df) if p.head_chars > 0 else None
         self._projection: tuple[np.ndarray, np.ndarray] | None = None
+        self._blocks: list[Block] | None = None
 
     # -- the three inputs of a prepared text ----------------------------------------------------------
     def prepare(self, texts: Sequence[Any]) -> list[str]:
@@ -94,6 +108,7 @@ class Encoder:
         if self.head is not None:
             self.head.fit(head)
         self._projection = None
+        self._blocks = None
         return self
 
     def transform(self, texts: Sequence[Any]) -> sp.csr_matrix:
@@ -114,6 +129,11 @@ class Encoder:
     # -- columns --------------------------------------------------------------------------------------
     @property
     def blocks(self) -> list[Block]:
+        if self._blocks is None:
+            self._blocks = self._make_blocks()
+        return self._blocks
+
+    def _make_blocks(self) -> list[Block]:
         out, start = [], 0
         parts = [("words", self.words), ("chars", self.chars)] + ([("head", self.head)] if self.head else [])
         for name, block in parts:
@@ -167,9 +187,7 @@ class Encoder:
             if isinstance(block, WordNgrams):
                 info = {"tokens": block.token_list(), "n_unigrams": block.n_unigrams_}
             for key, arr in block.state().items():
-                path = directory / f"{name}.{key}.npy"
-                np.save(path, np.ascontiguousarray(arr), allow_pickle=False)
-                files.append(path)
+                files.append(save_array(directory / f"{name}.{key}.npy", arr))
             meta["blocks"][name] = info
         path = directory / ENCODER_FILE
         path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -180,10 +198,8 @@ class Encoder:
         """Read what :meth:`save` wrote (arrays memory-mapped unless ``mmap`` is false)."""
         meta = json.loads((directory / ENCODER_FILE).read_text(encoding="utf-8"))
         self = cls(EncoderParams.model_validate(meta["params"]))
-        mode = "r" if mmap else None
-
         def arrays(name: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-            return {k: np.load(directory / f"{name}.{k}.npy", mmap_mode=mode, allow_pickle=False) for k in keys}
+            return {k: load_array(directory / f"{name}.{k}.npy", mmap) for k in keys}
 
         p = self.params
         words = meta["blocks"]["words"]

@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from minyi_nlp.models.arrays import load_array, save_array
 from minyi_nlp.params import HeadParams
 
 HEAD_FILE = "head.json"
@@ -81,6 +82,8 @@ def _calibrated(params: HeadParams, y: np.ndarray, groups: Sequence | None, fold
 
     if params.calibration == "temperature":
         return TemperatureScaledClassifier(_estimator(params), cv=folds, random_state=params.random_state)
+    if params.calibration not in ("isotonic", "sigmoid"):
+        raise ValueError(f"calibration must be 'isotonic', 'sigmoid' or 'temperature', got {params.calibration!r}")
     cv: int | list = folds
     if groups is not None:  # keep the copies of one appeal on one side of each calibration split
         splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=params.random_state)
@@ -172,17 +175,21 @@ class LinearHead:
     def labels(self) -> list[str]:
         return [str(c) for c in self.classes_]
 
+    @cached_property
+    def _colmap(self) -> np.ndarray:
+        """Encoder column → row of ``W`` (−1: a feature the head does not read)."""
+        out = np.full(self.n_features_, -1, np.int32)
+        out[np.asarray(self.cols_)] = np.arange(len(self.cols_), dtype=np.int32)
+        return out
+
     def _local(self, X: sp.csr_matrix) -> sp.csr_matrix:
         """``X`` restricted to (and re-indexed by) the head's active features."""
-        cols = self.cols_
-        if len(cols) == self.n_features_:
+        if len(self.cols_) == self.n_features_:
             return X
-        pos = np.searchsorted(cols, X.indices)
-        pos[pos == len(cols)] = 0
-        hit = cols[pos] == X.indices if len(cols) else np.zeros(len(X.indices), bool)
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[hit]
-        indptr = np.searchsorted(rows, np.arange(X.shape[0] + 1))
-        return sp.csr_matrix((X.data[hit], pos[hit], indptr), shape=(X.shape[0], len(cols)))
+        pos = self._colmap[X.indices]
+        hit = pos >= 0
+        kept = np.concatenate([[0], np.cumsum(hit)])
+        return sp.csr_matrix((X.data[hit], pos[hit], kept[X.indptr]), shape=(X.shape[0], len(self.cols_)))
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
         """Linear scores (n, rows): one column per (calibration fold, class)."""
@@ -232,23 +239,32 @@ class LinearHead:
 
     def contributions(self, x: sp.csr_matrix, label: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature columns, value × weight) of one row towards ``label``, the weight averaged over folds."""
-        j = int(np.flatnonzero(self.classes_ == label)[0])
-        rows = np.flatnonzero(self.target_ == (1 if len(self.classes_) == 2 else j))
-        sign = -1.0 if len(self.classes_) == 2 and j == 0 else 1.0
-        local = self._local(sp.csr_matrix(x))
-        w = np.asarray(self.W_[local.indices][:, rows], np.float64).mean(axis=1) * sign
-        return self.cols_[local.indices], local.data * w
+        cols, contrib, _ = self.contributions_many(sp.csr_matrix(x), [label])
+        return cols, contrib
+
+    def contributions_many(self, X: sp.csr_matrix, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray,
+                                                                                   np.ndarray]:
+        """For every row i of ``X``: (feature columns, value × weight towards ``labels[i]``) as flat arrays,
+        with ``indptr`` delimiting the rows (the weight of a label is averaged over calibration folds)."""
+        binary = len(self.classes_) == 2
+        index = {lab: j for j, lab in enumerate(self.labels)}
+        wanted = np.asarray([index[str(lab)] for lab in labels], np.int64)
+        local = self._local(sp.csr_matrix(X))
+        row_of = np.repeat(np.arange(local.shape[0]), np.diff(local.indptr))
+        contrib = np.zeros(local.nnz, np.float64)
+        for j in np.unique(wanted):
+            rows = np.flatnonzero(self.target_ == (1 if binary else j))
+            sel = np.flatnonzero(wanted[row_of] == j)
+            w = np.asarray(self.W_[local.indices[sel]][:, rows], np.float64).mean(axis=1)
+            contrib[sel] = local.data[sel] * w * (-1.0 if binary and j == 0 else 1.0)
+        return np.asarray(self.cols_)[local.indices], contrib, local.indptr
 
     # -- persistence ----------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {"W": self.W_, "b": self.b_, "cols": self.cols_, "target": self.target_, "fold": self.fold_,
                   "cal_x": self.cal_x_, "cal_y": self.cal_y_, "cal_ptr": self.cal_ptr_, "cal_ab": self.cal_ab_}
-        files = []
-        for name, arr in arrays.items():
-            path = directory / f"{name}.npy"
-            np.save(path, np.ascontiguousarray(arr), allow_pickle=False)
-            files.append(path)
+        files = [save_array(directory / f"{name}.npy", arr) for name, arr in arrays.items()]
         meta = {"params": self.params.model_dump(), "rules": self.rules.model_dump(), "classes": self.labels,
                 "method": self.method_, "temperature": self.temperature_, "n_features": self.n_features_,
                 "n_folds": self.n_folds_}
@@ -265,7 +281,7 @@ class LinearHead:
         self.n_features_, self.n_folds_ = int(meta["n_features"]), int(meta["n_folds"])
 
         def arr(name: str, big: bool = False) -> np.ndarray:
-            return np.load(directory / f"{name}.npy", mmap_mode="r" if (mmap and big) else None, allow_pickle=False)
+            return load_array(directory / f"{name}.npy", mmap and big)
 
         self.W_, self.cols_ = arr("W", big=True), arr("cols")
         self.b_, self.target_, self.fold_ = arr("b"), arr("target"), arr("fold")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from minyi_nlp.models.text_classifier import TextClassifier
-    from minyi_nlp.params import HeadParams, Params
+    from minyi_nlp.params import EncoderParams, HeadParams, Params
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +48,18 @@ def with_calibration(train: HeadParams, calibration: str | None) -> HeadParams:
 
 
 def fit_classifier(
-    train: HeadParams, texts: Sequence[str], labels: Sequence[str], fallback: HeadParams | None = None
+    train: HeadParams, texts: Sequence[str], labels: Sequence[str], fallback: HeadParams | None = None,
+    encoder: EncoderParams | None = None,
 ) -> tuple[TextClassifier, HeadParams]:
-    """Fit the encoder + a category head with ``train``; if its calibration method is rejected, fit
-    ``fallback`` instead.
+    """Fit the encoder (``encoder``, default params.yaml's) + a category head with ``train``; if its
+    calibration method is rejected, fit ``fallback`` instead.
 
     Returns the fitted model and the parameters actually used.
     """
     from minyi_nlp.models.text_classifier import TextClassifier
     from minyi_nlp.params import load_params
 
-    encoder = load_params().encoder
+    encoder = encoder or load_params().encoder
     try:
         return TextClassifier(encoder, train).fit(list(texts), list(labels)), train
     except ValueError as exc:
@@ -87,6 +88,7 @@ def out_of_fold_proba(
     n_splits: int = 5,
     seed: int = 42,
     fallback: HeadParams | None = None,
+    encoder: EncoderParams | None = None,
 ) -> tuple[np.ndarray, list[str], HeadParams]:
     """Stratified K-fold out-of-fold probabilities for every row.
 
@@ -101,7 +103,7 @@ def out_of_fold_proba(
     skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for k, (tr, te) in enumerate(skf.split(x, y)):
         t0 = time.perf_counter()
-        clf, train = fit_classifier(train, x[tr], y[tr], fallback)
+        clf, train = fit_classifier(train, x[tr], y[tr], fallback, encoder)
         proba[te] = aligned_proba(clf, x[te], classes)
         log.info("out-of-fold %d/%d: %d train rows, %.1fs", k + 1, n_splits, len(tr), time.perf_counter() - t0)
     return proba, classes, train
@@ -211,6 +213,7 @@ def cleaning_experiment(
     *,
     eval_folds: Sequence[int] | None = None,
     n_bins: int = 10,
+    encoder: EncoderParams | None = None,
 ) -> dict[str, Any]:
     """Per raw-text fold k: train on fold != k with and without its flagged rows, evaluate on fold k.
 
@@ -229,7 +232,7 @@ def cleaning_experiment(
         row: dict[str, Any] = {"fold": int(k), "n_eval": int(test.sum()), "eval_flagged": int(issues[test].sum())}
         for variant, keep in (("baseline", ~test), ("cleaned", ~test & ~issues)):
             t0 = time.perf_counter()
-            clf, _ = fit_classifier(train, texts[keep], labels[keep])
+            clf, _ = fit_classifier(train, texts[keep], labels[keep], encoder=encoder)
             classes = [str(c) for c in clf.classes_]
             proba = aligned_proba(clf, texts[test], classes)
             rep = classification_report(labels[test], proba, classes, n_bins)
@@ -305,13 +308,14 @@ def run_label_noise(
 
     texts, labels = appeals["text"].astype(str).tolist(), appeals["label"].astype(str).tolist()
     proba, classes, used = out_of_fold_proba(
-        texts, labels, requested, n_splits=n_splits, seed=params.prepare.seed, fallback=base
+        texts, labels, requested, n_splits=n_splits, seed=params.prepare.seed, fallback=base, encoder=params.encoder
     )
     oof = classification_report(labels, proba, classes, params.evaluate.n_bins)
     issues, quality = find_issues(labels, proba, classes)
     summary = summarize_issues(appeals, proba, classes, issues, quality, sample_size)
     log.info("cleanlab flagged %d of %d appeals", summary["n_flagged"], summary["n_appeals"])
-    experiment = cleaning_experiment(appeals, issues, used, eval_folds=eval_folds, n_bins=params.evaluate.n_bins)
+    experiment = cleaning_experiment(appeals, issues, used, eval_folds=eval_folds, n_bins=params.evaluate.n_bins,
+                                     encoder=params.encoder)
 
     shown = out_dir.relative_to(PROJECT_DIR) if out_dir.is_relative_to(PROJECT_DIR) else out_dir
     report: dict[str, Any] = {

@@ -21,6 +21,7 @@ _EXPORTS = {
     "normalise_department": "departments",
     "Jurisdiction": "jurisdiction",
     "find_jurisdiction": "jurisdiction",
+    "place_at_level": "jurisdiction",
     "route_label": "jurisdiction",
 }
 

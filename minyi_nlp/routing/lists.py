@@ -6,7 +6,8 @@ The lists live as YAML files in ``minyi_nlp/resources/lists/`` (or in the folder
 * ``taxonomy.yaml``    — 一级/二级/三级 categories (generated once from Teddy Cup 附件1),
 * ``departments.yaml`` — the department-type vocabulary (canonical name, kind, aliases, patterns),
 * ``duty.yaml``        — category → responsible department types with weight and jurisdiction level,
-* ``sla.yaml``         — category → handling deadline in working days and an urgency flag, holidays,
+* ``sla.yaml``         — category → handling deadline in working days (hours when urgent), the time
+                         zone, local holidays and make-up days on top of the national calendar,
 * ``gazetteer.yaml``   — place names for jurisdiction extraction (read by ``routing.jurisdiction``).
 
 Loading validates every entry and raises :class:`ListsError` naming the file, the entry and the field.
@@ -24,6 +25,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "KINDS",
     "LEVELS",
+    "CalendarError",
     "Category",
     "DepartmentType",
     "DutyEntry",
@@ -38,10 +41,12 @@ __all__ = [
     "ListsSettings",
     "RoutingLists",
     "Sla",
+    "WorkCalendar",
     "build_taxonomy_yaml",
     "default_lists_dir",
     "get_lists_settings",
     "load_lists",
+    "national_years",
     "parse_lists",
     "read_taxonomy_excel",
     "read_yaml",
@@ -54,6 +59,7 @@ LEVELS: tuple[str, ...] = ("city", "district", "street")
 # utility or state-owned service company; judicial: courts and procuratorates; other: mass organisations.
 KINDS: tuple[str, ...] = ("line", "street", "generic", "enterprise", "judicial", "other")
 SEP = "/"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 FILES = {
     "taxonomy": "taxonomy.yaml",
     "departments": "departments.yaml",
@@ -138,10 +144,60 @@ class DutyEntry:
 
 @dataclass(frozen=True)
 class Sla:
-    """Handling deadline (working days) and urgency of a category."""
+    """Handling deadline (working days) and urgency of a category; ``urgent_hours`` overrides the
+    list's default deadline in hours for an appeal flagged urgent."""
 
     working_days: int
     urgent: bool = False
+    urgent_hours: float | None = None
+
+
+class CalendarError(ValueError):
+    """A date outside every holiday calendar the lists know: never counted as an ordinary day."""
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Working days: the national calendar of ``chinese-calendar`` (official holidays and make-up days
+    调休), plus local holidays and make-up days from ``sla.yaml``; ``local_years`` are years beyond the
+    package whose whole calendar ``sla.yaml`` lists (Mon–Fri apart from those dates)."""
+
+    holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()
+    local_years: frozenset[int] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether ``day`` is a working day; :class:`CalendarError` for a year no calendar covers."""
+        if day in self.extra_workdays:
+            return True
+        if day in self.holidays:
+            return False
+        first, last = national_years()
+        if first <= day.year <= last:
+            return _national_workday(day)
+        if day.year in self.local_years:
+            return day.weekday() < 5
+        raise CalendarError(
+            f"no holiday calendar for {day.isoformat()}: chinese-calendar covers {first}-{last}; add the "
+            f"official holidays and make-up days of {day.year} to sla.yaml (holidays, extra_workdays) and "
+            f"list {day.year} under local_years, or upgrade chinese-calendar"
+        )
+
+
+@lru_cache(maxsize=1)
+def national_years() -> tuple[int, int]:
+    """First and last year of the installed ``chinese-calendar`` (its holiday table)."""
+    from chinese_calendar import constants
+
+    years = [d.year for d in constants.holidays]
+    return min(years), max(years)
+
+
+@lru_cache(maxsize=4096)
+def _national_workday(day: date) -> bool:
+    import chinese_calendar
+
+    return bool(chinese_calendar.is_workday(day))
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,10 +210,18 @@ class RoutingLists:
     duty: dict[str, list[DutyEntry]]
     sla: dict[str, Sla]
     default_sla: Sla = Sla(5, False)
-    holidays: frozenset[date] = frozenset()
-    extra_workdays: frozenset[date] = frozenset()
+    holidays: frozenset[date] = frozenset()  # local, on top of the national calendar
+    extra_workdays: frozenset[date] = frozenset()  # local make-up days
     versions: Mapping[str, str] = field(default_factory=dict)
     directory: Path | None = None
+    local_years: frozenset[int] = frozenset()
+    timezone: str = DEFAULT_TIMEZONE
+    urgent_hours: float = 2.0
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.holidays, self.extra_workdays, self.local_years)
 
     @property
     def l1_categories(self) -> tuple[str, ...]:
@@ -184,40 +248,65 @@ class RoutingLists:
                 return key
         return None
 
-    def departments_for(self, category: str | Iterable[str]) -> list[DutyEntry]:
-        """Duty entries of the most specific listed key, weights normalised to P(department|category)."""
+    def _memoised(self, kind: str, category: str | Iterable[str], compute: Any) -> Any:
+        """``compute(category)`` cached on this object by ``(kind, category path)``; errors are not cached."""
+        path = category if isinstance(category, str) else SEP.join(category)
+        key = (kind, path)
+        if key not in self._memo:
+            self._memo[key] = compute(category)
+        return self._memo[key]
+
+    def _duty_of(self, category: str | Iterable[str]) -> tuple[DutyEntry, ...]:
         key = self._most_specific(category, self.duty)
         if key is None:  # cannot happen for a validated list (every 一级 is covered)
             raise KeyError(f"no duty entry for {category!r}")
         entries = self.duty[key]
         total = sum(e.weight for e in entries)
-        return [DutyEntry(e.department, e.weight / total, e.level) for e in entries]
+        return tuple(DutyEntry(e.department, e.weight / total, e.level) for e in entries)
 
-    def sla_for(self, category: str | Iterable[str]) -> Sla:
-        """SLA of the most specific listed key, else the default."""
+    def departments_for(self, category: str | Iterable[str]) -> list[DutyEntry]:
+        """Duty entries of the most specific listed key, weights normalised to P(department|category)
+        (memoised per category path)."""
+        return list(self._memoised("duty", category, self._duty_of))
+
+    def _sla_of(self, category: str | Iterable[str]) -> Sla:
         key = self._most_specific(category, self.sla)
         return self.sla[key] if key is not None else self.default_sla
 
+    def sla_for(self, category: str | Iterable[str]) -> Sla:
+        """SLA of the most specific listed key, else the default (memoised per category path)."""
+        return self._memoised("sla", category, self._sla_of)  # type: ignore[no-any-return]
+
     def is_working_day(self, day: date) -> bool:
-        """Mon–Fri unless a listed holiday; a listed make-up working day (调休) counts on weekends."""
-        if day in self.extra_workdays:
-            return True
-        return day.weekday() < 5 and day not in self.holidays
+        """National calendar (chinese-calendar) with sla.yaml's local days; :class:`CalendarError` beyond it."""
+        return self.calendar.is_working_day(day)
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
-        """``start`` moved forward by ``days`` working days (same time of day)."""
+        """``start`` moved forward by ``days`` working days (same time of day, same tzinfo)."""
         if days < 0:
             raise ValueError("days must be >= 0")
+        calendar = self.calendar
         current = start
         while days > 0:
             current += timedelta(days=1)
-            if self.is_working_day(current.date()):
+            if calendar.is_working_day(current.date()):
                 days -= 1
         return current
 
-    def due_at(self, category: str | Iterable[str], start: datetime) -> datetime:
-        """Deadline of an appeal of ``category`` received at ``start`` (skips weekends and holidays)."""
-        return self.add_working_days(start, self.sla_for(category).working_days)
+    def localize(self, moment: datetime) -> datetime:
+        """``moment`` in the lists' time zone; a naive datetime is taken as local time there."""
+        zone = ZoneInfo(self.timezone)
+        return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+    def due_at(self, category: str | Iterable[str], received_at: datetime, urgent: bool = False) -> datetime:
+        """Time-zone-aware deadline of an appeal of ``category`` received at ``received_at``: ``urgent``
+        (the appeal is flagged urgent) → that many hours later (the category's ``urgent_hours``, else the
+        list's), else the category's working days later (weekends, holidays and make-up days counted)."""
+        sla = self.sla_for(category)
+        start = self.localize(received_at)
+        if urgent:
+            return start + timedelta(hours=sla.urgent_hours or self.urgent_hours)
+        return self.add_working_days(start, sla.working_days)
 
 
 @lru_cache(maxsize=8)
@@ -410,6 +499,14 @@ def _parse_duty(
     return out
 
 
+def _hours(value: Any, file: str, entry: str) -> float | None:
+    if value is None:
+        return None
+    if not _positive_number(value):
+        raise _fail(file, entry, "urgent_hours", f"must be a positive number of hours, got {value!r}")
+    return float(value)
+
+
 def _parse_sla_value(raw: Any, file: str, entry: str) -> Sla:
     if not isinstance(raw, dict):
         raise _fail(file, entry, "(entry)", "must be a mapping with working_days and urgent")
@@ -418,12 +515,21 @@ def _parse_sla_value(raw: Any, file: str, entry: str) -> Sla:
         raise _fail(file, entry, "working_days", f"must be a positive integer, got {days!r}")
     if not isinstance(urgent, bool):
         raise _fail(file, entry, "urgent", f"must be true/false, got {urgent!r}")
-    return Sla(days, urgent)
+    return Sla(days, urgent, _hours(raw.get("urgent_hours"), file, entry))
 
 
-def _parse_sla(
-    data: Mapping[str, Any], file: str, keys: frozenset[str]
-) -> tuple[Sla, dict[str, Sla], frozenset[date], frozenset[date]]:
+@dataclass(frozen=True)
+class _SlaFile:
+    default: Sla
+    table: dict[str, Sla]
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    local_years: frozenset[int]
+    timezone: str
+    urgent_hours: float
+
+
+def _parse_sla(data: Mapping[str, Any], file: str, keys: frozenset[str]) -> _SlaFile:
     default = _parse_sla_value(data.get("default"), file, "default")
     table = _section(data, file, "sla", dict)
     out = {
@@ -437,7 +543,17 @@ def _parse_sla(
         _as_date(v, file, f"extra_workdays[{i}]", "date")
         for i, v in enumerate(data.get("extra_workdays") or [])
     )
-    return default, out, holidays, workdays
+    years = data.get("local_years") or []
+    if not isinstance(years, list) or not all(isinstance(y, int) and not isinstance(y, bool) for y in years):
+        raise _fail(file, "(top level)", "local_years", f"must be a list of years, got {years!r}")
+    timezone = data.get("timezone", DEFAULT_TIMEZONE)
+    try:
+        ZoneInfo(str(timezone))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _fail(file, "(top level)", "timezone", f"unknown time zone {timezone!r}") from exc
+    hours = _hours(data.get("urgent_hours", 2), file, "(top level)")
+    assert hours is not None
+    return _SlaFile(default, out, holidays, workdays, frozenset(years), str(timezone), hours)
 
 
 # --------------------------------------------------------------------------- loading
@@ -455,18 +571,21 @@ def parse_lists(directory: Path) -> RoutingLists:
     missing = [l1 for l1 in dict.fromkeys(c.l1 for c in taxonomy) if l1 not in duty]
     if missing:
         raise _fail(FILES["duty"], "duty", "category", f"一级 categories without a duty entry: {missing}")
-    default_sla, sla, holidays, workdays = _parse_sla(raw["sla"], FILES["sla"], keys)
+    sla = _parse_sla(raw["sla"], FILES["sla"], keys)
     return RoutingLists(
         version="+".join(f"{name}@{v}" for name, v in versions.items()),
         taxonomy=taxonomy,
         departments=departments,
         duty=duty,
-        sla=sla,
-        default_sla=default_sla,
-        holidays=holidays,
-        extra_workdays=workdays,
+        sla=sla.table,
+        default_sla=sla.default,
+        holidays=sla.holidays,
+        extra_workdays=sla.workdays,
         versions=versions,
         directory=directory,
+        local_years=sla.local_years,
+        timezone=sla.timezone,
+        urgent_hours=sla.urgent_hours,
     )
 
 

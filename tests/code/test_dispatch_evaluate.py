@@ -36,7 +36,7 @@ def test_labelled_file_rejects_unknown_and_generic_labels(tmp_path):
         }
     ).to_csv(path, index=False)
     frame, counts = load_department_labels(path, text_col="text", label_col="department")
-    assert frame["department"].tolist() == ["教育局", "交通运输局"]
+    assert frame["label"].tolist() == ["教育局", "交通运输局"]
     assert frame["jurisdiction"].tolist()[0] == "A7县"
     assert counts["rejected"] == 1  # the empty text, rejected by the loader
     assert counts["rejected_unknown_department"] == 1 and counts["excluded_generic_office"] == 1

@@ -6,7 +6,7 @@ import random
 import pandas as pd
 import pytest
 
-from minyi_nlp.params import Params, TrainParams
+from minyi_nlp.params import HeadParams, Params, with_overrides
 
 PHONE = "13812345678"
 VOCAB = {
@@ -34,7 +34,8 @@ def _appeals() -> pd.DataFrame:
     return frame
 
 
-SMALL = TrainParams(min_df=1, max_features=None, calibration_cv=3)
+SMALL = HeadParams(calibration_cv=3)
+SMALL_ENCODER = with_overrides(Params(), ["min_df=1", "max_features=null", "head_chars=0"])
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def report(tmp_path_factory):
     from minyi_nlp.models.label_noise import run_label_noise
 
     out = tmp_path_factory.mktemp("reports")
-    rep = run_label_noise(_appeals(), params=Params(), train=SMALL, n_splits=3, out_dir=out, track=False)
+    rep = run_label_noise(_appeals(), params=SMALL_ENCODER, train=SMALL, n_splits=3, out_dir=out, track=False)
     return rep, out
 
 
@@ -93,7 +94,8 @@ def test_rejected_calibration_falls_back():
 
     frame = _appeals()
     proba, classes, used = out_of_fold_proba(
-        frame["text"], frame["label"], with_calibration(SMALL, "no-such-method"), n_splits=3, fallback=SMALL
+        frame["text"], frame["label"], with_calibration(SMALL, "no-such-method"), n_splits=3, fallback=SMALL,
+        encoder=SMALL_ENCODER.encoder,
     )
     assert used == SMALL
     assert proba.shape == (36, 3) and classes == sorted(VOCAB)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -14,9 +15,11 @@ import yaml
 from minyi_nlp.config import PROJECT_DIR, RESOURCES_DIR
 from minyi_nlp.routing.lists import (
     LEVELS,
+    CalendarError,
     ListsError,
     get_lists_settings,
     load_lists,
+    national_years,
     parse_lists,
     read_taxonomy_excel,
 )
@@ -194,24 +197,98 @@ def test_lists_dir_from_environment(lists_copy: Path, monkeypatch: pytest.Monkey
     assert lists.directory == lists_copy.resolve()
 
 
-def test_due_at_skips_weekends() -> None:
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_due_at_skips_weekends_and_is_aware() -> None:
     lists = load_lists()
-    friday = datetime(2024, 3, 1, 16, 30)  # no 2024 holidays are listed
+    friday = datetime(2024, 3, 1, 16, 30)  # naive: taken as Asia/Shanghai local time
     assert lists.sla_for("教育文体").working_days == 5
-    assert lists.due_at("教育文体", friday) == datetime(2024, 3, 8, 16, 30)
-    assert lists.sla_for("城乡建设/安全生产").urgent
-    assert lists.due_at("城乡建设/安全生产/安全隐患", friday) == datetime(2024, 3, 4, 16, 30)  # Monday
+    due = lists.due_at("教育文体", friday)
+    assert due == datetime(2024, 3, 8, 16, 30, tzinfo=SHANGHAI)
+    assert due.utcoffset() == timedelta(hours=8)
+    assert lists.due_at("城乡建设/安全生产/安全隐患", friday) == datetime(2024, 3, 4, 16, 30, tzinfo=SHANGHAI)
     saturday = datetime(2024, 3, 2, 9, 0)
     assert lists.add_working_days(saturday, 1) == datetime(2024, 3, 4, 9, 0)
     assert lists.add_working_days(saturday, 0) == saturday
+    utc = datetime(2024, 3, 1, 8, 30, tzinfo=UTC)  # 16:30 in Shanghai
+    assert lists.due_at("教育文体", utc) == datetime(2024, 3, 8, 16, 30, tzinfo=SHANGHAI)
 
 
-def test_due_at_uses_holidays_and_make_up_days() -> None:
+def test_national_holidays_and_make_up_days_come_from_the_calendar_package() -> None:
     lists = load_lists()
+    assert not lists.holidays  # nothing listed locally: the package knows them
     # 2025 Spring Festival: 28 Jan–4 Feb off, Sunday 26 Jan worked
     start = datetime(2025, 1, 24, 10, 0)  # Friday
     assert lists.add_working_days(start, 1) == datetime(2025, 1, 26, 10, 0)
     assert lists.add_working_days(start, 3) == datetime(2025, 2, 5, 10, 0)
+    # 2026 National Day: 1–7 Oct off (the pinned package's last year), Saturday 10 Oct worked
+    assert lists.add_working_days(datetime(2026, 9, 30, 9, 0), 1) == datetime(2026, 10, 8, 9, 0)
+    assert lists.is_working_day(date(2026, 10, 10))
+
+
+def test_a_date_beyond_the_calendar_is_an_error() -> None:
+    lists = load_lists()
+    last = national_years()[1]
+    with pytest.raises(CalendarError, match=rf"no holiday calendar for {last + 1}-01-0\d.*local_years"):
+        lists.add_working_days(datetime(last, 12, 30, 9, 0), 5)
+    with pytest.raises(CalendarError):
+        lists.is_working_day(date(2003, 6, 2))
+
+
+def test_local_days_and_years_from_sla_yaml(lists_copy: Path) -> None:
+    last = national_years()[1]
+    new_year = last + 1
+
+    def local(d: dict[str, Any]) -> None:
+        d["holidays"] = [f"{last}-06-03", f"{new_year}-01-01"]  # a local day off; next year's New Year
+        d["extra_workdays"] = [f"{new_year}-01-09"]  # a Saturday or Sunday worked
+        d["local_years"] = [new_year]
+
+    _edit(lists_copy, "sla.yaml", local)
+    lists = load_lists(lists_copy)
+    assert not lists.is_working_day(date(last, 6, 3))
+    assert not lists.is_working_day(date(new_year, 1, 1))
+    assert lists.is_working_day(date(new_year, 1, 9))
+    assert lists.is_working_day(date(new_year, 1, 4)) == (date(new_year, 1, 4).weekday() < 5)
+    # a listed year is counted; the year after is still an error
+    lists.add_working_days(datetime(new_year, 1, 1, 9, 0), 5)
+    with pytest.raises(CalendarError, match=str(new_year + 1)):
+        lists.is_working_day(date(new_year + 1, 1, 4))
+
+
+def test_urgent_appeals_are_due_in_hours() -> None:
+    lists = load_lists()
+    received = datetime(2026, 12, 4, 17, 30)  # a Friday evening
+    assert lists.urgent_hours == 2
+    assert lists.due_at("教育文体", received, urgent=True) == datetime(2026, 12, 4, 19, 30, tzinfo=SHANGHAI)
+    gas = "城乡建设/城市建设和市政管理/燃气供应"
+    assert lists.sla_for(gas).urgent_hours == 1
+    assert lists.due_at(gas, received, urgent=True) == datetime(2026, 12, 4, 18, 30, tzinfo=SHANGHAI)
+    assert lists.due_at(gas, received) == datetime(2026, 12, 7, 17, 30, tzinfo=SHANGHAI)  # not urgent: Monday
+
+
+def test_timezone_and_urgent_hours_are_configurable(lists_copy: Path) -> None:
+    _edit(lists_copy, "sla.yaml", lambda d: d.update({"timezone": "Asia/Urumqi", "urgent_hours": 4}))
+    lists = load_lists(lists_copy)
+    due = lists.due_at("教育文体", datetime(2026, 12, 1, 8, 0), urgent=True)
+    assert due == datetime(2026, 12, 1, 12, 0, tzinfo=ZoneInfo("Asia/Urumqi"))
+    for field, value in (("timezone", "Mars/Olympus"), ("urgent_hours", 0), ("local_years", ["2027"])):
+        shutil.copy(PACKAGED / "sla.yaml", lists_copy / "sla.yaml")
+        _edit(lists_copy, "sla.yaml", lambda d, f=field, v=value: d.update({f: v}))
+        with pytest.raises(ListsError, match=f"sla.yaml: entry .*field '{field}'"):
+            parse_lists(lists_copy)
+
+
+def test_duty_and_sla_look_ups_are_memoised_per_lists_object() -> None:
+    lists = load_lists()
+    first = lists.departments_for("城乡建设/城市建设和市政管理/燃气供应")
+    first.clear()  # callers get their own list
+    assert lists.departments_for(("城乡建设", "城市建设和市政管理", "燃气供应"))
+    assert lists.sla_for("教育文体") is lists.sla_for(("教育文体",))
+    assert ("duty", "城乡建设/城市建设和市政管理/燃气供应") in lists._memo
+    with pytest.raises(KeyError):
+        lists.sla_for("城乡建设/不存在")
 
 
 def test_unlisted_sla_uses_default() -> None:

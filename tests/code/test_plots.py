@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minyi_nlp import plots
+from minyi_nlp.models import plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
