@@ -181,3 +181,14 @@ def test_asking_for_the_bundle_encoder_without_a_bundle_is_refused(appeals_file:
         get_settings.cache_clear()
     assert res.exit_code == 2
     assert "no bundle is served yet" in res.stderr and "minyi train" in res.stderr
+
+
+def test_a_text_column_alone_is_enough(tmp_path: Path) -> None:
+    path = tmp_path / "texts.csv"
+    pd.DataFrame({"text": [c for _, c in MIXER] + [c for _, c in OTHERS]}).to_csv(path, index=False)
+    res = runner.invoke(app, ["hotspots", "-i", str(path), "-o", str(tmp_path / "out"), "--top", "3",
+                              "--format", "json", *INPUT_ENCODER])
+    assert res.exit_code == 0, res.output
+    top = json.loads(res.stdout.strip().splitlines()[-1])["hotspots"][0]
+    assert top["ids"][0].startswith("texts.csv:") and top["n"] >= 6  # generated ids: file and row
+    assert top["start"] is None and "搅拌" in top["description"]
