@@ -1,10 +1,12 @@
 """Appeal vectors for grouping: the shared encoder's TF-IDF vectors, cut down to each appeal's keywords.
 
-:func:`grouping_encoder` is the one place that decides which encoder is used: the project's shared
+:func:`grouping_encoder` is the one place that decides which encoder is used: always the project's shared
 :class:`~minyi_nlp.models.encoder.Encoder` (word 1–2-grams, character 1–3-grams and the title's words, each
-block TF-IDF and L2-normalised), the same vectors every head reads. It comes from the served bundle
-(``models/served.json`` or ``MINYI_BUNDLE``); when no bundle has been trained, or with ``source="input"``,
-an encoder with ``params.yaml``'s ``encoder`` section is fitted on the first rows of the input instead.
+block TF-IDF and L2-normalised, ``params.yaml``'s ``encoder`` section). With ``source="input"`` (the default of
+:class:`~minyi_nlp.hotspots.params.HotspotParams`) it is fitted on the first rows of the input, so that a name
+many of the input's appeals share (an area such as 梅溪湖) weighs little; with ``"bundle"`` it is the served
+bundle's (``models/served.json`` or ``MINYI_BUNDLE``), the vectors every head reads, which measured worse for
+grouping (README: hot issues); ``"auto"`` takes the bundle's when one is trained.
 
 :func:`keyword_vectors` keeps the ``title_terms`` heaviest features of the title's vector and the
 ``body_terms`` heaviest of the full text's, and joins them so that one dot product is
