@@ -87,6 +87,7 @@ def run(folder: Path, out: Path, engine: str, workers: int) -> dict[str, Any]:
         "appeals_per_s": round(summary["rows"] / measured.wall_s, 1),
         "phases_s": summary["seconds"],
         "peak_rss_mb": round(measured.peak_rss_mb),
+        "peak_private_mb": round(measured.peak_private_mb),
         "peak_rss_tree_mb": round(measured.peak_rss_tree_mb),
     }
 
@@ -120,13 +121,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     local = [r for r in report["runs"] if r["engine"] == "local"]
     if len(local) == 2:
         report["peak_ratio_full_vs_quarter"] = round(local[1]["peak_rss_mb"] / max(local[0]["peak_rss_mb"], 1), 2)
+        report["private_ratio_full_vs_quarter"] = round(
+            local[1]["peak_private_mb"] / max(local[0]["peak_private_mb"], 1), 2)
     print(f"{'engine':<7} {'workers':>7} {'rows':>10} {'wall s':>8} {'appeals/s':>10} {'peak MB':>8} "
-          f"{'tree MB':>8}  phases")
+          f"{'private':>8} {'tree MB':>8}  phases")
     for r in report["runs"]:
         print(f"{r['engine']:<7} {r['workers']:>7} {r['rows']:>10,} {r['wall_s']:>8} {r['appeals_per_s']:>10} "
-              f"{r['peak_rss_mb']:>8} {r['peak_rss_tree_mb']:>8}  {r['phases_s']}")
+              f"{r['peak_rss_mb']:>8} {r['peak_private_mb']:>8} {r['peak_rss_tree_mb']:>8}  {r['phases_s']}")
     if "peak_ratio_full_vs_quarter" in report:
-        print(f"peak RSS at {args.rows:,} rows / at {args.rows // 4:,} rows: {report['peak_ratio_full_vs_quarter']}")
+        print(f"peak RSS at {args.rows:,} rows / at {args.rows // 4:,} rows: {report['peak_ratio_full_vs_quarter']} "
+              f"(private memory: {report['private_ratio_full_vs_quarter']})")
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report

@@ -20,24 +20,30 @@ class Measured:
     wall_s: float
     peak_rss_mb: float
     peak_rss_tree_mb: float
+    peak_private_mb: float  # the process's resident memory that is not backed by a file (RSS − shared)
     stderr: str
 
 
-def tree_rss(proc: Any) -> tuple[int, int]:
-    """(RSS of a psutil process, RSS summed over it and its descendants), bytes; (0, 0) once it is gone."""
+def tree_rss(proc: Any) -> tuple[int, int, int]:
+    """(RSS of a psutil process, RSS summed over it and its descendants, the process's RSS minus its shared
+    (file-backed) pages), bytes; zeros once it is gone."""
     import psutil
 
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
-        return 0, 0
-    sizes = []
-    for p in procs:
+        return 0, 0, 0
+    sizes, private = [], 0
+    for k, p in enumerate(procs):
         try:
-            sizes.append(p.memory_info().rss)
+            info = p.memory_info()
         except psutil.Error:
             sizes.append(0)
-    return sizes[0], sum(sizes)
+            continue
+        sizes.append(info.rss)
+        if k == 0:
+            private = info.rss - getattr(info, "shared", 0)
+    return sizes[0], sum(sizes), private
 
 
 def run_measured(cmd: list[str], interval: float = 0.2) -> Measured:
@@ -48,12 +54,14 @@ def run_measured(cmd: list[str], interval: float = 0.2) -> Measured:
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
         watched = psutil.Process(proc.pid)
-        peak_own = peak_tree = 0
+        peak_own = peak_tree = peak_private = 0
         while proc.poll() is None:
-            own, tree = tree_rss(watched)
-            peak_own, peak_tree = max(peak_own, own), max(peak_tree, tree)
+            own, tree, private = tree_rss(watched)
+            peak_own, peak_tree, peak_private = max(peak_own, own), max(peak_tree, tree), max(peak_private, private)
             time.sleep(interval)
         wall = time.perf_counter() - start
         err.seek(0)
         stderr = err.read().decode(errors="replace")
-    return Measured(proc.returncode, wall, round(peak_own / 2**20, 1), round(peak_tree / 2**20, 1), stderr)
+    mb = 2**20
+    return Measured(proc.returncode, wall, round(peak_own / mb, 1), round(peak_tree / mb, 1),
+                    round(peak_private / mb, 1), stderr)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import scipy.sparse as sp
 
 from minyi_nlp.hotspots.describe import clean_title, describe_group, group_place, representative
 from minyi_nlp.hotspots.features import ChunkFeatures, featurize, fit_on, n_features, to_csr, vector_width
@@ -254,10 +255,6 @@ class _Store:
     def close(self) -> None:
         self._cols.close()
         self._vals.close()
-        n = self.n
-        shape = (n, self.width)
-        self.cols = np.memmap(self.dir / "cols.bin", np.int32, "r", shape=shape) if n else np.zeros(shape, np.int32)
-        self.vals = np.memmap(self.dir / "vals.bin", np.float32, "r", shape=shape) if n else np.zeros(shape, np.float32)
         for name in ("times", "citizens", "likes", "dislikes"):
             parts = getattr(self, name)
             setattr(self, name, np.concatenate(parts) if parts else np.zeros(0, np.int64))
@@ -266,6 +263,20 @@ class _Store:
     @property
     def n(self) -> int:
         return self.starts[-1]
+
+    def vectors(self, rows: np.ndarray, n_cols: int) -> sp.csr_matrix:
+        """The keyword vectors of ``rows``, read through a memory map that is closed again, so that the pages read
+        stay in the OS page cache rather than in this process's resident memory."""
+        rows = np.asarray(rows, np.int64)
+        if not len(rows):
+            return sp.csr_matrix((0, n_cols), dtype=np.float32)
+        shape = (self.n, self.width)
+        cols = np.memmap(self.dir / "cols.bin", np.int32, "r", shape=shape)
+        vals = np.memmap(self.dir / "vals.bin", np.float32, "r", shape=shape)
+        try:
+            return to_csr(np.array(cols[rows]), np.array(vals[rows]), n_cols)
+        finally:
+            del cols, vals
 
     def signatures(self, rows: np.ndarray) -> dict[int, frozenset[str]]:
         names = self.site_names.take(pa.array(rows)).to_pylist()
@@ -326,7 +337,7 @@ def _link(store: _Store, params: HotspotParams, n_cols: int) -> tuple[np.ndarray
                 f"max_in_memory_rows={params.max_in_memory_rows}; use the linkage method"
             )
         rows = np.arange(store.n)
-        vectors = to_csr(np.asarray(store.cols), np.asarray(store.vals), n_cols)
+        vectors = store.vectors(rows, n_cols)
         sig_map = store.signatures(rows) if params.sites else {}
         sigs = [sig_map.get(r, frozenset()) for r in range(store.n)]
         if params.method == "average":
@@ -339,7 +350,7 @@ def _link(store: _Store, params: HotspotParams, n_cols: int) -> tuple[np.ndarray
     gap = params.max_gap_days * _DAY if params.max_gap_days else None
     for rows in _windows(order, params.window_rows, params.window_overlap):
         rows = np.sort(rows)
-        vectors = to_csr(np.asarray(store.cols[rows]), np.asarray(store.vals[rows]), n_cols)
+        vectors = store.vectors(rows, n_cols)
         i, j, s = similar_pairs(vectors, params.threshold, times=times[rows], max_gap_s=gap)
         sigs = store.signatures(np.unique(np.concatenate([rows[i], rows[j]]))) if params.sites and len(i) else {}
         linker.add(rows[i], rows[j], s, sigs)
@@ -352,7 +363,7 @@ def _describe(store: _Store, rank: int, row: pd.Series, members: np.ndarray, n_c
                        kind="stable")
     members = members[order]
     texts = all_texts.loc[members]
-    vectors = to_csr(np.asarray(store.cols[members]), np.asarray(store.vals[members]), n_cols)
+    vectors = store.vectors(members, n_cols)
     rep = representative(vectors)
     title = clean_title(str(texts["title"].iloc[rep]))
     place, people = group_place(texts["title"].tolist(), texts["head"].tolist())
