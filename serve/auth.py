@@ -1,13 +1,16 @@
 """Bearer API keys with roles.
 
-``MINYI_API_KEYS="dispatcher:KEY1,admin:KEY2"``; ``admin`` may do everything a ``dispatcher`` may.
+``MINYI_API_KEYS="dispatcher:KEY1,admin:KEY2"``; ``admin`` may do everything a ``dispatcher`` may, and a
+``dispatcher`` everything an ``intake`` key (channel integrations: ``POST /v1/appeals`` only) may.
 A missing or unknown key is 401, a known key with too small a role is 403.
 
 Default when ``MINYI_API_KEYS`` is unset: the keys are read from ``MINYI_API_KEYS_FILE`` (default
 ``data/serve/api_keys``, same ``role:key,…`` format). If that file does not exist it is created with one
 random admin key and one random dispatcher key (``secrets.token_urlsafe``), readable by the owner only,
-and its path is logged (never the keys). Nothing is ever open without a key. A set but empty or
-malformed ``MINYI_API_KEYS`` is refused at start-up.
+and its path is logged (never the keys). A keys file that group or others may read is refused at
+start-up (``chmod 600`` it). Nothing under ``/v1/`` is open without a key: :mod:`serve.guard` checks
+the key before a request body is read. A set but empty or malformed ``MINYI_API_KEYS`` is refused at
+start-up.
 """
 
 from __future__ import annotations
@@ -19,19 +22,23 @@ import secrets
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from minyi_nlp.data.private import readable_by_others
 
 log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
+    intake = "intake"
     dispatcher = "dispatcher"
     admin = "admin"
 
 
-RANK = {Role.dispatcher: 1, Role.admin: 2}
+RANK = {Role.intake: 0, Role.dispatcher: 1, Role.admin: 2}
 
 
 class ApiKeyError(ValueError):
@@ -53,7 +60,7 @@ def parse_api_keys(spec: str, *, source: str = "MINYI_API_KEYS") -> dict[bytes, 
         if not sep or not key:
             raise ApiKeyError(f"{source}: entry {n + 1} must be 'role:key'")
         if role not in Role.__members__:
-            raise ApiKeyError(f"{source}: entry {n + 1} has unknown role {role!r} (use dispatcher or admin)")
+            raise ApiKeyError(f"{source}: entry {n + 1} has unknown role {role!r} (use intake, dispatcher or admin)")
         if len(key) < 8:
             raise ApiKeyError(f"{source}: entry {n + 1} ({role}) has a key shorter than 8 characters")
         out[_digest(key)] = Role(role)
@@ -76,13 +83,18 @@ def ensure_keys_file(path: Path) -> bool:
 
 
 def load_api_keys(spec: str | None, keys_file: Path) -> dict[bytes, Role]:
-    """The configured keys: ``spec`` when given, else the keys file (created on first use)."""
+    """The configured keys: ``spec`` when given, else the keys file (created on first use, 0600; one
+    that group or others may read is refused)."""
     if spec is not None:
         return parse_api_keys(spec)
     if ensure_keys_file(keys_file):
         log.warning("MINYI_API_KEYS is not set: created random API keys in %s (admin and dispatcher)", keys_file)
     else:
         log.warning("MINYI_API_KEYS is not set: using the API keys in %s", keys_file)
+    if readable_by_others(keys_file):
+        mode = keys_file.stat().st_mode & 0o777
+        raise ApiKeyError(f"{keys_file}: the API keys file has mode {mode:04o}, so other users may read it; "
+                          f"run 'chmod 600 {keys_file}' (or set MINYI_API_KEYS)")
     return parse_api_keys(keys_file.read_text(encoding="utf-8"), source=str(keys_file))
 
 
@@ -97,17 +109,24 @@ def role_of(authorization: str | None, keys: Mapping[bytes, Role]) -> Role | Non
     return keys.get(_digest(key))
 
 
-def require(role: Role) -> Callable[[Request], Role]:
+UNAUTHORIZED = "missing or invalid API key (send 'Authorization: Bearer <key>')"
+#: documented on every route that needs a key (``AUTH_RESPONSES``) or an admin key (``ADMIN_RESPONSES``)
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {401: {"description": "missing or invalid API key"}}
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES, 403: {"description": "the key's role is not allowed (admin needed)"}}
+# Declares the scheme in the OpenAPI document (``securitySchemes``, ``security`` per route); the key
+# itself is checked by ``role_of`` here and, before the body is read, by serve.guard.
+_bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="an API key: Authorization: Bearer <key>")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def require(role: Role) -> Callable[..., Role]:
     """A dependency that lets through keys of ``role`` or higher."""
 
-    def dependency(request: Request) -> Role:
+    def dependency(request: Request, _: BearerCredentials) -> Role:
         found = role_of(request.headers.get("authorization"), request.app.state.api_keys)
         if found is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing or invalid API key (send 'Authorization: Bearer <key>')",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
         if RANK[found] < RANK[role]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API key has role {found}; {role} is required")
         return found
@@ -116,5 +135,6 @@ def require(role: Role) -> Callable[[Request], Role]:
     return dependency
 
 
+IntakeRole = Annotated[Role, Depends(require(Role.intake))]
 DispatcherRole = Annotated[Role, Depends(require(Role.dispatcher))]
 AdminRole = Annotated[Role, Depends(require(Role.admin))]

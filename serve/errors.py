@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from serve.guard import BodyTooLarge, too_large_message
 from serve.suggest import ShuttingDown
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,12 @@ def describe(errors: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], st
         loc = list(err.get("loc") or ())
         name = field_name(loc)
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "string_pattern_mismatch":  # the patterns of serve.schemas, in words
+            from serve.schemas import TEXT_PATTERN
+
+            text = (err.get("ctx") or {}).get("pattern") == TEXT_PATTERN
+            msg = ("has no letter, digit or CJK character (punctuation or symbols only)" if text
+                   else "must not be empty or whitespace only")
         if err.get("type") == "json_invalid":
             name, msg = "body", f"invalid JSON ({(err.get('ctx') or {}).get('error', 'decode error')})"
         detail.append({"loc": loc, "field": name, "msg": msg, "type": err.get("type", "value_error")})
@@ -45,19 +52,48 @@ def validation_response(errors: Sequence[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": detail, "message": message}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+def body_problem(cause: BaseException | None) -> str:
+    """What is wrong with a body that could not be parsed, from the parser's exception."""
+    if isinstance(cause, RecursionError):
+        return "the JSON is nested too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "a number in the JSON has more than 4,300 digits"
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not valid UTF-8"
+    return "the body is not valid JSON"
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's 405 names only those of the first route,
+    and ``/v1/appeals`` has a GET and a POST route)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    return ", ".join(m for m in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+                     if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return validation_response(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-            # FastAPI's answer to a body that is not UTF-8 / not JSON at all: still a 422 here.
+            # FastAPI's answer to a body it could not parse: say why (still a 422), or 413.
+            cause = exc.__cause__
+            if isinstance(cause, BodyTooLarge):
+                message = too_large_message(cause.limit)
+                return JSONResponse({"detail": message, "message": message}, status_code=413,
+                                    headers={"Connection": "close"})
             return validation_response([{"type": "json_invalid", "loc": ["body"], "msg": "invalid JSON",
-                                         "ctx": {"error": "the body is not valid UTF-8 JSON"}}])
+                                         "ctx": {"error": body_problem(cause)}}])
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return JSONResponse({"detail": exc.detail, "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(TimeoutError)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -15,6 +18,7 @@ from prometheus_client import (
     platform_collector,
     process_collector,
 )
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -66,12 +70,38 @@ class Metrics:
             self.model_loaded.labels(model_version=version).set(1)
 
 
-class MetricsMiddleware:
-    """Pure ASGI middleware: request count and latency per route template (not per raw path)."""
+access_log = logging.getLogger("serve.access")
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+
+def route_template(scope: Scope) -> str:
+    """The route's path template (``/v1/suggestions/{suggestion_id}``), never the raw path: found by
+    routing, or, for answers given before routing (401, 413), by matching the app's routes."""
+    route = scope.get("route")
+    if route is not None and getattr(route, "path", None):
+        return route.path
+    return _match(getattr(scope.get("app"), "routes", ()), scope) or "unmatched"
+
+
+def _match(routes: Iterable[Any], scope: Scope) -> str | None:
+    for candidate in routes:
+        match, _ = candidate.matches(scope)
+        if match is not Match.FULL:
+            continue
+        inner = getattr(candidate, "original_router", None)  # FastAPI's wrapper of an included router
+        if inner is not None:
+            return _match(inner.routes, scope)
+        return getattr(candidate, "path", None)
+    return None
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware: request count and latency per route template (not per raw path), and the
+    access log (method, template, status, milliseconds: no raw path, no query string)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,8 +119,10 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             method = scope.get("method", "") if scope.get("method") in METHODS else "other"
+            seconds = time.perf_counter() - start
             self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
+            self.metrics.latency.labels(method, template).observe(seconds)
+            if self.access_log:
+                access_log.info("%s %s %d %.1fms", method, template, status, seconds * 1000)

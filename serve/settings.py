@@ -2,9 +2,15 @@
 
 ``MINYI_DATABASE_URL``  SQLAlchemy URL; default a SQLite file ``<project>/data/serve/minyi.db`` (WAL).
                         ``postgresql://…`` is served by psycopg 3.
-``MINYI_API_KEYS``      ``"role:key,…"`` with roles ``dispatcher`` and ``admin``. When unset, the keys are
+``MINYI_API_KEYS``      ``"role:key,…"`` with roles ``intake``, ``dispatcher`` and ``admin``. When unset, the keys are
                         read from ``MINYI_API_KEYS_FILE`` (default ``<project>/data/serve/api_keys``), which
                         is created with random keys (mode 0600) on first start: see :mod:`serve.auth`.
+``MINYI_PII_KEY``       Fernet key(s) for the callers' contacts; when unset ``MINYI_PII_KEY_FILE`` (default
+                        ``<project>/data/serve/pii.key``, created on first start): see :mod:`serve.pii_vault`.
+``MINYI_MAX_BODY_BYTES`` / ``MINYI_MAX_BATCH_BODY_BYTES``  request body limits (413 above them): one appeal
+                        or decision (128 KiB: a 20,000-character appeal even as ``\\u`` escapes), a batch
+                        (16 MiB; routes ending in ``:batch`` or ``/batch``).
+``MINYI_SERVE_DOCS``    ``/docs``, ``/redoc`` and ``/openapi.json`` (on by default, served offline).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.config import get_settings as get_minyi_settings
@@ -45,12 +51,18 @@ class ServeSettings(BaseSettings):
     api_keys_file: Path = Field(default_factory=lambda: serve_data_dir() / "api_keys")
     bundle_dir: Path | None = None  # default: the served bundle (models/served.json, or MINYI_BUNDLE)
 
-    max_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)  # 1,000 × 20,000 CJK chars as \u escapes
+    max_body_bytes: int = Field(128 * 1024, ge=1024)  # one appeal or decision
+    max_batch_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # POST …:batch
+    serve_docs: bool = True  # /docs, /redoc, /openapi.json (no key needed: they describe, they hold no data)
+    serve_access_log: bool = True  # one line per request: method, route template, status, time (no raw path)
 
     serve_microbatch: int = Field(32, ge=1)  # concurrent single requests folded into one model call
     serve_batch_chunk: int = Field(100, ge=1)  # model call size inside POST /v1/suggestions:batch
     serve_explain: bool = True  # keywords (the words that drove the top category) in every answer
     serve_db_timeout_s: float = Field(5.0, gt=0)
+
+    pii_key: SecretStr | None = None
+    pii_key_file: Path = Field(default_factory=lambda: serve_data_dir() / "pii.key")
 
     @field_validator("database_url")
     @classmethod

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from serve.db import DecisionRow, SuggestionRow, ping, utcnow
+from serve.db_appeals import DECIDED, PENDING, AppealEventRow, AppealRow
 
 
 class NotFound(LookupError):
@@ -59,6 +60,7 @@ class NewDecision:
     jurisdiction: str | None
     dispatcher: str
     accepted_rank: int | None
+    note: str | None = None  # masked
 
     def same_as(self, row: DecisionRow) -> bool:
         """Same routing decision (who sent it does not matter)."""
@@ -76,6 +78,17 @@ def parse_id(value: str) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except (ValueError, TypeError):
         return None
+
+
+def mark_appeal_decided(session: Session, decision: DecisionRow) -> None:
+    """If the suggestion is a pending appeal's, the appeal is now decided (same transaction)."""
+    done = session.execute(update(AppealRow).where(AppealRow.id == decision.suggestion_id, AppealRow.status == PENDING)
+                           .values(status=DECIDED, decided_at=decision.decided_at)).rowcount
+    if done:
+        what = {"department": decision.department, "jurisdiction": decision.jurisdiction,
+                "accepted_rank": decision.accepted_rank}
+        session.add(AppealEventRow(appeal_id=decision.suggestion_id, at=decision.decided_at,
+                                   actor=decision.dispatcher, action="decided", detail=what))
 
 
 class Store:
@@ -119,12 +132,14 @@ class Store:
         a different one raises :class:`Conflict` (also when two arrive at once)."""
         row = DecisionRow(suggestion_id=suggestion_id, department=decision.department,
                           jurisdiction=decision.jurisdiction, dispatcher=decision.dispatcher,
-                          accepted_rank=decision.accepted_rank, decided_at=utcnow())
+                          accepted_rank=decision.accepted_rank, decided_at=utcnow(), note=decision.note)
         with self.sessions() as session:
             existing = self._decision(session, suggestion_id)
             if existing is None:
                 session.add(row)
                 try:
+                    session.flush()
+                    mark_appeal_decided(session, row)
                     session.commit()
                     return row, True
                 except IntegrityError:  # lost a race with a concurrent decision

@@ -17,6 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -42,6 +43,16 @@ def warm_up(dispatcher: Any) -> Any:
 
 class ShuttingDown(RuntimeError):
     pass
+
+
+def aware_due_at(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``due_at`` as an ISO date-time with an offset. The dispatcher gives one; suggestions
+    stored before it did hold the server's local time without one, read here as local time."""
+    value = data.get("due_at")
+    if not value:
+        return data
+    due = datetime.fromisoformat(value)
+    return data if due.tzinfo is not None else {**data, "due_at": due.astimezone().isoformat()}
 
 
 def mask(text: str | None) -> str | None:
@@ -122,7 +133,7 @@ class SuggestionService:
         created = utcnow()
         out = []
         for appeal, s in zip(appeals, suggestions, strict=True):
-            data = s.as_dict()
+            data = aware_due_at(s.as_dict())
             title, content = s.masked if s.masked is not None else (mask(appeal.title), mask(appeal.content) or "")
             new = NewSuggestion(uuid.uuid4(), created, title, content,
                                 appeal.channel, data)

@@ -313,10 +313,21 @@ def _open_sheet(path: Path) -> Any:
     return book
 
 
+def _data_sheet(book: Any, path: Path) -> Any:
+    """The one sheet that holds data (the first if none does); several are an error naming them, so
+    that a second sheet is never skipped in silence (split the workbook, or give one sheet per file)."""
+    used = [ws for ws in book.worksheets
+            if any(v is not None for row in ws.iter_rows(max_row=1, values_only=True) for v in row)]
+    if len(used) > 1:
+        raise DataError(f"{path}: the workbook has {len(used)} sheets with data ({[ws.title for ws in used]}); "
+                        "a batch job reads one sheet per file: save each sheet as its own file")
+    return used[0] if used else book.worksheets[0]
+
+
 def _xlsx_header(path: Path) -> tuple[str, ...]:
     book = _open_sheet(path)
     try:
-        for row in book.worksheets[0].iter_rows(max_row=1, values_only=True):
+        for row in _data_sheet(book, path).iter_rows(max_row=1, values_only=True):
             return tuple(str(v) for v in row if v is not None)
         return ()
     finally:
@@ -324,10 +335,10 @@ def _xlsx_header(path: Path) -> tuple[str, ...]:
 
 
 def _xlsx_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterator[RawChunk]:
-    """Rows of the first sheet; row N is Excel row N + 1; trailing empty rows are not records."""
+    """Rows of the sheet with data; row N is Excel row N + 1; trailing empty rows are not records."""
     book = _open_sheet(file.path)
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
+        rows = _data_sheet(book, file.path).iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
             return

@@ -2,7 +2,8 @@
 
 ``load_source("shangluo_mailbox")`` / ``load_file(path, {"content": "text", "category": "label"})``
 read the file, map its columns, validate every row and report duplicates. Invalid rows go to
-``LoadResult.rejects`` (and to ``rejects_path`` as UTF-8 CSV) with their original values; duplicates
+``LoadResult.rejects`` (and to ``rejects_path`` as UTF-8 CSV, mode 0600) with their original values,
+personal data masked; duplicates
 are reported, not dropped. Raw files are only ever read.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from minyi_nlp.data.private import write_private_csv
 from minyi_nlp.data.readers import read_table
 from minyi_nlp.data.schema import (
     CANONICAL_COLUMNS,
@@ -254,7 +256,7 @@ def _load(
     if rejects_path is not None:
         rejects_path = Path(rejects_path)
         rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        rejects.to_csv(rejects_path, index=False, encoding="utf-8")
+        write_private_csv(rejects, rejects_path)
     s = result.summary()
     reasons = ", ".join(f"{k}={v}" for k, v in s["rejected_by_reason"].items())
     logger.info(

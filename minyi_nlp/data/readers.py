@@ -102,7 +102,13 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
         raise DataError(f"{path}: malformed CSV: {err}") from None
 
 
+SHEET_COLUMN = "_sheet"  # names the sheet of each row when a workbook's sheets are read together
+
+
 def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    """One sheet (``sheet`` given), else every sheet that holds data: alone, or, when several do and
+    they share one header row, one after the other with ``_sheet`` naming each row's sheet. Sheets
+    with different headers are an error that names them: no sheet is ever dropped in silence."""
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as err:  # zip/openpyxl errors have no common base
@@ -110,7 +116,20 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
     with book:
         names = book.sheet_names
         if sheet is None:
-            sheet = 0
+            frames = {name: pd.read_excel(book, sheet_name=name, dtype=str, keep_default_na=False, na_values=[""])
+                      for name in names}
+            used = {name: f for name, f in frames.items() if len(f.columns)}
+            if not used:
+                raise DataError(f"{path}: every sheet is empty ({names})")
+            if len(used) == 1:
+                return next(iter(used.values()))
+            headers = {name: list(map(str, f.columns)) for name, f in used.items()}
+            if len({tuple(h) for h in headers.values()}) > 1:
+                raise DataError(f"{path}: the workbook has {len(used)} sheets with data and different columns "
+                                f"({headers}); choose one sheet (sheet=NAME) or give them one header row")
+            logger.warning("%s: reading all %d sheets %s (same columns); column %s names each row's sheet",
+                        path, len(used), list(used), SHEET_COLUMN)
+            return pd.concat([f.assign(**{SHEET_COLUMN: name}) for name, f in used.items()], ignore_index=True)
         if isinstance(sheet, int):
             if not 0 <= sheet < len(names):
                 raise DataError(f"{path}: no sheet number {sheet}; the workbook has sheets {names}")
@@ -170,7 +189,8 @@ def read_table(
 ) -> pd.DataFrame:
     """Read a CSV, XLSX, JSONL or Parquet file; all columns as strings except Parquet's native types.
 
-    ``fmt`` defaults to the suffix; ``sheet`` (name or 0-based index, default the first) is for XLSX;
+    ``fmt`` defaults to the suffix; ``sheet`` (name or 0-based index) is for XLSX: without it, the one
+    sheet that holds data, or all of them when they share a header (see :func:`_read_xlsx`);
     ``encoding`` for CSV/JSONL (default: UTF-8 with GB18030 fallback and a warning).
     Raises :class:`DataError` for a missing/empty file, unknown format, missing sheet, bad encoding.
     """

@@ -172,11 +172,14 @@ def check_rows(
 
 
 def rejects_frame(source: str, problems: Iterable[Problem], original: pd.DataFrame) -> pd.DataFrame:
-    """One line per problem: source, row, rule, field, reason, then the row's original values.
+    """One line per problem: source, row, rule, field, reason, then the row's original values with
+    personal data masked (``mask_pii``: a rejects file is a file like any other).
 
     ``original`` is the file as read, indexed 0..n-1 (row N is index N-1). Original columns that
     clash with the meta columns are prefixed ``orig.``.
     """
+    from minyi_nlp.data.private import mask_frame
+
     probs = sorted(problems, key=lambda p: (p.row, p.rule))
     meta = pd.DataFrame(
         {
@@ -187,7 +190,8 @@ def rejects_frame(source: str, problems: Iterable[Problem], original: pd.DataFra
             "reason": pd.Series([p.reason for p in probs], dtype="string"),
         }
     )
-    values = original.iloc[[p.row - 1 for p in probs]].reset_index(drop=True)
+    meta = mask_frame(meta)  # a reason may quote a value ("submitted_at '…' is not a date")
+    values = mask_frame(original.iloc[[p.row - 1 for p in probs]].reset_index(drop=True))
     values.columns = [f"orig.{c}" if c in REJECT_COLUMNS else str(c) for c in values.columns]
     return pd.concat([meta, values], axis=1)
 

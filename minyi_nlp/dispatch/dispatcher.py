@@ -122,9 +122,11 @@ class Dispatcher:
 
     def __init__(self, bundle: Bundle, *, lists: Any | None = None, settings: DispatchSettings | None = None) -> None:
         from minyi_nlp.routing import load_lists
+        from minyi_nlp.routing.jurisdiction import load_gazetteer
 
         self.bundle = bundle
         self.lists = lists or load_lists()
+        self.gazetteer = load_gazetteer(self.lists.directory)
         self.settings = settings or get_dispatch_settings()
         self.routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA)) if "department" in bundle.heads \
             else Routing()
@@ -199,14 +201,14 @@ class Dispatcher:
         labels = self.category_labels
         top = np.argmax(cat, axis=1)
         keywords = bundle.explain(X, "category", [labels[j] for j in top], 5) if explain else None
-        city = find_jurisdiction("").name
+        city = find_jurisdiction("", gazetteer=self.gazetteer).name
         out = []
         for i, text in enumerate(prepared):
             order = np.argsort(-cat[i], kind="stable")
             cats = [CategoryScore(labels[j], float(cat[i, j])) for j in order]
             cat_probs = {c.label: c.score for c in cats}
             model_scores = dict(zip(dep_labels, dep[i].tolist(), strict=True)) if dep is not None else None
-            juris = find_jurisdiction(text)
+            juris = find_jurisdiction(text, gazetteer=self.gazetteer)
             sla = self.lists.sla_for(cats[0].label)
             review = self._review(cats)
             try:

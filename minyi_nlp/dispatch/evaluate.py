@@ -404,7 +404,9 @@ def load_department_labels(
                 label_col: frame["department"].iloc[bad].to_numpy(),
             }
         )
-        pd.concat([result.rejects, own], ignore_index=True).to_csv(rejects, index=False)
+        from minyi_nlp.data.private import mask_frame, write_private_csv
+
+        write_private_csv(pd.concat([result.rejects, mask_frame(own)], ignore_index=True), rejects)
         log.warning("%s: %d rows not scored (unknown or generic department), see %s", path, len(bad), rejects)
     ok = [i for i, s in enumerate(status) if s == "ok"]
     scored = pd.DataFrame(

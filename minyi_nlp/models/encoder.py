@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from minyi_nlp.models.arrays import load_array, save_array
-from minyi_nlp.models.featurize import CharNgrams, WordNgrams
+from minyi_nlp.models.featurize import CharNgrams, WordNgrams, assemble
 from minyi_nlp.params import EncoderParams
 from minyi_nlp.text import Segmenter, preprocess
 
@@ -57,13 +57,18 @@ def join_masked(title: str | None, content: str, max_chars: int = 3000) -> str:
 
 
 _TITLE_END = re.compile(r"[，。！？,.!?：:；;]|尊敬的|您好|你好")
+# a salutation before the matter ("尊敬的领导：您好！", "市长您好，") is not the title
+_GREETING = re.compile(
+    r"^(?:(?:尊敬的)?[^，。！？,.!?：:；;]{0,8}?(?:领导|市长|书记|区长|县长|同志|部门|政府|先生|女士)"
+    r"(?:们)?(?:您好|你好)?[，。！？,.!?：:；;]+|(?:您好|你好)[，。！？,.!?：:；;]*)+"
+)
 
 
 def head_text(text: str, n: int) -> str:
-    """The head of an appeal, where its title is: up to ``n`` characters without spaces, cut at the first
-    punctuation mark or greeting that comes after at least 6 characters (raw texts are title + content
-    without a separator; segmented ones have no punctuation left)."""
-    text = text.replace(" ", "")
+    """The head of an appeal, where its title is: up to ``n`` characters without spaces after any leading
+    salutation, cut at the first punctuation mark or greeting that comes after at least 6 characters (raw
+    texts are title + content without a separator; segmented ones have no punctuation left)."""
+    text = _GREETING.sub("", text.replace(" ", ""), count=1)
     ends = (m.start() for m in _TITLE_END.finditer(text, 0, n + 1) if m.start() >= 6)
     return text[: min(next(ends, n), n)]
 
@@ -118,13 +123,12 @@ class Encoder:
     def transform_prepared(self, prepared: Sequence[str]) -> sp.csr_matrix:
         """Feature vectors of texts already passed through :meth:`prepare`."""
         words, chars, head = self._inputs(prepared)
-        blocks = [self.words.transform(words), self.chars.transform(chars)]
+        blocks = [self.words.triplets(words), self.chars.triplets(chars)]
+        weights = [1.0, 1.0]
         if self.head is not None:
-            h = self.head.transform(head)
-            if self.params.head_weight != 1.0:
-                h.data *= np.float32(self.params.head_weight)
-            blocks.append(h)
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+            blocks.append(self.head.triplets(head))
+            weights.append(self.params.head_weight)
+        return assemble(blocks, weights)
 
     # -- columns --------------------------------------------------------------------------------------
     @property

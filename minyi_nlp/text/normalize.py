@@ -1,7 +1,8 @@
 """Text normalisation: width folding, traditional→simplified, HTML and whitespace clean-up.
 
 ``normalize_text`` runs on every appeal, so it is a handful of C-level passes (regex,
-``unicodedata``, OpenCC) and never raises. The OpenCC converter is built on first use.
+``unicodedata``) and never raises. OpenCC runs only on a text that holds one of the characters its
+``t2s`` dictionaries convert (:mod:`minyi_nlp.text.traditional`); the converter is built on first use.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import threading
 import unicodedata
 from typing import Any
 
-__all__ = ["normalize_text", "to_simplified"]
+from minyi_nlp.text.traditional import has_traditional
+
+__all__ = ["nfkc", "normalize_text", "to_simplified"]
 
 # Only real HTML: a known tag name right after "<", then ">", "/" or whitespace. The data uses
-# "<A市新图>" as book-title quotes and our own "<PHONE>" placeholders: neither may be stripped.
+# "<A市新图>" as book-title quotes and our own "<PHONE>", "<ADDRESS>" placeholders: none may be stripped.
 _TAG_NAMES = (
     "a|abbr|address|article|aside|audio|b|big|blockquote|body|br|button|caption|center|code|col|"
     "colgroup|dd|del|div|dl|dt|em|embed|figcaption|figure|font|footer|form|h[1-6]|head|header|hr|"
@@ -28,7 +31,7 @@ _HTML_RE = re.compile(
     r"<!--.*?-->"  # comments
     r"|<(script|style)\b[^<>]{0,500}>.*?</\1\s*>"  # whole script/style blocks
     r"|<!doctype[^<>]{0,200}>"
-    rf"|</?(?:{_TAG_NAMES})(?:\s[^<>]{{0,500}})?/?>",
+    rf"|</?(?!ADDRESS>)(?:{_TAG_NAMES})(?:\s[^<>]{{0,500}})?/?>",  # <ADDRESS> is the masker's, not HTML's
     re.IGNORECASE | re.DOTALL,
 )
 # openpyxl escapes of control characters left in Excel cells ("_x000D_").
@@ -54,13 +57,37 @@ def _get_converter() -> Any:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese (OpenCC ``t2s``); returns the input if OpenCC fails."""
-    if text.isascii():
+    """Traditional → simplified Chinese (OpenCC ``t2s``); returns the input if OpenCC fails.
+
+    A text without any character that OpenCC converts is returned as it is, without calling it."""
+    if text.isascii() or not has_traditional(text):
         return text
     try:
         return str(_get_converter().convert(text))
     except Exception:  # never let a converter problem stop the pipeline
         return text
+
+
+# The full-width punctuation of nearly every Chinese text, replaced one by one (``str.replace`` is a C
+# scan; ``str.translate`` with a table is slower on CJK text).
+_COMMON_FULL_WIDTH = tuple(
+    (ch, unicodedata.normalize("NFKC", ch)) for ch in "，：；？！（）％＋－／＜＞＝［］｛｝～．\u3000\xa0…"
+)
+
+
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, faster on Chinese text.
+
+    The common full-width punctuation (，：？（）…) is replaced by its NFKC form with ``str.replace``
+    first; what is left is normalised only when the quick check says it is not NFKC already. The
+    result is the same: NFKC works character by character, and these characters decompose to one
+    ASCII character each."""
+    for ch, ascii_ch in _COMMON_FULL_WIDTH:
+        if ch in text:
+            text = text.replace(ch, ascii_ch)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return text
 
 
 def _strip_html(text: str) -> str:
@@ -93,10 +120,11 @@ def normalize_text(text: str) -> str:
     text = _coerce(text)
     if not text:
         return ""
-    text = _JUNK_RE.sub(" ", text)
+    if _JUNK_RE.search(text):
+        text = _JUNK_RE.sub(" ", text)
     if "_x" in text:
         text = _XL_ESCAPE_RE.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     text = _strip_html(text)
     text = to_simplified(text)
-    return _SPACE_RE.sub(" ", text).strip()
+    return " ".join(text.split())  # = _SPACE_RE.sub(" ", text).strip(): both split on str.isspace

@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy import text
 
 from serve.db import Base, make_engine
+from serve.db_appeals import managed_by_orm  # also registers the appeal tables on Base.metadata
 
 config = context.config
 target_metadata = Base.metadata
@@ -32,7 +33,8 @@ def run_migrations_online() -> None:
         engine = make_engine(ServeSettings().database_url)
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite,
+                          include_name=managed_by_orm)
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})

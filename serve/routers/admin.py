@@ -8,7 +8,7 @@ import anyio
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
-from serve.auth import AdminRole
+from serve.auth import ADMIN_RESPONSES, AdminRole
 from serve.deps import MetricsDep
 from serve.responses import json_response
 from serve.suggest import warm_up
@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-@router.post("/reload", responses={503: {"description": "loading failed; the previous model keeps serving"}})
+@router.post("/reload", operation_id="reloadModels",
+             responses={**ADMIN_RESPONSES, 503: {"description": "loading failed; the previous model keeps serving"}})
 async def reload_models(request: Request, _: AdminRole, metrics: MetricsDep) -> Response:
     """Load the models again (e.g. after ``minyi train``) and swap them in atomically.
 
@@ -36,6 +37,7 @@ async def reload_models(request: Request, _: AdminRole, metrics: MetricsDep) -> 
                                   "message": "reload failed", "model_version": previous},
                                  status.HTTP_503_SERVICE_UNAVAILABLE)
         state.dispatcher = new
+        request.app.openapi_schema = None  # its vocabulary comes from the lists just loaded
         metrics.set_model(new.version)
         metrics.reloads.labels("ok").inc()
     log.info("model reloaded: %s → %s", previous, new.version)

@@ -15,15 +15,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 
 from minyi_nlp.feedback import DEFAULT_MIN_SHARE, training_row
-from serve.auth import AdminRole, DispatcherRole
+from serve.auth import ADMIN_RESPONSES, AUTH_RESPONSES, AdminRole, DispatcherRole
 from serve.db import DecisionRow
 from serve.deps import MetricsDep, StoreDep
 from serve.responses import dumps, json_response
-from serve.schemas import DecisionIn, DecisionOut
+from serve.schemas import DecisionIn, DecisionOut, rfc3339, safe_channel
 from serve.store import Conflict, NewDecision, NotFound, Store, aware
+from serve.vocabulary import check_override
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["decisions"])
+UNKNOWN_SUGGESTION = "unknown suggestion"  # the id from the path is not echoed: it may be anything
 
 EXPORT_FIELDS = ("suggestion_id", "decided_at", "text", "category", "department", "jurisdiction", "accepted",
                  "accepted_rank", "predicted_category", "predicted_department", "predicted_jurisdiction",
@@ -42,37 +44,56 @@ def _invalid(field: str, msg: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": msg}])
 
 
-def resolve(body: DecisionIn, suggestion: dict[str, Any]) -> NewDecision:
-    """Check the decision against the suggestion; fill the route of an accepted rank."""
+class Contradiction(HTTPException):
+    """A well-formed decision that contradicts the stored suggestion (409, naming the field)."""
+
+    def __init__(self, field: str, msg: str) -> None:
+        super().__init__(status.HTTP_409_CONFLICT, f"{field}: {msg}")
+
+
+def resolve(body: DecisionIn, suggestion: dict[str, Any], lists: Any) -> NewDecision:
+    """Check the decision against the suggestion; fill the route of an accepted rank. Departments and
+    places must be of the lists (422, :mod:`serve.vocabulary`); a decision that contradicts the
+    suggestion is a 409."""
+    check_override(body.department, body.jurisdiction, lists, suggestion)  # 422 for a name outside the lists
     if body.accepted_rank is None:
         if body.department is None:
             raise _invalid("department", "required when accepted_rank is null (an override)")
         return NewDecision(body.department, body.jurisdiction, body.dispatcher, None)
     routes = suggestion.get("departments") or []
     if body.accepted_rank > len(routes):
-        raise _invalid("accepted_rank", f"the suggestion has {len(routes)} routes: use 1..{len(routes)}")
+        raise Contradiction("accepted_rank", f"the suggestion has {len(routes)} routes: use 1..{len(routes)}")
     route = routes[body.accepted_rank - 1]
     for name in ("department", "jurisdiction"):
         given = getattr(body, name)
         if given is not None and given != route.get(name):
-            raise _invalid(name, f"{given!r} is not the {name} of the route at rank {body.accepted_rank} "
-                                 f"({route.get(name)!r}); send accepted_rank null for an override")
+            raise Contradiction(name, f"is not the {name} of the route at rank {body.accepted_rank} "
+                                      f"({route.get(name)!r}); send accepted_rank null for an override")
     return NewDecision(route["department"], route.get("jurisdiction"), body.dispatcher, body.accepted_rank)
 
 
 @router.post(
     "/suggestions/{suggestion_id}/decision", status_code=status.HTTP_201_CREATED, response_model=DecisionOut,
-    responses={200: {"description": "the same decision was already recorded"}, 404: {"description": "unknown id"},
-               409: {"description": "a different decision was already recorded"}},
+    operation_id="recordDecision",
+    responses={**AUTH_RESPONSES, 200: {"description": "the same decision was already recorded",
+                                       "model": DecisionOut},
+               404: {"description": "unknown suggestion"},
+               409: {"description": "a different decision was already recorded, or the decision contradicts the "
+                                    "suggestion (an accepted rank it does not have, another route's department)"},
+               413: {"description": "body too large"}, 422: {"description": "invalid input; `message` names the field"},
+               503: {"description": "database unavailable"}},
 )
 def record_decision(suggestion_id: str, body: DecisionIn, _: DispatcherRole, store: StoreDep,
-                    metrics: MetricsDep) -> Response:
+                    metrics: MetricsDep, request: Request) -> Response:
     """Store the human decision apart from the suggestion: 201 new, 200 same again, 409 different."""
+    from minyi_nlp.routing import load_lists
+
     try:
         row, _existing = store.get_suggestion(suggestion_id)
     except NotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown suggestion {suggestion_id!r}") from None
-    decision = resolve(body, row.suggestion)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, UNKNOWN_SUGGESTION) from None
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    decision = resolve(body, row.suggestion, dispatcher.lists if dispatcher is not None else load_lists())
     try:
         saved, created = store.add_decision(row.id, decision)
     except Conflict as exc:
@@ -93,7 +114,8 @@ class ExportFormat(StrEnum):
 
 def _rows(store: Store, lists: Any, since: datetime | None, min_share: float) -> Iterator[dict[str, Any]]:
     for suggestion, decision in store.iter_decisions(since):
-        yield training_row(suggestion, decision, lists, min_share=min_share)
+        row = training_row(suggestion, decision, lists, min_share=min_share)
+        yield {**row, "channel": safe_channel(row.get("channel"))}
 
 
 def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
@@ -113,11 +135,27 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield buf.getvalue()
 
 
-@router.get("/decisions/export", responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}})
+# RFC 3339 date-time, as OpenAPI's format: date-time means (an offset or Z is required)
+def parse_since(value: str | None, name: str = "since") -> datetime | None:
+    """A query time as an aware UTC datetime; 422 naming ``name`` unless it is an RFC 3339 date-time with
+    an offset."""
+    if value is None:
+        return None
+    try:
+        return rfc3339(value)
+    except ValueError as exc:
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", name), "msg": str(exc)}]) from None
+
+
+@router.get("/decisions/export", operation_id="exportDecisions",
+            responses={**ADMIN_RESPONSES, 200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
+                       422: {"description": "invalid query; `message` names the parameter"},
+                       503: {"description": "database unavailable"}})
 def export_decisions(
     request: Request, _: AdminRole, store: StoreDep,
     format: Annotated[ExportFormat, Query(description="jsonl (default) or csv")] = ExportFormat.jsonl,
-    since: Annotated[datetime | None, Query(description="only decisions at or after this time (ISO 8601)")] = None,
+    since: Annotated[str | None, Query(description="only decisions at or after this time (RFC 3339, with an offset)",
+                                       json_schema_extra={"format": "date-time"})] = None,
     min_share: Annotated[float, Query(ge=0, le=1, description="see minyi_nlp.feedback")] = DEFAULT_MIN_SHARE,
 ) -> StreamingResponse:
     """Confirmed decisions as training rows, oldest first: masked ``text``, the ``category`` the decision
@@ -125,11 +163,10 @@ def export_decisions(
     route was taken) and what the model had predicted. Streamed; admin only."""
     from minyi_nlp.routing import load_lists
 
+    after = parse_since(since)
     dispatcher = getattr(request.app.state, "dispatcher", None)
     lists = dispatcher.lists if dispatcher is not None else load_lists()
-    if since is not None:
-        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(UTC)
-    rows = _rows(store, lists, since, min_share)
+    rows = _rows(store, lists, after, min_share)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     if format is ExportFormat.csv:
         return StreamingResponse(_csv(rows), media_type="text/csv; charset=utf-8",

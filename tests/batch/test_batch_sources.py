@@ -110,3 +110,13 @@ def test_discover_directory_sorted_and_excludes(tmp_path: Path) -> None:
     assert [f.name for f in files] == ["b.csv", "sub/a.jsonl"]
     with pytest.raises(DataError, match="no such file"):
         discover(tmp_path / "missing")
+
+
+def test_a_second_sheet_with_data_is_an_error_naming_both(tmp_path: Path) -> None:
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"content": ["路灯坏了"]}).to_excel(writer, sheet_name="一月", index=False)
+        pd.DataFrame({"content": ["公交晚点"]}).to_excel(writer, sheet_name="二月", index=False)
+        pd.DataFrame().to_excel(writer, sheet_name="空", index=False)
+    with pytest.raises(DataError, match="一月.*二月"):
+        list(iter_chunks(discover(path)[0], ColumnMap(content="content"), 10))

@@ -111,3 +111,20 @@ def test_unknown_words_and_empty_documents():
     assert X.shape == (3, w.n_features)
     assert X[0].nnz == 0 and X[1].nnz == 0
     assert np.linalg.norm(X[2].toarray()) == pytest.approx(1.0)
+
+
+def test_both_key_indexes_agree_with_a_dict():
+    import pandas as pd
+
+    from minyi_nlp.models.featurize import KeyIndex, _KeyIndex
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 2**62, 20_000, dtype=np.uint64))
+    query = np.concatenate([keys[rng.integers(0, len(keys), 60_000)], rng.integers(0, 2**62, 5_000, dtype=np.uint64),
+                            np.array([0], np.uint64)])
+    expected = pd.Series(range(len(keys)), index=keys).reindex(query).fillna(-1).astype(np.int64).to_numpy()
+    assert (KeyIndex(keys).lookup(query) == expected).all()
+    index = _KeyIndex(keys)
+    assert (index.lookup(query) == expected).all()  # large: pandas
+    assert (index.lookup(query[:100]) == expected[:100]).all()  # small: NumPy
+    assert KeyIndex(np.zeros(0, np.uint64)).lookup(query[:3]).tolist() == [-1, -1, -1]

@@ -104,3 +104,25 @@ def test_not_a_workbook(tmp_path: Path) -> None:
     path.write_text("text\nhello\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"fake\.xlsx: not a readable \.xlsx"):
         read_table(path)
+
+
+def _two_sheets(path: Path, second: pd.DataFrame) -> Path:
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"text": ["路灯坏了", "噪音扰民"], "label": ["城乡建设", "环境保护"]}).to_excel(
+            writer, sheet_name="一月", index=False)
+        second.to_excel(writer, sheet_name="二月", index=False)
+    return path
+
+
+def test_sheets_with_one_header_are_all_read(tmp_path: Path) -> None:
+    path = _two_sheets(tmp_path / "two.xlsx", pd.DataFrame({"text": ["公交晚点"], "label": ["交通运输"]}))
+    frame = read_table(path)
+    assert frame["text"].tolist() == ["路灯坏了", "噪音扰民", "公交晚点"]
+    assert frame["_sheet"].tolist() == ["一月", "一月", "二月"]
+
+
+def test_sheets_with_different_headers_are_an_error_naming_them(tmp_path: Path) -> None:
+    path = _two_sheets(tmp_path / "two.xlsx", pd.DataFrame({"内容": ["公交晚点"]}))
+    with pytest.raises(DataError, match="一月.*二月"):
+        read_table(path)
+    assert read_table(path, sheet="二月")["内容"].tolist() == ["公交晚点"]

@@ -103,10 +103,12 @@ def test_the_draw_is_reproducible_and_the_training_frame_holds_no_labelled_row(
     # only adds duplicate links; one load of the pool is the expensive part of this test)
     pool = load_pool(prepared_dir, with_copies=False)
     drawn = drop_training_duplicates(draw(pool), prepared_dir)
-    assert drawn["key"].tolist() == labels["key"].tolist()
+    assert drawn["key"].tolist() == drop_training_duplicates(draw(pool), prepared_dir)["key"].tolist()
     on_file = pd.read_csv(LABELS_DIR / DRAW_FILE, dtype=str, keep_default_na=False)
-    assert drawn["key"].tolist() == on_file["key"].tolist()
-    assert drawn["text"].tolist() == labels["text"].tolist()
+    assert on_file["key"].tolist() == labels["key"].tolist()  # draw.csv records the draw that was labelled
+    # the draw groups near-duplicates by their masked text, so the stronger masker of issue 13 draws another
+    # sample today (data/labels/subcategories/README.md); the labelled rows stay the recorded draw
+    assert set(labels["key"]) <= set(pool["key"])
 
     frame = training_frame(pool, labels["key"])
     held = pool["key"].isin(labels["key"]) | (pool["fold"].fillna(-1).to_numpy() == 0)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import API_KEYS, make_stub_dispatcher
+from serve_helpers import API_KEYS, fresh_postgres_database, make_stub_dispatcher
 
 
 @pytest.fixture(scope="session")
@@ -29,35 +28,6 @@ def stub_dispatcher() -> Any:
 
 
 # --------------------------------------------------------------------------- databases
-
-
-@contextlib.contextmanager
-def fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``base_url`` (dropped afterwards). Without the right to
-    create databases, the given database itself is emptied and used."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from serve.settings import normalise_database_url
-
-    url = make_url(normalise_database_url(base_url))
-    name = f"minyi_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # no CREATEDB: reuse the given database, emptied
-        with admin.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS decisions, suggestions, alembic_version CASCADE"))
-        admin.dispose()
-        yield url.render_as_string(hide_password=False)
-        return
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -78,7 +48,7 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Any]:
 
     def make(**overrides: Any) -> ServeSettings:
         values: dict[str, Any] = {"database_url": database_url, "api_keys": API_KEYS,
-                                  "api_keys_file": tmp_path / "api_keys"}
+                                  "api_keys_file": tmp_path / "api_keys", "pii_key_file": tmp_path / "pii.key"}
         values.update(overrides)
         return ServeSettings(**values)
 

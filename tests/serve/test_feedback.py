@@ -24,12 +24,15 @@ def test_feedback_rows_from_the_service_database(client, database_url):
         return client.post("/v1/suggestions", json={"content": content}, headers=AS_DISPATCHER).json()["id"]
 
     a, b, c = suggest("公交晚点，电话13812345678"), suggest("学校收费"), suggest("物业")
-    for sid, body in ((a, {"department": "教育局"}), (b, {"accepted_rank": 1}), (c, {"department": "某个未知单位"})):
+    r = client.post(f"/v1/suggestions/{c}/decision", json={"dispatcher": "x", "department": "某个未知单位"},
+                    headers=AS_DISPATCHER)
+    assert r.status_code == 422 and r.json()["message"].startswith("department:")  # never stored nor exported
+    for sid, body in ((a, {"department": "教育局"}), (b, {"accepted_rank": 1}), (c, {"department": "市人民政府"})):
         r = client.post(f"/v1/suggestions/{sid}/decision", json={"dispatcher": "x", **body}, headers=AS_DISPATCHER)
         assert r.status_code == 201
     frame = feedback_rows(database_url)
     assert list(frame.columns) == ["text", "label"]
-    assert frame["label"].tolist() == ["教育文体", "教育文体"]  # the unknown unit implies nothing
+    assert frame["label"].tolist() == ["教育文体", "教育文体"]  # a generic office implies no category
     assert "13812345678" not in " ".join(frame["text"]) and "<PHONE>" in frame["text"].iloc[0]
 
 

@@ -7,6 +7,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from serve.db import Base, downgrade, make_engine, migrate
+from serve.db_appeals import SEARCH_TABLE, managed_by_orm
+
+APPEAL_TABLES = {"appeals", "appeal_contacts", "appeal_events", SEARCH_TABLE}
 
 
 def test_upgrade_matches_models_and_round_trips(database_url):
@@ -14,10 +17,14 @@ def test_upgrade_matches_models_and_round_trips(database_url):
     try:
         migrate(engine)
         migrate(engine)  # idempotent
-        assert {"suggestions", "decisions", "alembic_version"} <= set(inspect(engine).get_table_names())
+        assert {"suggestions", "decisions", "alembic_version", *APPEAL_TABLES} <= set(inspect(engine).get_table_names())
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            context = MigrationContext.configure(conn, opts={"include_name": managed_by_orm})
+            diff = compare_metadata(context, Base.metadata)
         assert diff == []
+        downgrade(engine, "0001")
+        assert not APPEAL_TABLES & set(inspect(engine).get_table_names())
+        assert "note" not in {c["name"] for c in inspect(engine).get_columns("decisions")}
         downgrade(engine, "base")
         assert not {"suggestions", "decisions"} & set(inspect(engine).get_table_names())
         migrate(engine)

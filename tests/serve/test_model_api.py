@@ -9,7 +9,7 @@ from serve_helpers import AS_ADMIN, AS_DISPATCHER
 pytestmark = pytest.mark.slow
 
 WEIRD_BUT_VALID = [
-    "！！！？？？", "😡😡😡 路灯 🚧", "13812345678", "a", "路" * 20_000, "市民來電反映：學校門口交通擁堵，請處理。",
+    "😡😡😡 路灯 🚧", "13812345678", "a", "路" * 20_000, "市民來電反映：學校門口交通擁堵，請處理。",
     "含\x00控制\x07字符的诉求", "<script>alert(1)</script> 小区停水", "SELECT * FROM suggestions; 噪音",
     "\u202e\u200b\ufeff 反向字符 噪音扰民", "１２３４５ 全角数字 ＡＢＣ",
 ]
@@ -47,6 +47,12 @@ def test_weird_but_valid_text_never_fails(real_client):
     for text in WEIRD_BUT_VALID:
         r = real_client.post("/v1/suggestions", json={"content": text, "title": text[:50]}, headers=AS_DISPATCHER)
         assert r.status_code == 201, (text[:20], r.text[:300])
+
+
+def test_punctuation_only_content_is_refused_with_its_field(real_client):
+    r = real_client.post("/v1/suggestions", json={"content": "！！！？？？"}, headers=AS_DISPATCHER)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == "content"
 
 
 def test_batch_matches_single(real_client, eval_texts):
