@@ -73,6 +73,16 @@ class SiteLinker:
         self._sig: dict[int, frozenset[str]] = {}
         self.refused = 0
 
+    def grow(self, n: int) -> None:
+        """Make room for appeals ``0 … n-1`` (new ones start alone; capacity doubles, so adding one at a time
+        is amortised O(1))."""
+        have = len(self.parent)
+        if n <= have:
+            return
+        new = max(n, 2 * have, 1024)
+        self.parent = np.concatenate([self.parent, np.arange(have, new, dtype=np.int64)])
+        self.size = np.concatenate([self.size, np.ones(new - have, dtype=np.int64)])
+
     def find(self, k: int) -> int:
         parent = self.parent
         root = k
