@@ -88,10 +88,12 @@ async function poll() {
 function init() {
   $("api-key").value = apiKey();
   $("who").textContent = apiKey() ? "已保存密钥" : "未登录";
+  $("key-box").open = !apiKey(); // without a key, the field is the first thing to see
   $("save-key").addEventListener("click", () => {
     localStorage.setItem(KEY_STORE, $("api-key").value.trim());
     $("key-status").textContent = "已保存";
     $("who").textContent = "已保存密钥";
+    $("key-box").open = false;
     last = new Map();
     poll();
   });

@@ -19,6 +19,7 @@ from serve_helpers import (
 
 SUPERVISOR_KEY = "supervisor-test-key-0001"
 AS_SUPERVISOR = {"Authorization": f"Bearer {SUPERVISOR_KEY}"}
+WITH_SUPERVISOR = f"{API_KEYS},supervisor:{SUPERVISOR_KEY}"  # MINYI_API_KEYS
 
 SAME_SITE = [  # one event: night work at the building site by 洋湖街道, in four wordings
     NOISE,
@@ -33,7 +34,7 @@ BILLBOARD = "A5区人民路公交站台的广告牌被风吹歪了，随时可�
 @pytest.fixture
 def client(make_client, monkeypatch):
     monkeypatch.setenv("MINYI_SIMILAR_THRESHOLD", TINY_SIMILAR_THRESHOLD)
-    return make_client(make_stub_dispatcher(), api_keys=f"{API_KEYS},supervisor:{SUPERVISOR_KEY}")
+    return make_client(make_stub_dispatcher(), api_keys=WITH_SUPERVISOR)
 
 
 def ago(days: float) -> str:
@@ -95,7 +96,7 @@ def test_a_merge_joins_the_group_and_an_undone_merge_leaves_it(client):
 
 def test_a_restarted_service_finds_the_same_hot_issues(client, make_client):
     event = [take_in(client, text).json()["id"] for text in SAME_SITE]
-    restarted = make_client(make_stub_dispatcher(), api_keys=f"{API_KEYS},supervisor:{SUPERVISOR_KEY}")
+    restarted = make_client(make_stub_dispatcher(), api_keys=WITH_SUPERVISOR)
     assert hotspots(restarted)["hotspots"][0]["ids"] == event
 
 
