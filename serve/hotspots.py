@@ -41,6 +41,7 @@ from serve.store import aware
 log = logging.getLogger(__name__)
 
 MERGE_SCORE = 1.0  # a dispatcher's merge is the strongest link
+MAX_DAYS = 90  # the longest window a ranking may ask for: the board keeps the appeals of these days
 _CHUNK = 5_000
 
 
@@ -60,7 +61,7 @@ class _Members:
 class HotspotBoard:
     """The hot issues of the stored appeals; thread-safe (routes call it from worker threads)."""
 
-    def __init__(self, engine: Engine, params: HotspotParams | None = None, *, max_days: int = 90,
+    def __init__(self, engine: Engine, params: HotspotParams | None = None, *, max_days: int = MAX_DAYS,
                  cache_s: float = 30.0) -> None:
         self.engine = engine
         self.params = params or HotspotParams()

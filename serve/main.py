@@ -60,7 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.service = SuggestionService(state.store, state.metrics, max_batch=settings.serve_microbatch,
                                       chunk=settings.serve_batch_chunk)
     state.appeals = AppealService(AppealStore(engine), state.vault, settings)
-    state.hotspots = HotspotBoard(engine)  # reads the stored appeals at its first request
+    state.hotspots = HotspotBoard(engine, cache_s=settings.hotspots_cache_s)  # reads the appeals at its first request
     state.reload_lock = asyncio.Lock()
     await state.service.start()
     if state.dispatcher is None:

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from serve.auth import ADMIN_RESPONSES, SupervisorRole
-from serve.hotspots import HotspotBoard
+from serve.hotspots import MAX_DAYS, HotspotBoard
 from serve.responses import json_response
 from serve.routers.console import SECURITY_HEADERS, STATIC_DIR
 
@@ -47,7 +47,7 @@ def _board(request: Request) -> HotspotBoard:
             responses={**ADMIN_RESPONSES, 403: {"description": "the key's role is not allowed (supervisor or admin)"}})
 async def hotspots(
     request: Request, _: SupervisorRole,
-    days: Annotated[int, Query(ge=1, le=90, description="appeals received in the last `days` days")] = 7,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="appeals received in the last `days` days")] = 7,
     top: Annotated[int, Query(ge=1, le=100, description="how many hot issues")] = 10,
 ) -> Any:
     """The ``top`` hot issues among the appeals received in the last ``days`` days, hottest first: groups of
