@@ -2,24 +2,12 @@
 // that is new or grew since the last poll is outlined. Plain JS, no build step; every value from the server
 // is inserted with textContent (never as HTML). The key is kept apart from the dispatcher console's.
 "use strict";
+// el() comes from dom.js, loaded first.
 
 const KEY_STORE = "minyi.supervisorKey";
 const POLL_MS = 10000;
 const $ = (id) => document.getElementById(id);
 let last = new Map(); // first member id -> n, at the previous poll
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null) continue;
-    if (k === "text") node.textContent = v;
-    else if (k === "class") node.className = v;
-    else if (k === "style") node.style.cssText = v;
-    else node.setAttribute(k, v);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
 
 function apiKey() {
   return localStorage.getItem(KEY_STORE) || "";
