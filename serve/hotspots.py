@@ -56,6 +56,12 @@ class _Members:
     heads: list[str] = field(default_factory=list)
     degree: list[int] = field(default_factory=list)
     position: dict[str, int] = field(default_factory=dict)
+    sites: dict[int, frozenset[str]] = field(default_factory=dict)  # site signatures, computed once when linked
+
+    def signature(self, k: int) -> frozenset[str]:
+        if k not in self.sites:
+            self.sites[k] = site_signature(find_sites(self.titles[k]) or find_sites(self.heads[k]))
+        return self.sites[k]
 
 
 class HotspotBoard:
@@ -158,8 +164,7 @@ class HotspotBoard:
             self.version += 1
             return
         i, j, score = (np.array(x) for x in zip(*known, strict=True))
-        sigs = {int(k): site_signature(find_sites(m.titles[k]) or find_sites(m.heads[k]))
-                for k in {*i.tolist(), *j.tolist()}} if self.params.sites else {}
+        sigs = {k: m.signature(k) for k in {*i.tolist(), *j.tolist()}} if self.params.sites else {}
         self.linker.add(i.astype(np.int64), j.astype(np.int64), score.astype(np.float64), sigs)
         for k in (*i.tolist(), *j.tolist()):
             m.degree[k] += 1
