@@ -2,7 +2,8 @@
 
 Runs ``find_hotspots`` on ``data/raw/teddy2020_c/fj3_hot_issue_messages_4326.xlsx`` once per grouping method
 (``linkage``, the default, and the ``average`` and ``hdbscan`` alternatives; ``linkage-bundle``: linkage on the
-served bundle's encoder instead of one fitted on the input) and scores every appeal's group
+served bundle's encoder instead of one fitted on the input; ``service``: the links the service makes at intake, see
+:func:`run_service`) and scores every appeal's group
 against ``data/labels/hotspots/events.csv`` (671 appeals read and given an event by hand, see its README):
 
 * **purity** of the top groups by heat: the share of their members that report the group's majority event,
@@ -115,6 +116,57 @@ def run(method: str, gold: dict[str, str], min_checked: int) -> dict:
     }
 
 
+def run_service(gold: dict[str, str], min_checked: int) -> dict:
+    """The service's grouping (``GET /v1/hotspots``), replayed on 附件3 without a database: the appeals in time
+    order, each masked, encoded by the served bundle and compared with the earlier ones by the similar-appeal index
+    (as at intake; the place is the dispatcher's ``find_jurisdiction`` of the text), then the links joined by
+    :class:`serve.hotspots.HotspotBoard` and ranked over the whole period (no likes: the service has none)."""
+    from types import SimpleNamespace
+
+    from minyi_nlp.data.tasks import compose_text
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.routing import find_jurisdiction
+    from serve.hotspots import HotspotBoard
+    from serve.similar import Encoded, add, encode, find_similar, make_index
+    from serve.suggest import mask
+
+    frame = pd.concat(InputReader(FJ3).frames(), ignore_index=True)
+    frame["t"] = pd.to_datetime(frame["submitted_at"]).dt.tz_localize("UTC")
+    frame = frame.sort_values("t", kind="stable").reset_index(drop=True)
+    start = time.perf_counter()
+    dispatcher = Dispatcher.load(None)
+    titles = [mask(t) if isinstance(t, str) else None for t in frame["title"]]
+    contents = [mask(c) or "" for c in frame["content"]]
+    texts = [compose_text(t, c) for t, c in zip(titles, contents, strict=True)]
+    enc = encode(dispatcher, texts)
+    index = make_index(enc.dense.shape[1], find_jurisdiction("").name)
+    board = HotspotBoard(None)
+    for k, row in frame.iterrows():
+        one = Encoded(enc.dense[k : k + 1], None if enc.sparse is None else enc.sparse[k : k + 1], [enc.marks[k]])
+        place = find_jurisdiction(texts[k], gazetteer=dispatcher.gazetteer).full_name
+        hits = find_similar(index, one, 0, row["t"], place)
+        add(index, [str(row["id"])], one, [row["t"]], [place])
+        board.add([SimpleNamespace(id=str(row["id"]), received_at=row["t"], similar=[{"id": i, "score": v}
+                   for i, v in hits], merged_into=None, title=titles[k], content=contents[k])])
+    days = (frame["t"].max() - frame["t"].min()).days + 1
+    ranking = board.rank(days, 80, frame["t"].max().to_pydatetime())
+    seconds = time.perf_counter() - start
+    labels = board.linker.labels()[: len(board.members.ids)]
+    groups = dict(zip(board.members.ids, labels.tolist(), strict=True))
+    ranked = [h["ids"] for h in ranking["hotspots"]]
+    depth = next((k for k in range(1, len(ranked) + 1) if sum(map(len, ranked[:k])) >= min_checked), len(ranked))
+    return {
+        "method": "service",
+        "seconds": round(seconds, 1),
+        "top10": purity(ranked[:10], gold),
+        f"top{depth}": purity(ranked[:depth], gold),
+        **bcubed(groups, gold),
+        "top5_events": [Counter(gold.get(i, "?") for i in ids).most_common(1)[0][0] for ids in ranked[:5]],
+        "top5": [{"rank": h["rank"], "n": h["n"], "place": h["place"], "description": h["description"]}
+                 for h in ranking["hotspots"][:5]],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default="linkage,average,hdbscan")
@@ -122,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     gold = event_of(pd.read_csv(LABELS, dtype=str))
-    reports = [run(m, gold, args.min_checked) for m in args.methods.split(",")]
+    reports = [run_service(gold, args.min_checked) if m == "service" else run(m, gold, args.min_checked)
+               for m in args.methods.split(",")]
     print(f"labels: {len(gold)} appeals of {FJ3.name} ({LABELS})")
     print(f"{'method':<9} {'top10 purity':>13} {'top-k (members) purity':>24} {'B³ P':>6} {'B³ R':>6} {'B³ F1':>6} "
           f"{'event recall':>13} {'seconds':>8}")

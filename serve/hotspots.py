@@ -67,7 +67,7 @@ class _Members:
 class HotspotBoard:
     """The hot issues of the stored appeals; thread-safe (routes call it from worker threads)."""
 
-    def __init__(self, engine: Engine, params: HotspotParams | None = None, *, max_days: int = MAX_DAYS,
+    def __init__(self, engine: Engine | None, params: HotspotParams | None = None, *, max_days: int = MAX_DAYS,
                  cache_s: float = 30.0) -> None:
         self.engine = engine
         self.params = params or HotspotParams()
@@ -75,7 +75,7 @@ class HotspotBoard:
         self.cache_s = cache_s
         self.rebuilds = 0  # full reads of the database (start, undone merge, old members)
         self.version = 0  # changes whenever an appeal or a link is added
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stale = True
         self._reset()
 
@@ -115,7 +115,7 @@ class HotspotBoard:
                     .order_by(AppealRow.seq).limit(_CHUNK)).all()
             if not rows:
                 break
-            self._add(rows, merges=rebuilding)
+            self.add(rows, merges=rebuilding)
             self.last_seq = rows[-1].seq
             added += len(rows)
         if not rebuilding:
@@ -126,7 +126,13 @@ class HotspotBoard:
             log.info("hot issues: %d appeals of the last %d days read", len(self.members.ids), self.max_days)
         return added
 
-    def _add(self, rows: list[Any], *, merges: bool) -> None:
+    def add(self, rows: list[Any], *, merges: bool = True) -> None:
+        """Add appeals in the order received (rows with ``id, received_at, similar, merged_into, title, content``)
+        and join them with the earlier ones they name in ``similar`` (and ``merged_into`` when ``merges``)."""
+        with self._lock:
+            self._add(rows, merges)
+
+    def _add(self, rows: list[Any], merges: bool) -> None:
         m, body = self.members, self.params.body_chars
         for r in rows:
             content = r.content or ""
@@ -186,9 +192,14 @@ class HotspotBoard:
             cached = self._cache.get((days, top))
             if cached and cached[0] == self.version and 0 <= now.timestamp() - cached[1] <= self.cache_s:
                 return cached[2]
-            out = self._rank(days, top, now)
+            out = self.rank(days, top, now)
             self._cache[(days, top)] = (self.version, now.timestamp(), out)
             return out
+
+    def rank(self, days: int, top: int, now: datetime) -> dict[str, Any]:
+        """The ranking of what the board holds now (no catching up, no cache)."""
+        with self._lock:
+            return self._rank(days, top, now)
 
     def _rank(self, days: int, top: int, now: datetime) -> dict[str, Any]:
         m, p = self.members, self.params
