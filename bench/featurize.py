@@ -66,7 +66,7 @@ def sklearn_union(params: Any, hashing: bool) -> Any:
     from minyi_nlp.models.encoder import head_text
     from minyi_nlp.text import Segmenter
 
-    seg = Segmenter(backend=params.segmenter)
+    seg = Segmenter(backend=params.segmenter, user_dict=params.user_dict, stopwords=params.stopwords)
     common = {"lowercase": False, "sublinear_tf": True, "dtype": np.float32, "min_df": params.min_df}
     words = TfidfVectorizer(tokenizer=seg, token_pattern=None, ngram_range=(1, params.word_ngram_max),
                             max_features=params.max_features, **common)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     normalised = [normalize_text(t) for t in texts]
     cc = opencc.OpenCC("t2s")
     simplified = [t for t in normalised if cc.convert(t) == t]
-    seg = Segmenter(backend=params.segmenter)
+    seg = Segmenter(backend=params.segmenter, user_dict=params.user_dict, stopwords=params.stopwords)
     run = lambda fn, xs: per_text_us(fn, xs, args.batch, args.repeats)  # noqa: E731
 
     out: dict[str, Any] = {"texts": f"{args.n} real appeals (Teddy Cup fj2 + fj4, resampled), mean "
