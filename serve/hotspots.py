@@ -5,7 +5,8 @@ matter that the similar-appeal index found (``appeals.similar``: 30-day window, 
 dispatcher's merge (并单) says the same of two appeals. The board joins these links, strongest first, in a
 :class:`~minyi_nlp.hotspots.linking.SiteLinker` (single linkage that never joins two groups naming different
 sites, as ``minyi hotspots`` does). It catches up by ``seq``: a request first reads only the appeals and merge
-events stored since the one before, so an appeal joins its group once, and nothing is re-clustered. Several
+events stored since the one before (and the last 200 appeals again: on PostgreSQL an intake may commit after one
+with a later ``seq``), so an appeal joins its group once, and nothing is re-clustered. Several
 service processes each catch up from the same database. An undone merge (which a union-find cannot undo) marks
 the board for one rebuild from the database, as do members older than twice ``max_days``.
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 MERGE_SCORE = 1.0  # a dispatcher's merge is the strongest link
 MAX_DAYS = 90  # the longest window a ranking may ask for: the board keeps the appeals of these days
 _CHUNK = 5_000
+_LATE = 200
 
 
 @dataclass
@@ -94,6 +96,8 @@ class HotspotBoard:
             return self._catch_up(now)
 
     def _catch_up(self, now: datetime) -> int:
+        if self.engine is None:  # fed by add() only
+            return 0
         oldest = now - timedelta(days=self.max_days)
         if self.members.times and self.members.times[0] < (now - timedelta(days=2 * self.max_days)).timestamp():
             self._stale = True  # positions are in seq order; the first is old enough to warrant a rebuild
@@ -105,19 +109,24 @@ class HotspotBoard:
             self._stale = False
             self.rebuilds += 1
         added = 0
+        # the last _LATE appeals are read again: on PostgreSQL an intake may commit after one with a later seq
+        cursor = max(0, self.last_seq - _LATE)
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
                     select(AppealRow.seq, AppealRow.id, AppealRow.received_at, AppealRow.similar,
                            AppealRow.merged_into, SuggestionRow.title, SuggestionRow.content)
                     .join(SuggestionRow, SuggestionRow.id == AppealRow.id)
-                    .where(AppealRow.seq > self.last_seq, AppealRow.received_at >= oldest)
+                    .where(AppealRow.seq > cursor, AppealRow.received_at >= oldest)
                     .order_by(AppealRow.seq).limit(_CHUNK)).all()
             if not rows:
                 break
-            self.add(rows, merges=rebuilding)
-            self.last_seq = rows[-1].seq
-            added += len(rows)
+            new = [r for r in rows if str(r.id) not in self.members.position]
+            if new:
+                self._add(new, rebuilding)
+            cursor = rows[-1].seq
+            self.last_seq = max(self.last_seq, cursor)
+            added += len(new)
         if not rebuilding:
             self._merge_events()
             if self._stale:  # a merge was undone
