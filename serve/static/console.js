@@ -7,7 +7,7 @@
 
 const KEY_STORE = "minyi.apiKey";
 const NAME_STORE = "minyi.dispatcher";
-const ROLE_NAMES = { intake: "受理接口", dispatcher: "调度员", admin: "管理员" };
+const ROLE_NAMES = { intake: "受理接口", dispatcher: "调度员", supervisor: "督办", admin: "管理员" };
 const STATUS_NAMES = { pending: "待分拨", decided: "已分拨", merged: "已并单" };
 const ACTION_NAMES = {
   received: "受理",
