@@ -79,6 +79,14 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout_s: float = 300) -> dic
     raise SystemExit("server not ready in time")
 
 
+async def first_request(port: int, body: bytes) -> tuple[int, bytes]:
+    conn = await Conn.open(port)
+    try:
+        return await conn.post("/v1/suggestions", body)
+    finally:
+        conn.writer.close()
+
+
 def free_port() -> int:
     import socket
 
@@ -288,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     texts = load_texts(args.data)
-    bodies = [json.dumps({"content": t, "channel": "bench"}, ensure_ascii=False).encode() for t in texts]
+    bodies = [json.dumps({"content": t, "channel": "web"}, ensure_ascii=False).encode() for t in texts]
     tmp = tempfile.mkdtemp(prefix="minyi-bench-")
     url = args.database_url or f"sqlite:///{tmp}/bench.db"
     port = free_port()
@@ -302,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         results["model_version"] = ready.get("model_version")
         time.sleep(2)
         results["memory_after_startup"] = memory(proc)
+        status, body = asyncio.run(first_request(port, bodies[0]))
+        if status != 201:  # a benchmark of error responses measures nothing
+            raise SystemExit(f"the service answers {status} to the benchmark's request: {body[:300]!r}")
         asyncio.run(run_level(port, bodies, 1, args.warmup, 60))
         for clients in (int(c) for c in args.clients.split(",")):
             n = args.requests or (300 if clients == 1 else 2_000)

@@ -7,7 +7,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -100,6 +100,14 @@ def train(
                        + "  ".join(f"{k} top-1 {m[k]['top1']:.3f} top-3 {m[k]['top3']:.3f}"
                                    for k in ("duty_list", "model", "blend") if k in m)
                        + f"  (blend {m['blend_weight']:.2f}, T {m['temperature']:.2f})")
+        elif head == "urgency_flag":
+            typer.echo(f"urgent flag (hand-labelled, n={m['n']}, {m['urgent']} urgent; weight {m['weight']}, "
+                       f"threshold {m['threshold']:.4f}): out of fold recall {m['out_of_fold']['recall']}  "
+                       f"precision {m['out_of_fold']['precision']}")
+        elif head == "subcategory":
+            typer.echo(f"subcategory (hand-labelled, n={m['n']}): "
+                       + "  ".join(f"{lv} top-1 {m[k]['top1']:.3f} top-3 {m[k]['top3']:.3f}"
+                                   for k, lv in (("l1", "一级"), ("l2", "二级"), ("l3", "三级")) if k in m))
         else:
             typer.echo(f"{head} (held-out, n={m['n']}): macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}  "
                        f"top-2 {m['top2_accuracy']:.4f}  ECE {m['ece']:.4f}")
@@ -112,6 +120,7 @@ class EvalTask(StrEnum):
     category = "category"
     department = "department"
     appeal_type = "appeal-type"
+    urgency = "urgency"
 
 
 def _print_metrics(metrics: dict, fmt: OutputFormat) -> None:
@@ -131,7 +140,8 @@ def evaluate(
     data: Annotated[Path | None, typer.Option(help="labelled file (default: the head's held-out part)")] = None,
     text_col: Annotated[str, typer.Option(help="column with the raw appeal text")] = "text",
     label_col: Annotated[str, typer.Option(help="column with the true label")] = "label",
-    task: Annotated[EvalTask, typer.Option(help="category, department (the routing) or appeal-type")] = (
+    task: Annotated[EvalTask, typer.Option(help="category, department (the routing), appeal-type or urgency "
+                                                "(the urgent flag on data/labels/urgency)")] = (
         EvalTask.category
     ),
     bundle: Annotated[Path | None, typer.Option(help="bundle folder (default: the served one)")] = None,
@@ -165,6 +175,9 @@ def evaluate(
         except (DataError, ValueError) as err:
             _fail(str(err))
         typer.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    if task is EvalTask.urgency:
+        _evaluate_urgency(dispatcher, data, out)
         return
     from minyi_nlp.models.evaluate import evaluate_file, evaluate_held_out, write_plots
 
@@ -203,6 +216,25 @@ def evaluate(
     _print_metrics(metrics, fmt)
 
 
+def _evaluate_urgency(dispatcher: Any, data: Path | None, out: Path | None) -> None:
+    """The served urgent flag on the hand-labelled urgency set (or ``data``: a labels.csv of that shape)."""
+    from minyi_nlp.data import DataError
+    from minyi_nlp.data.urgency_labels import read_urgency_labels
+    from minyi_nlp.dispatch.urgency import evaluate_urgency
+
+    try:
+        metrics = evaluate_urgency(dispatcher.bundle, labels=read_urgency_labels(data))
+    except (DataError, ValueError) as err:
+        _fail(str(err))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo(f"n={metrics['n']} urgent={metrics['urgent']} flagged={metrics['flagged']}  recall={metrics['recall']}"
+               f"  precision={metrics['precision']}  (weight {metrics['weight']}, threshold "
+               f"{metrics['threshold']:.4f}; threshold chosen on these labels, see reports/urgency_eval.json)")
+    typer.echo(json.dumps(metrics, ensure_ascii=False))
+
+
 def _suggestion_lines(s: dict) -> list[str]:
     lines = [f"{i}. {c['label']:<8} {c['score']:.3f}" for i, c in enumerate(s["categories"][:3], 1)]
     lines.append("routes:")
@@ -210,6 +242,9 @@ def _suggestion_lines(s: dict) -> list[str]:
               for i, d in enumerate(s["departments"], 1)]
     lines.append(f"appeal type: {s['appeal_type']} ({s['appeal_type_score']})   place: {s['jurisdiction']} "
                  f"({s['jurisdiction_level']})")
+    if s.get("urgency"):
+        u = s["urgency"]
+        lines.append(f"urgency: {u['score']:.3f}" + (f"  hazards: {'、'.join(u['hazards'])}" if u["hazards"] else ""))
     lines.append(f"due: {s['due_at']}   urgent: {s['urgent']}   needs review: {s['needs_review']}"
                  + (f" ({'; '.join(s['review_reasons'])})" if s["review_reasons"] else ""))
     if s["keywords"]:

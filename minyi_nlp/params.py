@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from minyi_nlp.config import PROJECT_DIR
 
-HEAD_NAMES = ("category", "department", "appeal_type")
+HEAD_NAMES = ("category", "department", "appeal_type", "subcategory")
 
 
 class PrepareParams(BaseModel):
@@ -54,6 +54,7 @@ class HeadParams(BaseModel):
     calibration_cv: int = Field(5, ge=2)  # capped by the rarest label's count
     n_jobs: int | None = None
     random_state: int = 0
+    max_weights: int | None = Field(None, ge=1)  # tree heads: keep the largest |weights| per class (sparse)
 
 
 class KeywordParams(BaseModel):
@@ -65,15 +66,38 @@ class KeywordParams(BaseModel):
     cv_folds: int = Field(4, ge=2)  # folds of the out-of-fold weight curve
 
 
+class HazardMixParams(BaseModel):
+    """``heads.<name>.hazards``: a binary head's P(urgent) mixed with the hazard lexicon's score as
+    ``(1 − w)·P + w·lexicon``; the weight ``w`` (one of ``weights``) and the flag threshold are chosen on the
+    hand-labelled urgency set for ``target_recall`` (out of fold for the reported figures)."""
+
+    model_config = ConfigDict(extra="forbid")
+    weights: list[float] = [0.0, 0.25, 0.5, 0.75, 1.0]
+    target_recall: float = Field(0.95, gt=0, le=1)
+    target_precision: float = Field(0.7, gt=0, le=1)
+    folds: int = Field(5, ge=2)  # folds of the out-of-fold choice of weight and threshold
+
+
 class HeadSection(BaseModel):
     """``heads.<name>``: model, label filter, keyword rules and the task's data parameters."""
 
     model_config = ConfigDict(extra="forbid")
+    kind: Literal["linear", "tree"] = "linear"  # tree: labels are paths, one model per parent node
     model: HeadParams = HeadParams()
     min_rows: int = Field(1, ge=1)  # labels with fewer training rows are not targets of the head
     blocks: list[Literal["words", "chars", "head"]] | None = None  # encoder blocks the head reads (None: all)
     keywords: KeywordParams | None = None
+    encoder_corpus: bool = True  # the head's training texts also fit the shared vocabulary and IDF
+    hazards: HazardMixParams | None = None  # the urgency head: mixed with the hazard lexicon (dispatch.urgency)
     data: dict[str, Any] = {}  # validated by the task (minyi_nlp.data.tasks)
+
+    @model_validator(mode="after")
+    def _kind_fits_model(self) -> HeadSection:
+        if self.kind == "linear" and self.model.max_weights is not None:
+            raise ValueError("model.max_weights applies to tree heads only (kind: tree)")
+        if self.kind == "tree" and (self.model.calibration != "temperature" or self.keywords is not None):
+            raise ValueError("a tree head is calibrated by temperature and has no keyword rules")
+        return self
 
 
 def _default_heads() -> dict[str, HeadSection]:
@@ -90,6 +114,8 @@ class RoutingParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     blend_grid: int = Field(20, ge=2)
+    # duty list and SLA read the finest predicted sub-category whose probability reaches this, else its parent
+    subcategory_threshold: float = Field(0.5, gt=0, le=1)
 
 
 class EvaluateParams(BaseModel):

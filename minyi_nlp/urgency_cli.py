@@ -30,8 +30,10 @@ def match_command(texts: Annotated[list[str], typer.Argument(help="appeal texts"
 
 
 def _lexicon_features(lexicon, texts):  # type: ignore[no-untyped-def]
-    results = lexicon.match_many(texts)
-    return [r.score for r in results], [bool(r.hits) for r in results], [bool(r.context) for r in results]
+    from minyi_nlp.data.urgency_labels import lexicon_verdicts
+
+    verdicts = lexicon_verdicts(lexicon.match_many(texts))
+    return verdicts["scores"], verdicts["any_hit"], verdicts["negative_context"]
 
 
 @urgency_app.command("draw")
@@ -65,45 +67,35 @@ def draw_command(
 def weak_command(
     out: Annotated[Path | None, typer.Option(help="Parquet output (default data/processed/urgency_weak.parquet)")]
     = None,
-    seed: Annotated[int, typer.Option(help="seed of the negative sample")] = 0,
 ) -> None:
-    """Write weak training labels for the urgency head (never the hand-labelled appeals)."""
+    """Write the urgency head's training rows (weak labels; never the hand-labelled appeals), as `minyi train`
+    builds them from params.yaml's heads.urgency."""
     from minyi_nlp.config import get_settings
-    from minyi_nlp.data.urgency_labels import appeal_pool, read_urgency_labels, weak_labels
-    from minyi_nlp.data.validate import content_key
-    from minyi_nlp.routing.hazards import load_hazards
+    from minyi_nlp.data.tasks import urgency_task
+    from minyi_nlp.params import load_params
 
-    lexicon = load_hazards()
-    pool = appeal_pool()
-    scores, any_hit, context = _lexicon_features(lexicon, pool["text"])
-    labelled = {content_key(t, t) for t in read_urgency_labels()["text"]}
-    weak = weak_labels(pool, scores, any_hit, flag_at=lexicon.flag_at, exclude_keys=labelled,
-                       negative_context=context, seed=seed)
+    task = urgency_task(load_params())
     out = out or get_settings().processed_dir / "urgency_weak.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
-    weak.to_parquet(out, index=False)
-    typer.echo(json.dumps({"out": str(out), "rows": len(weak), "rules": weak["rule"].value_counts().to_dict()},
-                          ensure_ascii=False))
+    task.frame.to_parquet(out, index=False)
+    typer.echo(json.dumps({"out": str(out), "rows": len(task.frame), **task.report}, ensure_ascii=False))
 
 
 @urgency_app.command("evaluate")
 def evaluate_command(
-    out: Annotated[Path | None, typer.Option(help="JSON report (default reports/urgency_eval.json; .md beside)")]
+    out: Annotated[Path | None, typer.Option(help="JSON report (default reports/urgency_lexicons.json; .md beside)")]
     = None,
-    baseline: Annotated[bool, typer.Option(help="also train and score the TF-IDF + LR baseline")] = True,
+    bundle: Annotated[bool, typer.Option(help="also score the served bundle's urgency head and its mix")] = True,
     compare: Annotated[list[Path] | None, typer.Option(
         help="other hazards.yaml files to score as well (repeat); default: the lexicon that drew the labels")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the weak-label negative sample")] = 0,
 ) -> None:
-    """Recall/precision of the lexicon and the baseline on data/labels/urgency (see reports/urgency_eval.md)."""
-    import numpy as np
-
+    """Recall/precision of lexicon versions (and the served bundle's urgency head and mix) on
+    data/labels/urgency, on all labels and on the test half. `minyi train` writes the shipped flag's
+    figures to reports/urgency_eval.json."""
     from minyi_nlp.config import get_settings
-    from minyi_nlp.data.urgency_labels import appeal_pool, labels_path, read_urgency_labels, weak_labels
-    from minyi_nlp.data.validate import content_key
+    from minyi_nlp.data.urgency_labels import labels_path, read_urgency_labels
     from minyi_nlp.routing.hazards import load_hazards, parse_hazards
     from minyi_nlp.routing.urgency_eval import read_design, urgency_report, write_report
-    from minyi_nlp.urgency_model import UrgencyBaseline
 
     labels = read_urgency_labels()
     lexicon = load_hazards()
@@ -112,28 +104,31 @@ def evaluate_command(
         compare = [labels_path().with_name(design["lexicon_file"])]
     lexicons = {f"lexicon {lx.version} ({path.name})": lx for path in compare for lx in [parse_hazards(path)]}
     lexicons[f"lexicon {lexicon.version} (current)"] = lexicon
-    scorers = {}
     notes = [
         "Lexicon 2026.12.1 drew the labels and was frozen before any was read. Later versions were tuned on the "
         "dev half (md5(id) even) and on behavioural tests: for them, read the test half.",
         "The threshold for recall ≥ 0.95 is chosen on the labels themselves ('in-sample'); 'out of fold' "
         "chooses it on 4/5 and applies it to the remaining 1/5 (5 folds, pooled).",
     ]
-    if baseline:
-        pool = appeal_pool()
-        scores, any_hit, context = _lexicon_features(lexicon, pool["text"])
-        labelled = {content_key(t, t) for t in labels["text"]}
-        weak = weak_labels(pool, scores, any_hit, flag_at=lexicon.flag_at, exclude_keys=labelled,
-                           negative_context=context, seed=seed)
-        model = UrgencyBaseline().fit(weak["text"].tolist(), weak["urgent"], sample_weight=weak["confidence"])
+    scorers = {}
+    if bundle:
+        from minyi_nlp.dispatch import Dispatcher
+        from minyi_nlp.dispatch.build import ensure_bundle
+        from minyi_nlp.dispatch.urgency import mix
 
-        def with_lexicon(texts):  # type: ignore[no-untyped-def]
-            return (model.score_texts(texts) + np.array([r.score for r in lexicon.match_many(texts)])) / 2
+        dispatcher = Dispatcher.load(ensure_bundle())
+        urgency = dispatcher.urgency
 
-        scorers["baseline TF-IDF+LR (weak labels)"] = model.score_texts
-        scorers["mean(baseline, lexicon score)"] = with_lexicon
-        notes.append(f"Baseline trained on {len(weak)} weak labels: {weak['rule'].value_counts().to_dict()}.")
+        def head(texts):  # type: ignore[no-untyped-def]
+            return urgency.model_proba(dispatcher.bundle.encode_pairs([(None, t) for t in texts])[0])
+
+        def mixed(texts):  # type: ignore[no-untyped-def]
+            lex = [r.score for r in urgency.lexicon.match_many(texts)]
+            return mix(head(texts), lex, urgency.config.weight)
+
+        if urgency.head is not None:
+            scorers = {"urgency head (served bundle)": head, f"head + lexicon, weight {urgency.config.weight}": mixed}
     report = urgency_report(labels, lexicons, scorers, sizes=design["stratum_sizes"], notes=notes)
-    out = out or get_settings().reports_dir / "urgency_eval.json"
+    out = out or get_settings().reports_dir / "urgency_lexicons.json"
     write_report(report, out, out.with_suffix(".md"))
     typer.echo(out.with_suffix(".md").read_text(encoding="utf-8"))

@@ -187,12 +187,29 @@ class CategoryOut(BaseModel):
     score: float
 
 
+class SubcategoryOut(BaseModel):
+    path: str = Field(..., description="一级/二级[/三级] of taxonomy.yaml")
+    score: float
+
+
 class DepartmentOut(BaseModel):
     department: str
     jurisdiction: str
     level: str | None = None
     score: float
     reasons: list[str] = []
+
+
+class UrgencyOut(BaseModel):
+    """How urgent an appeal looks: the mixed score, the model's and the hazard lexicon's parts, the hazard
+    kinds found (``hazards``: their Chinese names) and the words that named them."""
+
+    score: float
+    model: float | None = None
+    lexicon: float
+    kinds: list[str] = []
+    hazards: list[str] = []
+    terms: list[str] = []
 
 
 class SuggestionOut(BaseModel):
@@ -202,16 +219,19 @@ class SuggestionOut(BaseModel):
     created_at: AwareDatetime
     model_version: str
     categories: list[CategoryOut]
+    subcategories: list[SubcategoryOut] = []
     departments: list[DepartmentOut]
     appeal_type: str | None = None
     appeal_type_score: float | None = None
     due_at: AwareDatetime | None = None
+    due_reason: str | None = None
     urgent: bool = False
     needs_review: bool
     review_reasons: list[str] = []
     keywords: list[str] = []
     jurisdiction: str | None = None
     jurisdiction_level: str | None = None
+    urgency: UrgencyOut | None = None
 
 
 class BatchOut(BaseModel):

@@ -8,8 +8,12 @@ one by one and a row that still fails becomes a reject line (rule ``predict_erro
 stopping a long job.
 
 Output columns (:func:`output_schema`): ``id``, ``source`` (input file), ``row`` (record number in
-it), ``category_1..k`` with ``category_i_score``, ``department_1..k`` with ``department_i_jurisdiction``
-and ``department_i_score`` (fewer than k departments → nulls), ``needs_review``, ``review_reasons``
+it), ``category_1..k`` with ``category_i_score``, ``subcategory_1..k`` (``一级/二级[/三级]``) with
+``subcategory_i_score`` (nulls without a sub-category head), ``department_1..k`` with
+``department_i_jurisdiction`` and ``department_i_score`` (fewer than k departments → nulls), ``urgent``,
+``urgency_score``, ``urgency_hazards`` (hazard names joined with ``"、"``, null if none; no ``due_at``: a
+re-classified row has no time of receipt, and the output must not depend on when the job ran),
+``needs_review``, ``review_reasons``
 (joined with ``"; "``), ``model_version``, ``previous_category`` (the input's ``category``, null if
 none) and ``changed`` (``category_1 != previous_category``; null where there is no previous label).
 """
@@ -41,12 +45,17 @@ def output_schema(top_k: int) -> pa.Schema:
     for i in range(1, top_k + 1):
         fields += [pa.field(f"category_{i}", pa.string()), pa.field(f"category_{i}_score", pa.float64())]
     for i in range(1, top_k + 1):
+        fields += [pa.field(f"subcategory_{i}", pa.string()), pa.field(f"subcategory_{i}_score", pa.float64())]
+    for i in range(1, top_k + 1):
         fields += [
             pa.field(f"department_{i}", pa.string()),
             pa.field(f"department_{i}_jurisdiction", pa.string()),
             pa.field(f"department_{i}_score", pa.float64()),
         ]
     fields += [
+        pa.field("urgent", pa.bool_()),
+        pa.field("urgency_score", pa.float64()),
+        pa.field("urgency_hazards", pa.string()),
         pa.field("needs_review", pa.bool_()),
         pa.field("review_reasons", pa.string()),
         pa.field("model_version", pa.string()),
@@ -123,10 +132,16 @@ def _table(valid: pd.DataFrame, suggestions: list[Suggestion], top_k: int) -> pa
             cat = s.categories[i] if i < len(s.categories) else None
             cols[f"category_{i + 1}"].append(cat.label if cat else None)
             cols[f"category_{i + 1}_score"].append(cat.score if cat else None)
+            sub = s.subcategories[i] if i < len(s.subcategories) else None
+            cols[f"subcategory_{i + 1}"].append(sub.path if sub else None)
+            cols[f"subcategory_{i + 1}_score"].append(sub.score if sub else None)
             dep = s.departments[i] if i < len(s.departments) else None
             cols[f"department_{i + 1}"].append(dep.department if dep else None)
             cols[f"department_{i + 1}_jurisdiction"].append(dep.jurisdiction if dep else None)
             cols[f"department_{i + 1}_score"].append(dep.score if dep else None)
+        cols["urgent"].append(bool(s.urgent))
+        cols["urgency_score"].append(s.urgency.score if s.urgency is not None else None)
+        cols["urgency_hazards"].append("、".join(s.urgency.hazards) or None if s.urgency is not None else None)
         cols["needs_review"].append(bool(s.needs_review))
         cols["review_reasons"].append("; ".join(s.review_reasons) or None)
         cols["model_version"].append(s.model_version)

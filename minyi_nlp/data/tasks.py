@@ -10,12 +10,19 @@ labels and its ``params.yaml`` section.
 * ``department``: department types derived from the replying unit (Teddy 附件4 replies, Shangluo
   agencies; :mod:`minyi_nlp.routing.departments`), generic offices excluded, near-duplicates collapsed.
 * ``appeal_type``: the Fuzhou 12345 work orders' 诉求性质 (投诉/咨询/建议/举报/求助).
+* ``urgency``: ``urgent`` / ``ordinary``, weak labels from the hazard lexicon over every raw appeal
+  (:func:`minyi_nlp.data.urgency_labels.weak_labels`), never an appeal of the hand-labelled urgency set
+  (that set only chooses the flag threshold and scores the head: :mod:`minyi_nlp.dispatch.urgency`).
+* ``subcategory``: weak 一级/二级/三级 labels of appeals from every source
+  (:mod:`minyi_nlp.data.weak_labels`); never the hand-labelled set, the category evaluation fold, or the
+  department head's validation and test appeals (their weak labels may come from the replying unit).
+  Training rows only: the head is scored on the hand-labelled set.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,10 +214,114 @@ def appeal_type_task(params: Params, **kwargs: Any) -> TaskData:
     return TaskData("appeal_type", data, report)
 
 
+# --------------------------------------------------------------------------- urgency
+
+URGENT, ORDINARY = "urgent", "ordinary"
+
+
+class UrgencyData(BaseModel):
+    """``heads.urgency.data``."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int = 42
+    val_share: float = Field(0.1, ge=0, lt=0.5)
+    test_share: float = Field(0.15, gt=0, lt=0.5)
+    negatives_per_positive: float = Field(3.0, gt=0)  # random no-hazard negatives per weak positive
+    hand_read: bool = True  # data/labels/urgency_train (appeals read for training) replaces the rules there
+
+
+def urgency_task(params: Params, **kwargs: Any) -> TaskData:
+    """Weak urgency labels over the pool of raw appeals (hand-labelled appeals and their exact copies left
+    out), split train / val / test by label; ``test`` is a weak-label sanity check, not the evaluation."""
+    from minyi_nlp.data.urgency_labels import (
+        appeal_pool,
+        lexicon_verdicts,
+        read_training_labels,
+        read_urgency_labels,
+        training_labels_path,
+        weak_labels,
+    )
+    from minyi_nlp.data.validate import content_key
+    from minyi_nlp.routing.hazards import load_hazards
+
+    p = UrgencyData.model_validate(params.heads["urgency"].data)
+    lexicon = load_hazards()
+    pool = appeal_pool()
+    labelled = {content_key(t, t) for t in read_urgency_labels()["text"]}
+    read = read_training_labels() if p.hand_read and training_labels_path().is_file() else None
+    weak = weak_labels(pool, **lexicon_verdicts(lexicon.match_many(pool["text"])), flag_at=lexicon.flag_at,
+                       exclude_keys=labelled, read=read, negatives_per_positive=p.negatives_per_positive,
+                       seed=p.seed)
+    data = pd.DataFrame({
+        "id": [f"{s}:{i}" for s, i in zip(weak["source"], weak["id"], strict=True)],
+        "source": weak["source"].to_numpy(),
+        "text": weak["text"].to_numpy(),
+        "label": np.where(weak["urgent"].to_numpy() == 1, URGENT, ORDINARY),
+        "rule": weak["rule"].to_numpy(),
+    })
+    data["split"] = assign_split(data["label"], seed=p.seed, val_share=p.val_share, test_share=p.test_share)
+    data["group"] = data["id"]
+    report = {"pool": len(pool), "lexicon_version": lexicon.version, "excluded_hand_labelled": len(labelled),
+              "rules": {k: int(v) for k, v in data["rule"].value_counts().items()},
+              "labels": {k: int(v) for k, v in data["label"].value_counts().items()},
+              "split": {k: int(v) for k, v in data["split"].value_counts().items()}}
+    return TaskData("urgency", data, report)
+# --------------------------------------------------------------------------- sub-categories
+
+#: department task source → the appeal pool's source name (keys ``<source>:<row in the raw file>``)
+POOL_SOURCE = {"teddy_fj4": "teddy_fj4_replies", "shangluo": "shangluo_mailbox"}
+
+
+def held_out_pool_keys(tasks: Iterable[TaskData]) -> set[str]:
+    """Pool keys of the department head's ``val`` and ``test`` rows: the sub-category head never trains
+    on them (a weak label may come from the replying unit, i.e. the department label)."""
+    keys: set[str] = set()
+    for task in tasks:
+        if task.name != "department":
+            continue
+        held = task.frame[task.frame["split"].isin(("val", "test"))]
+        for ident in held["id"].astype(str):
+            source, _, row = ident.partition(":")
+            keys.add(f"{POOL_SOURCE.get(source, source)}:{row}")
+    return keys
+
+
+def subcategory_task(params: Params, *, processed_dir: Path | None = None,
+                     held_out: Iterable[str] = ()) -> TaskData:
+    """Weakly labelled appeals (``label``: the path), without the ``held_out`` pool keys and their
+    near-duplicates. The training frame is read from ``processed_dir`` (built there when missing:
+    ``python -m minyi_nlp.data.weak_labels build``, a few minutes)."""
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.data.weak_labels import TRAINING_FILE, write_training_frame
+
+    processed_dir = processed_dir or get_settings().processed_dir
+    path = processed_dir / TRAINING_FILE
+    if path.exists():
+        weak = pd.read_parquet(path)
+    else:
+        log.info("no weak sub-category labels in %s: building them", processed_dir)
+        _, weak = write_training_frame(processed_dir)
+    held = set(held_out)
+    held_groups = set(weak.loc[weak["key"].isin(held), "group"])
+    dropped = weak["key"].isin(held) | weak["group"].isin(held_groups)
+    kept = weak[~dropped].reset_index(drop=True)
+    frame = pd.DataFrame({"id": kept["key"].astype(str), "source": kept["source"].astype(str),
+                          "text": kept["text"].astype(str), "label": kept["path"].astype(str), "split": "train",
+                          "group": [f"w{g}" for g in kept["group"]], "rule": kept["rule"].astype(str)})
+    depth = frame["label"].str.count("/") + 1
+    report = {"weak_labels": str(path.name), "rows": len(weak), "held_out_dropped": int(dropped.sum()),
+              "kept": len(frame), "reaching": {f"l{k}": int((depth >= k).sum()) for k in (1, 2, 3)},
+              "by_rule": {k: int(v) for k, v in frame["rule"].value_counts().items()},
+              "note": "trained on weak labels only; scored on the hand-labelled set (reports/subcategory_eval.json)"}
+    return TaskData("subcategory", frame, report)
+
+
 TASKS: dict[str, Callable[..., TaskData]] = {
     "category": category_task,
     "department": department_task,
     "appeal_type": appeal_type_task,
+    "urgency": urgency_task,
+    "subcategory": subcategory_task,
 }
 
 

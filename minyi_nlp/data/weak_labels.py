@@ -365,6 +365,25 @@ def training_frame(
     return frame[frame["path"].notna()].reset_index(drop=True)
 
 
+def write_training_frame(processed_dir: Path | None = None, out: Path | None = None,
+                         lexicon: Lexicon | None = None, pool: pd.DataFrame | None = None) -> tuple[Path, pd.DataFrame]:
+    """Build the training frame from ``pool`` (default: every source, with ``minyi prepare``'s output in
+    ``processed_dir``) and write it to ``out`` (default ``<processed_dir>/``:data:`TRAINING_FILE`)."""
+    from minyi_nlp.config import get_settings
+    from minyi_nlp.data.pool import load_pool
+    from minyi_nlp.data.subcategory_labels import read_labels
+    from minyi_nlp.params import load_params
+
+    processed_dir = processed_dir or get_settings().processed_dir
+    prepare = load_params().prepare
+    pool = load_pool(processed_dir, prepare) if pool is None else pool
+    frame = training_frame(pool, read_labels()["key"], lexicon, prepare.eval_fold)
+    out = out or processed_dir / TRAINING_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(out, index=False)
+    return out, frame
+
+
 # --------------------------------------------------------------------------- checking against the hand labels
 
 
@@ -488,14 +507,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     lexicon = load_lexicon()
-    labels = read_labels()
-    pool = load_pool()
-    frame = training_frame(pool, labels["key"], lexicon)
-    out = args.out or settings.processed_dir / TRAINING_FILE
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(out, index=False)
+    pool = load_pool(settings.processed_dir)
+    out, frame = write_training_frame(settings.processed_dir, args.out, lexicon, pool)
     print(f"{len(frame)} weakly labelled appeals → {out}")
     if args.command == "report":
+        labels = read_labels()
         rows = pool.set_index("key").loc[labels["key"]].reset_index()
         weak = label_frame(rows, lexicon, replying_units(rows))
         labels = labels.assign(weak_path=weak["path"].to_numpy(), weak_rule=weak["rule"].to_numpy())

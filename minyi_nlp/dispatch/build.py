@@ -5,8 +5,13 @@
    training rows, each scored on its held-out rows.
 3. The department head is fitted once more on its ``train`` rows alone, and the blend with the duty list
    (and its temperature) is tuned on the ``val`` rows; the shipped routing is then scored on the ``test``
-   rows (duty list alone, head alone, blend; department type and route).
-4. Saved as ``models/bundles/<name>`` with a manifest (SHA-256 per file), reports under ``reports/``,
+   rows (duty list alone, head alone, blend; department type and route). The duty list is read with the
+   sub-category keys (:mod:`minyi_nlp.dispatch.subcategory`) when there is a sub-category head; the same
+   tuning with the category head alone is reported next to it. The sub-category head is scored on the
+   hand-labelled set (:func:`minyi_nlp.models.subcategory_eval.bundle_report`).
+4. The urgency head's mix with the hazard lexicon (weight and flag threshold) is chosen on the
+   hand-labelled urgency set and scored out of fold there (:func:`minyi_nlp.dispatch.urgency.tune_urgency`).
+5. Saved as ``models/bundles/<name>`` with a manifest (SHA-256 per file), reports under ``reports/``,
    logged and registered in MLflow. The first bundle ever trained is served; later ones only by promotion.
 """
 
@@ -21,9 +26,11 @@ from typing import Any
 
 import pandas as pd
 
-from minyi_nlp.data.tasks import TaskData, load_task
+from minyi_nlp.data.tasks import TaskData, held_out_pool_keys, load_task
 from minyi_nlp.dispatch.dispatcher import ROUTING_EXTRA
 from minyi_nlp.dispatch.evaluate import as_dicts, evaluate_rankings, headline, tune_blend, write_department_report
+from minyi_nlp.dispatch.subcategory import HEAD as SUBCATEGORY
+from minyi_nlp.dispatch.subcategory import duty_inputs
 from minyi_nlp.models.training import FIT_SPLITS, Trained, fit_head, train_heads
 from minyi_nlp.params import Params, load_params
 
@@ -47,8 +54,13 @@ def load_tasks(params: Params, *, processed_dir: Path | None = None,
     ``department``) are added to the training rows of the matching heads, each row its own group."""
     tasks = {}
     for name in params.heads:
+        if name == SUBCATEGORY:  # last: it leaves out the department head's held-out appeals
+            continue
         kwargs = {"processed_dir": processed_dir} if name == "category" else {}
         tasks[name] = load_task(name, params, **kwargs)
+    if SUBCATEGORY in params.heads:
+        tasks[SUBCATEGORY] = load_task(SUBCATEGORY, params, processed_dir=processed_dir,
+                                       held_out=held_out_pool_keys(tasks.values()))
     if feedback is not None and len(feedback):
         for head, column in (("category", "category"), ("department", "department")):
             if head not in tasks or column not in feedback:
@@ -71,28 +83,53 @@ def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]
     enc = trained.encoded["department"]
     train, val, test = enc.part("train"), enc.part("val"), enc.part("test")
     category = bundle.head("category")
+    threshold = params.routing.subcategory_threshold
     first = fit_head(params.heads["department"], train, encoder=bundle.encoder)
-    tuning = tune_blend(as_dicts(category.predict_proba(val.X), category.labels),
-                        as_dicts(first.predict_proba(val.X), first.labels),
-                        val.frame["label"].astype(str).tolist(), lists, grid=params.routing.blend_grid)
+    head = bundle.head("department")
+    val_y = val.frame["label"].astype(str).tolist()
+    val_model = as_dicts(first.predict_proba(val.X), first.labels)
+    test_model = as_dicts(head.predict_proba(test.X), head.labels)
+
+    def duty(rows: Any) -> list[dict[str, float]]:
+        return duty_inputs(bundle, rows.X, category.predict_proba(rows.X), category.labels, threshold)
+
+    tuning = tune_blend(duty(val), val_model, val_y, lists, grid=params.routing.blend_grid)
     log.info("routing blend %.2f, temperature %.2f (validation, n=%d)", tuning["blend"], tuning["temperature"],
              len(val.frame))
-    head = bundle.head("department")
-    metrics = evaluate_rankings(test.frame, as_dicts(category.predict_proba(test.X), category.labels),
-                                as_dicts(head.predict_proba(test.X), head.labels), lists,
-                                blend=tuning["blend"], temperature=tuning["temperature"])
-    metrics["tuning"] = tuning
+    metrics = evaluate_rankings(test.frame, duty(test), test_model, lists, blend=tuning["blend"],
+                                temperature=tuning["temperature"])
+    metrics["tuning"] = {**tuning, "subcategory_threshold": threshold}
+    if SUBCATEGORY in bundle.heads:  # the same, with the duty list read through the category head alone
+        cats_val = as_dicts(category.predict_proba(val.X), category.labels)
+        cats_test = as_dicts(category.predict_proba(test.X), category.labels)
+        alone = tune_blend(cats_val, val_model, val_y, lists, grid=params.routing.blend_grid)
+        before = evaluate_rankings(test.frame, cats_test, test_model, lists, blend=alone["blend"],
+                                   temperature=alone["temperature"])
+        metrics["without_subcategories"] = {
+            "blend": alone["blend"], "temperature": alone["temperature"],
+            **{m: {"top1": round(v["top1"], 4), "top3": round(v["top3"], 4)} for m, v in before["methods"].items()}}
     return metrics
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
     """Headline figures per head for the manifest, the CLI and MLflow."""
     out: dict[str, Any] = {}
+    if isinstance(metrics.get(SUBCATEGORY), dict) and "head" in metrics[SUBCATEGORY]:
+        levels = metrics[SUBCATEGORY]["head"]["all"]
+        out[SUBCATEGORY] = {f"l{k}": {"top1": levels[f"l{k}"]["top1"], "top3": levels[f"l{k}"]["top3"]}
+                            for k in (1, 2, 3)}
+        out[SUBCATEGORY]["n"] = levels["appeals"]
     for name, m in metrics.items():
         if name in ("encoder", "routing") or not isinstance(m, dict) or "macro_f1" not in m:
             continue
         out[name] = {k: round(m[k], 4) for k in ("macro_f1", "accuracy", "top2_accuracy", "ece")}
         out[name]["n"] = m["n"]
+    if "urgency_flag" in metrics:
+        u = metrics["urgency_flag"]
+        out["urgency_flag"] = {"n": u["n"], "urgent": u["urgent"], "weight": u["shipped"]["weight"],
+                               "threshold": u["shipped"]["threshold"],
+                               "out_of_fold": {k: u["out_of_fold"][k] for k in ("recall", "precision")},
+                               "meets_target": u["meets_target"]}
     if "routing" in metrics:
         r = metrics["routing"]
         out["routing"] = {**headline(r), "blend_weight": r["tuning"]["blend"],
@@ -109,14 +146,29 @@ def write_reports(metrics: dict[str, Any], reports_dir: Path) -> list[Path]:
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     plots: list[Path] = []
+    if isinstance(metrics.get(SUBCATEGORY), dict) and "head" in metrics[SUBCATEGORY]:
+        from minyi_nlp.models.subcategory_eval import write_bundle_report
+
+        write_bundle_report(metrics[SUBCATEGORY], reports_dir)
     for name, m in metrics.items():
-        if name in ("encoder", "routing", "category", "department") or not isinstance(m, dict) \
+        if name in ("encoder", "routing", "category", "department", "urgency") or not isinstance(m, dict) \
                 or "macro_f1" not in m:
             continue
         plots += write_head_report(name, m, reports_dir)
+    if "urgency_flag" in metrics:
+        write_urgency_report(metrics, reports_dir)
     if "routing" in metrics:
         plots += write_department_report(metrics["routing"], reports_dir)
     return plots
+
+
+def write_urgency_report(metrics: dict[str, Any], reports_dir: Path) -> Path:
+    """``reports/urgency_eval.json``: the flag on the hand-labelled set, and the head on its weak held-out rows."""
+    weak = {k: v for k, v in metrics.get("urgency", {}).items() if k not in ("reliability", "confusion_matrix")}
+    path = reports_dir / "urgency_eval.json"
+    path.write_text(json.dumps({"hand_labelled": metrics["urgency_flag"], "weak_labels_held_out": weak},
+                               ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def train_bundle(
@@ -144,9 +196,18 @@ def train_bundle(
     metrics = trained.metrics
     lists = load_lists()
     bundle = trained.bundle
+    if SUBCATEGORY in bundle.heads and "category" in bundle.heads:
+        from minyi_nlp.models.subcategory_eval import bundle_report
+
+        metrics[SUBCATEGORY].update(bundle_report(bundle))
+    bundle.extras[ROUTING_EXTRA] = {"subcategory_threshold": params.routing.subcategory_threshold}
     if "department" in tasks and "category" in tasks:
         metrics["routing"] = tune_routing(trained, params, lists)
-        bundle.extras[ROUTING_EXTRA] = {k: metrics["routing"]["tuning"][k] for k in ("blend", "temperature")}
+        bundle.extras[ROUTING_EXTRA].update({k: metrics["routing"]["tuning"][k] for k in ("blend", "temperature")})
+    if "urgency" in tasks and params.heads["urgency"].hazards is not None:
+        from minyi_nlp.dispatch.urgency import URGENCY_EXTRA, tune_urgency
+
+        bundle.extras[URGENCY_EXTRA], metrics["urgency_flag"] = tune_urgency(bundle, params.heads["urgency"].hazards)
     bundle.extras["splits"] = {name_: {"test": task.part("test")["id"].astype(str).tolist()}
                                for name_, task in tasks.items()}
     metrics["train_seconds"] = round(time.perf_counter() - t0, 1)
@@ -205,6 +266,6 @@ def encoder_texts_of_other_heads(params: Params, head: str = "category") -> list
     """The training texts of every head but ``head`` (the encoder reads them too in ``minyi train``)."""
     texts: list[str] = []
     for name in params.heads:
-        if name != head:
+        if name != head and params.heads[name].encoder_corpus:
             texts += load_task(name, params).part(*FIT_SPLITS)["text"].astype(str).tolist()
     return texts

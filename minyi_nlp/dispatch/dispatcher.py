@@ -1,10 +1,13 @@
 """The dispatcher: one appeal → ranked route suggestions (department type at a jurisdiction).
 
-Each appeal is encoded once by the bundle's encoder; the category, department and appeal-type heads read
-that one vector, and the keywords that explain the top category come from the same row. Around the
-heads: the duty list (:func:`~minyi_nlp.dispatch.ranking.rank_departments`), the jurisdiction named in
-the text, the deadline from the SLA list, and the review rules that decide whether a human must look
-first. The service, the batch job, ``minyi predict`` and the evaluation all call :class:`Dispatcher`.
+Each appeal is encoded once by the bundle's encoder; the category, sub-category, department and
+appeal-type heads read that one vector, and the keywords that explain the top category come from the same
+row. Around the heads: the duty list (:func:`~minyi_nlp.dispatch.ranking.rank_departments`) and the SLA
+list read with the finest sub-category key the head is sure enough of
+(:mod:`~minyi_nlp.dispatch.subcategory`), the jurisdiction named in the text, the urgency flag (the urgency
+head mixed with the hazard lexicon, :mod:`minyi_nlp.dispatch.urgency`), the deadline (in hours when
+urgent), and the review rules that decide whether a human must look first (always for an urgent appeal).
+The service, the batch job, ``minyi predict`` and the evaluation all call :class:`Dispatcher`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.dispatch.ranking import place_at_level, rank_departments
+from minyi_nlp.dispatch.subcategory import SubcategoryReading, read_subcategories
+from minyi_nlp.dispatch.urgency import Urgency, UrgencyScorer
 from minyi_nlp.models.bundle import Bundle
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ class DispatchSettings(BaseSettings):
     min_margin: float = Field(0.2, ge=0, le=1)
     thresholds: dict[str, float] = {}
     top_departments: int = Field(5, ge=1)
+    top_subcategories: int = Field(5, ge=1)
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +56,12 @@ def get_dispatch_settings() -> DispatchSettings:
 @dataclass(frozen=True)
 class CategoryScore:
     label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SubcategoryScore:
+    path: str  # 一级/二级[/三级] of taxonomy.yaml
     score: float
 
 
@@ -80,12 +92,16 @@ class Suggestion:
     keywords: list[str]
     jurisdiction: str
     jurisdiction_level: str
+    urgency: Urgency | None = None  # score, hazard kinds and words (dispatch.urgency)
+    subcategories: list[SubcategoryScore] = field(default_factory=list)
+    due_reason: str | None = None  # which list key set the deadline, in plain Chinese
     masked: tuple[str | None, str] | None = field(default=None, compare=False, repr=False)  # stored, not sent
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "model_version": self.model_version,
             "categories": [{"label": c.label, "score": round(c.score, 4)} for c in self.categories],
+            "subcategories": [{"path": c.path, "score": round(c.score, 4)} for c in self.subcategories],
             "departments": [
                 {"department": d.department, "jurisdiction": d.jurisdiction, "level": d.level,
                  "score": round(d.score, 4), "reasons": d.reasons}
@@ -94,27 +110,32 @@ class Suggestion:
             "appeal_type": self.appeal_type,
             "appeal_type_score": None if self.appeal_type_score is None else round(self.appeal_type_score, 4),
             "due_at": self.due_at.isoformat() if self.due_at else None,
+            "due_reason": self.due_reason,
             "urgent": self.urgent,
             "needs_review": self.needs_review,
             "review_reasons": self.review_reasons,
             "keywords": self.keywords,
             "jurisdiction": self.jurisdiction,
             "jurisdiction_level": self.jurisdiction_level,
+            "urgency": self.urgency.as_dict() if self.urgency is not None else None,
         }
 
 
 @dataclass(frozen=True)
 class Routing:
-    """How the department head is blended with the duty list (``dispatch.json`` of a bundle)."""
+    """How the department head is blended with the duty list, and how sure the sub-category head must be
+    for its key to be the one the duty and SLA lists are read with (``dispatch.json`` of a bundle)."""
 
     blend: float = 0.0
     temperature: float = 1.0
+    subcategory_threshold: float = 0.5
 
     @classmethod
     def from_extra(cls, extra: Mapping[str, Any] | None) -> Routing:
         if not extra:
             return cls()
-        return cls(float(extra.get("blend", 0.0)), float(extra.get("temperature", 1.0)))
+        return cls(float(extra.get("blend", 0.0)), float(extra.get("temperature", 1.0)),
+                   float(extra.get("subcategory_threshold", 0.5)))
 
 
 class Dispatcher:
@@ -128,9 +149,9 @@ class Dispatcher:
         self.lists = lists or load_lists()
         self.gazetteer = load_gazetteer(self.lists.directory)
         self.settings = settings or get_dispatch_settings()
-        self.routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA)) if "department" in bundle.heads \
-            else Routing()
+        self.routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA))
         self.category_labels = bundle.head("category").labels
+        self.urgency = UrgencyScorer(bundle)
 
     @property
     def version(self) -> str:
@@ -167,15 +188,47 @@ class Dispatcher:
         return reasons
 
     def _departments(self, cat_probs: Mapping[str, float], model_scores: Mapping[str, float] | None, juris: Any,
-                     city: str) -> list[DepartmentScore]:
+                     city: str, key_scores: Mapping[str, float] | None = None) -> list[DepartmentScore]:
         ranked = rank_departments(cat_probs, self.lists, model_scores, blend=self.routing.blend,
-                                  temperature=self.routing.temperature, top_k=self.settings.top_departments)
+                                  temperature=self.routing.temperature, top_k=self.settings.top_departments,
+                                  key_scores=key_scores)
         if juris.level != "city" or juris.source != "default":
             where = f"管辖地: 文中提到 {juris.full_name}"
         else:
             where = f"管辖地: 未提到区县, 默认 {city}"
         return [DepartmentScore(r.department, place_at_level(juris, r.level, city, r.department), r.level, r.score,
                                 [*list(r.reasons)[:3], where]) for r in ranked]
+
+    def _list_keys(self, cats: list[CategoryScore], sub: SubcategoryReading | None
+                   ) -> tuple[dict[str, float], dict[str, float] | None, str, float]:
+        """(duty-list probabilities, the probability each key shows, SLA key, its probability): the decided
+        sub-category keys when the bundle has that head, else the category head's labels."""
+        if sub is None:
+            return {c.label: c.score for c in cats}, None, cats[0].label, cats[0].score
+        probs, shown = sub.duty_probs()
+        return probs, shown, sub.decided.key, sub.decided.score
+
+    def _urgent_deadline(self, key: str, score: float, now: datetime, urgency: Urgency,
+                         review: list[str]) -> tuple[datetime | None, bool, str | None]:
+        """(due_at, urgent, the reason naming the SLA key): urgent when the urgency flag says so (the head
+        mixed with the hazard lexicon, whatever the topic); an urgent appeal is due in hours and always goes
+        to a person first, the review reason naming the hazard. A topic the SLA list marks urgent (燃气供应 …)
+        keeps its short deadline in working days without flagging the appeal: a question about the gas bill
+        is no gas leak."""
+        from minyi_nlp.routing.lists import CalendarError
+
+        sla = self.lists.sla_for(key)
+        urgent = urgency.urgent
+        if urgent:
+            review.insert(0, urgency.reason)
+        try:
+            due = self.lists.due_at(key, now, urgent=urgent)
+        except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
+            review.append(f"期限: {exc}")
+            return None, urgent, None
+        hours = sla.urgent_hours or self.lists.urgent_hours
+        length = f"{hours:g} 小时 (紧急)" if urgent else f"{sla.working_days} 个工作日"
+        return due, urgent, f"实施清单: {key} ({score:.2f}) → {length}"
 
     def suggest_many(
         self,
@@ -186,7 +239,6 @@ class Dispatcher:
     ) -> list[Suggestion]:
         """Suggestions for (title, content) pairs, in order."""
         from minyi_nlp.routing import find_jurisdiction
-        from minyi_nlp.routing.lists import CalendarError
 
         if not appeals:
             return []
@@ -198,7 +250,10 @@ class Dispatcher:
         dep_labels = bundle.heads["department"].labels if dep is not None else []
         typ = bundle.predict_proba("appeal_type", X, prepared) if "appeal_type" in bundle.heads else None
         typ_labels = bundle.heads["appeal_type"].labels if typ is not None else []
+        urgency = self.urgency.score_many(X, prepared)
         labels = self.category_labels
+        subs = read_subcategories(bundle, X, cat, labels, threshold=self.routing.subcategory_threshold,
+                                  top_k=self.settings.top_subcategories)
         top = np.argmax(cat, axis=1)
         keywords = bundle.explain(X, "category", [labels[j] for j in top], 5) if explain else None
         city = find_jurisdiction("", gazetteer=self.gazetteer).name
@@ -206,31 +261,29 @@ class Dispatcher:
         for i, text in enumerate(prepared):
             order = np.argsort(-cat[i], kind="stable")
             cats = [CategoryScore(labels[j], float(cat[i, j])) for j in order]
-            cat_probs = {c.label: c.score for c in cats}
+            duty_probs, key_scores, sla_key, sla_score = self._list_keys(cats, subs[i] if subs else None)
             model_scores = dict(zip(dep_labels, dep[i].tolist(), strict=True)) if dep is not None else None
             juris = find_jurisdiction(text, gazetteer=self.gazetteer)
-            sla = self.lists.sla_for(cats[0].label)
             review = self._review(cats)
-            try:
-                due = self.lists.due_at(cats[0].label, now, urgent=sla.urgent)
-            except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
-                due = None
-                review.append(f"期限: {exc}")
+            due, urgent, due_reason = self._urgent_deadline(sla_key, sla_score, now, urgency[i], review)
             j = int(np.argmax(typ[i])) if typ is not None else -1
             out.append(
                 Suggestion(
                     model_version=self.version,
                     categories=cats,
-                    departments=self._departments(cat_probs, model_scores, juris, city),
+                    departments=self._departments(duty_probs, model_scores, juris, city, key_scores),
                     appeal_type=typ_labels[j] if typ is not None else None,
                     appeal_type_score=float(typ[i, j]) if typ is not None else None,
                     due_at=due,
-                    urgent=sla.urgent,
+                    urgent=urgent,
                     needs_review=bool(review),
                     review_reasons=review,
                     keywords=[w for w, _ in keywords[i]] if keywords is not None else [],
                     jurisdiction=juris.full_name,
                     jurisdiction_level=juris.level,
+                    urgency=urgency[i],
+                    subcategories=[SubcategoryScore(p, s) for p, s in subs[i].paths] if subs else [],
+                    due_reason=due_reason,
                     masked=masked[i],
                 )
             )

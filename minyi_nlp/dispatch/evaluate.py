@@ -306,10 +306,14 @@ def held_out_ids(bundle: Any, head: str) -> set[str]:
 
 
 def department_scores(dispatcher: Any, texts: Sequence[str]) -> tuple[list[dict], list[dict] | None]:
-    """Category probabilities and the department head's scores per text, from one encoding."""
+    """What the duty list reads (category or decided sub-category keys, :mod:`~minyi_nlp.dispatch.subcategory`)
+    and the department head's scores per text, from one encoding."""
+    from minyi_nlp.dispatch.subcategory import duty_inputs
+
     bundle = dispatcher.bundle
     X, _ = bundle.encode(list(texts))
-    cats = as_dicts(bundle.predict_proba("category", X), bundle.head("category").labels)
+    cats = duty_inputs(bundle, X, bundle.predict_proba("category", X), bundle.head("category").labels,
+                       dispatcher.routing.subcategory_threshold)
     if "department" not in bundle.heads:
         return cats, None
     return cats, as_dicts(bundle.predict_proba("department", X), bundle.head("department").labels)

@@ -4,6 +4,10 @@ the department head's own scores.
 Per department type d::
 
     duty(d)  = Σ_c P(c|text) · P(d|c)                     (职责清单 weights, normalised per category)
+
+where c is a category key at any level: the dispatcher passes each 一级's probability under its decided
+sub-category key (:mod:`minyi_nlp.dispatch.subcategory`), and the list of the most specific listed key
+answers P(d|c).
     blend(d) = (1 − w) · duty(d) + w · P_model(d|text)      (w tuned on a validation part)
     score(d) = blend(d)^(1/T) / Σ_d' blend(d')^(1/T)        (temperature T fitted on the same part)
 
@@ -116,17 +120,18 @@ def rank_departments(
     temperature: float = 1.0,
     reasons: bool = True,
     top_k: int | None = None,
+    key_scores: Mapping[str, float] | None = None,
 ) -> list[RankedDepartment]:
     """Department types best first (ties by name): the duty list through the category probabilities,
     blended with the department model's scores when given. Scores are over all types (``top_k`` only cuts
-    the list)."""
+    the list). ``key_scores``: the probability a reason shows for a key (default its mass)."""
     duty, levels = duty_scores(category_probs, lists)
     scores = combine_scores(duty, model_scores, blend=blend, temperature=temperature)
     out = []
     for dept, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]:
         why: list[str] = []
         if reasons:
-            why = _duty_reasons(dept, category_probs, lists)
+            why = _duty_reasons(dept, category_probs, lists, key_scores or {})
             p = (model_scores or {}).get(dept, 0.0)
             if p >= 0.05:
                 why.append(f"部门模型: {p:.2f}")
@@ -134,8 +139,10 @@ def rank_departments(
     return out
 
 
-def _duty_reasons(dept: str, category_probs: Mapping[str, float], lists: Any, k: int = 2) -> list[str]:
+def _duty_reasons(dept: str, category_probs: Mapping[str, float], lists: Any, shown: Mapping[str, float],
+                  k: int = 2) -> list[str]:
     terms = []
     for c, p in category_probs.items():
         terms += [(p * e.weight, c, p) for e in duty_entries(lists, c) or () if e.department == dept]
-    return [f"职责清单: {c} ({p:.2f}) → {dept}" for _, c, p in sorted(terms, reverse=True)[:k] if p >= 0.05]
+    return [f"职责清单: {c} ({shown.get(c, p):.2f}) → {dept}" for _, c, p in sorted(terms, reverse=True)[:k]
+            if p >= 0.05]

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+HEAD_FILE = "head.json"
 
 
 def save_array(path: Path, arr: np.ndarray) -> Path:
     np.save(path, np.ascontiguousarray(arr), allow_pickle=False)
     return path
+
+
+def save_head(directory: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> list[Path]:
+    """A head's files in ``directory``: ``<name>.npy`` per array and ``head.json`` (``meta``); returns them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [save_array(directory / f"{name}.npy", arr) for name, arr in arrays.items()]
+    path = directory / HEAD_FILE
+    path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return [path, *files]
 
 
 def load_array(path: Path, mmap: bool = True) -> np.ndarray:

@@ -31,7 +31,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from minyi_nlp.models.encoder import Encoder
-from minyi_nlp.models.heads import LinearHead
+from minyi_nlp.models.heads import HEAD_FILE, LinearHead
+from minyi_nlp.models.tree_head import TreeHead
+
+Head = LinearHead | TreeHead
 
 MANIFEST = "manifest.json"
 FORMAT = "minyi-bundle/1"
@@ -71,7 +74,7 @@ class Bundle:
     """An encoder and its heads (``heads[name]``), plus JSON ``extras`` and the manifest once saved/loaded."""
 
     encoder: Encoder
-    heads: dict[str, LinearHead]
+    heads: dict[str, Head]
     extras: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -80,7 +83,7 @@ class Bundle:
     def version(self) -> str:
         return str(self.manifest.get("version", "unsaved"))
 
-    def head(self, name: str) -> LinearHead:
+    def head(self, name: str) -> Head:
         try:
             return self.heads[name]
         except KeyError:
@@ -148,8 +151,9 @@ class Bundle:
                 "name": name,
                 "version": new_version(name, combined),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "heads": {h: {"labels": head.labels, "method": head.method_, "folds": head.n_folds_,
-                              "active_features": len(head.cols_)} for h, head in self.heads.items()},
+                "heads": {h: {"kind": getattr(head, "kind", "linear"), "labels": head.labels,
+                              "method": head.method_, "folds": head.n_folds_, "active_features": len(head.cols_)}
+                          for h, head in self.heads.items()},
                 "n_features": self.encoder.n_features,
                 "training_data_sha256": dict(data_hashes),
                 "params": dict(params),
@@ -205,13 +209,19 @@ def verify(bundle_dir: Path, manifest: Mapping[str, Any]) -> None:
             )
 
 
+def load_head(directory: Path, *, mmap: bool = True) -> Head:
+    """A saved head of either kind (``head.json`` says which; no ``kind``: a linear head)."""
+    kind = json.loads((directory / HEAD_FILE).read_text(encoding="utf-8")).get("kind", "linear")
+    return TreeHead.load(directory, mmap=mmap) if kind == TreeHead.kind else LinearHead.load(directory, mmap=mmap)
+
+
 def load_bundle(bundle_dir: Path, *, mmap: bool = True) -> Bundle:
     """Load a bundle after checking every file against its manifest."""
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
     verify(bundle_dir, manifest)
     encoder = Encoder.load(bundle_dir / "encoder", mmap=mmap)
-    heads = {name: LinearHead.load(bundle_dir / "heads" / name, mmap=mmap) for name in manifest["heads"]}
+    heads = {name: load_head(bundle_dir / "heads" / name, mmap=mmap) for name in manifest["heads"]}
     extras = {}
     for name in manifest["artifacts"]:
         if "/" not in name and name.endswith(".json") and name != MANIFEST:

@@ -29,10 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from minyi_nlp.models.arrays import load_array, save_array
+from minyi_nlp.models.arrays import HEAD_FILE, load_array, save_head
 from minyi_nlp.params import HeadParams
-
-HEAD_FILE = "head.json"
 
 
 class KeywordRules(BaseModel):
@@ -261,16 +259,12 @@ class LinearHead:
 
     # -- persistence ----------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
-        directory.mkdir(parents=True, exist_ok=True)
         arrays = {"W": self.W_, "b": self.b_, "cols": self.cols_, "target": self.target_, "fold": self.fold_,
                   "cal_x": self.cal_x_, "cal_y": self.cal_y_, "cal_ptr": self.cal_ptr_, "cal_ab": self.cal_ab_}
-        files = [save_array(directory / f"{name}.npy", arr) for name, arr in arrays.items()]
         meta = {"params": self.params.model_dump(), "rules": self.rules.model_dump(), "classes": self.labels,
                 "method": self.method_, "temperature": self.temperature_, "n_features": self.n_features_,
                 "n_folds": self.n_folds_}
-        path = directory / HEAD_FILE
-        path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        return [path, *files]
+        return save_head(directory, arrays, meta)
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> LinearHead:

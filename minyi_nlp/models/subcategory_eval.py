@@ -10,6 +10,9 @@ accuracy, the share whose top-1 node is 其他 (predicted and hand-labelled) and
 that level (counted as wrong). ``python -m minyi_nlp.models.subcategory_eval baseline`` scores the keyword
 lexicon alone (:meth:`minyi_nlp.data.weak_labels.Lexicon.rank`), the figure a trained head has to beat;
 ``… score PREDICTIONS.jsonl`` scores any head's output (lines ``{"key": …, "subcategories": [{"path", "score"}]}``).
+:func:`bundle_report` scores a bundle's sub-category head (``minyi train`` writes it to
+``reports/subcategory_eval.json``): every node it predicts, as shipped (reconciled with the category head)
+and the tree head alone, next to the lexicon baseline, on the same appeals.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ LEVELS: tuple[int, ...] = (1, 2, 3)
 Prediction = Sequence[tuple[str, float]]
 BASELINE_JSON = "subcategory_lexicon_baseline.json"
 BASELINE_MD = "subcategory_lexicon_baseline.md"
+REPORT_JSON = "subcategory_eval.json"
+REPORT_MD = "subcategory_eval.md"
 
 
 def _prefix(path: str, level: int) -> str | None:
@@ -101,6 +106,39 @@ def lexicon_predictions(labels: pd.DataFrame) -> list[list[tuple[str, float]]]:
 
     lexicon = load_lexicon()
     return [lexicon.rank(t) for t in labels["text"]]
+
+
+def bundle_report(bundle: Any, labels: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The bundle's ``subcategory`` head on the hand-labelled set (default :func:`read_labels`): ``head`` as
+    shipped (reconciled with the category head), ``tree_head_alone``, and ``lexicon_baseline``."""
+    from minyi_nlp.data.subcategory_labels import read_labels
+    from minyi_nlp.models.subcategories import RULE, all_nodes, subcategory_proba
+
+    labels = read_labels() if labels is None else labels
+    X, _ = bundle.encode(labels["text"].astype(str).tolist())
+    tree, category = bundle.head("subcategory"), bundle.head("category")
+    shipped = subcategory_proba(tree, X, category.predict_proba(X), category.labels)
+    return {
+        "data": f"data/labels/subcategories/labels.csv: {len(labels)} hand-labelled appeals (never trained on)",
+        "rule": RULE,
+        "head": evaluate(all_nodes(shipped, tree), labels),
+        "tree_head_alone": evaluate(all_nodes(tree.predict_proba(X), tree), labels),
+        "lexicon_baseline": evaluate(lexicon_predictions(labels), labels),
+    }
+
+
+def write_bundle_report(report: dict[str, Any], folder: Path) -> list[Path]:
+    """``subcategory_eval.json`` (the whole report) and ``.md`` (the three tables) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = "minyi train  (or dvc repro)"
+    text = "\n".join(markdown(report[part], title, command) for part, title in (
+        ("head", "Sub-category head as shipped (reconciled with the category head)"),
+        ("tree_head_alone", "Sub-category tree head alone"),
+        ("lexicon_baseline", "Keyword-lexicon baseline")))
+    paths = [folder / REPORT_JSON, folder / REPORT_MD]
+    paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    paths[1].write_text(f"Rule: {report.get('rule', '')}\n\n" + text, encoding="utf-8")
+    return paths
 
 
 def markdown(report: dict[str, Any], title: str, command: str) -> str:

@@ -1,8 +1,10 @@
 """Fit the encoder and every head, the same way for each head, and evaluate each on its held-out part.
 
 For each head (:mod:`minyi_nlp.data.tasks`): the encoder is fitted once on the training texts of all
-heads (``train`` and ``val`` rows; never a ``test`` row), every row is encoded once, and the head — a
-:class:`~minyi_nlp.models.heads.LinearHead` with the parameters of ``params.yaml``'s
+heads (``train`` and ``val`` rows; never a ``test`` row; not those of a head with ``encoder_corpus: false``,
+whose rows may hold other heads' test texts), every row is encoded once, and the head — a
+:class:`~minyi_nlp.models.heads.LinearHead`, or a :class:`~minyi_nlp.models.tree_head.TreeHead` for
+``kind: tree``, with the parameters of ``params.yaml``'s
 ``heads.<name>`` — is fitted on its ``train`` + ``val`` rows and scored on its ``test`` rows.
 """
 
@@ -25,6 +27,7 @@ from minyi_nlp.models.bundle import Bundle, sha256_texts
 from minyi_nlp.models.encoder import Encoder
 from minyi_nlp.models.heads import KeywordRules, LinearHead
 from minyi_nlp.models.metrics import classification_report
+from minyi_nlp.models.tree_head import TreeHead
 from minyi_nlp.params import EncoderParams, HeadSection, KeywordParams, Params
 
 log = logging.getLogger(__name__)
@@ -99,7 +102,7 @@ def block_mask(encoder: Encoder, blocks: Sequence[str] | None) -> np.ndarray | N
 
 
 def fit_head(section: HeadSection, rows: Encoded, rules: KeywordRules | None = None,
-             encoder: Encoder | None = None) -> LinearHead:
+             encoder: Encoder | None = None) -> LinearHead | TreeHead:
     """A head fitted on ``rows`` (labels with fewer than ``min_rows`` rows are dropped, rows sharing a
     ``group`` are kept together by the calibration splits, only the ``blocks`` of ``encoder`` are read)."""
     labels = rows.frame["label"].astype(str).tolist()
@@ -108,7 +111,7 @@ def fit_head(section: HeadSection, rows: Encoded, rules: KeywordRules | None = N
     if section.blocks is not None and encoder is None:
         raise ValueError("a head that reads only some blocks needs the encoder")
     columns = block_mask(encoder, section.blocks) if encoder is not None else None
-    head = LinearHead(section.model, rules)
+    head = TreeHead(section.model) if section.kind == "tree" else LinearHead(section.model, rules)
     return head.fit(rows.X[keep], [labels[i] for i in keep], groups=groups, columns=columns)
 
 
@@ -180,9 +183,10 @@ def data_hash(task: TaskData) -> str:
 
 def train_heads(params: Params, tasks: Mapping[str, TaskData]) -> Trained:
     """Fit the encoder on every task's training texts, then each head; report each on its test part."""
-    corpus = [t for task in tasks.values() for t in task.part(*FIT_SPLITS)["text"].astype(str)]
+    corpus = [t for name, task in tasks.items() if params.heads[name].encoder_corpus
+              for t in task.part(*FIT_SPLITS)["text"].astype(str)]
     encoder = fit_encoder(params.encoder, corpus)
-    heads: dict[str, LinearHead] = {}
+    heads: dict[str, LinearHead | TreeHead] = {}
     metrics: dict[str, Any] = {"encoder": {"n_texts": len(corpus), "n_features": encoder.n_features,
                                            "blocks": {b.name: b.stop - b.start for b in encoder.blocks}}}
     encoded: dict[str, Encoded] = {}
@@ -198,6 +202,8 @@ def train_heads(params: Params, tasks: Mapping[str, TaskData]) -> Trained:
         report = head_report(head, test, params.evaluate.n_bins) if len(test.frame) else {}
         report.update({"n_train": int(len(fit_rows.frame)), "train_seconds": round(seconds, 2),
                        "active_features": int(len(head.cols_)), "data": task.report})
+        if isinstance(head, TreeHead):
+            report.update({"nodes": len(head.labels), "weights": int(head.W_.nnz)})
         if tuning is not None:
             report["keyword_tuning"] = tuning
         if rules is not None:

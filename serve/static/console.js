@@ -335,6 +335,8 @@ function render(a) {
   $("status-badge").textContent = STATUS_NAMES[a.status] || a.status;
   $("status-badge").className = `badge status-${a.status}`;
   const s = a.suggestion;
+  const hazards = (s.urgency && s.urgency.hazards) || [];
+  $("urgent-badge").textContent = hazards.length ? `紧急：${hazards.join("、")}` : "紧急";
   $("review-badge").hidden = !s.needs_review;
   $("review-badge").title = (s.review_reasons || []).join("；");
   const sla = slaText(a.due_at);
@@ -346,6 +348,9 @@ function render(a) {
   $("channel").textContent = a.channel;
   $("due-at").textContent = when(a.due_at);
   $("category").textContent = a.category || "—";
+  const sub = (s.subcategories || [])[0];
+  $("subcategory").textContent = sub ? `${sub.path}（${pct(sub.score)}）` : "—";
+  $("due-at").title = s.due_reason || "";
   $("jurisdiction").textContent = a.jurisdiction || "—";
   $("content").textContent = a.content;
   const contact = $("contact");

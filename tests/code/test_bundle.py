@@ -16,7 +16,7 @@ def test_manifest_lists_every_file_with_its_hash(tiny_bundle_dir):
              if p.is_file() and p.name != "manifest.json"}
     assert set(m["artifacts"]) == files
     assert all(len(h) == 64 for h in m["artifacts"].values())
-    assert set(m["heads"]) == {"category", "department", "appeal_type"}
+    assert set(m["heads"]) == {"category", "department", "appeal_type", "urgency", "subcategory"}
     assert m["version"].startswith("tiny-")
 
 

@@ -128,3 +128,13 @@ def test_both_key_indexes_agree_with_a_dict():
     assert (index.lookup(query) == expected).all()  # large: pandas
     assert (index.lookup(query[:100]) == expected[:100]).all()  # small: NumPy
     assert KeyIndex(np.zeros(0, np.uint64)).lookup(query[:3]).tolist() == [-1, -1, -1]
+
+
+@pytest.mark.parametrize("opening", ["", "尊敬的领导：您好！", "您好，", "领导好！", "你好！我想反映一个问题。",
+                                     "书记您好：", "市长您好，我要投诉："])
+def test_the_title_block_skips_a_leading_salutation(opening):
+    assert head_text(opening + "A市B区某小区施工噪音扰民严重，晚上十点还在施工", 40) == "A市B区某小区施工噪音扰民严重"
+
+
+def test_a_title_that_starts_with_hao_is_kept():
+    assert head_text("好几天没有来水了，请尽快处理", 40) == "好几天没有来水了"

@@ -162,6 +162,37 @@ def test_weak_labels_rules_and_exclusions() -> None:
     assert positives == 18  # 20 strong/flag rows minus the two excluded
     assert (weak["rule"] == "no_hazard").sum() == 2 * positives
     assert weak.loc[weak["urgent"] == 0, "text"].str.contains("燃气泄漏").sum() == 0
+    cued = np.zeros(len(pool), bool)
+    scores[[3, 4]] = 0.2  # a damped strong hit (cue) and a weak word: both negatives, never positives
+    any_hit[[3, 4]] = True
+    cued[3] = True
+    hard = weak_labels(pool, scores, any_hit, flag_at=0.5, exclude_keys=excluded, negative_context=negative,
+                       cued=cued).set_index("id")["rule"]
+    assert hard["3"] == "hazard_not_present" and hard["2"] == "hazard_in_negative_context"
+    assert hard.get("4", "weak_hit_only") == "weak_hit_only"  # sampled: present or not, never a positive
+    assert (hard == "weak_hit_only").sum() <= (weak["urgent"] == 1).sum()
     with_category = weak_labels(pool, np.zeros(len(pool)), np.zeros(len(pool), bool), flag_at=0.5,
                                 exclude_keys=set(), urgent_category=np.arange(len(pool)) == 5)
     assert with_category.set_index("id").loc["5", "rule"] == "sla_urgent_category"
+
+
+def test_hand_read_rows_replace_the_rules_for_their_texts() -> None:
+    pool = _toy_pool()
+    scores = np.where(np.arange(len(pool)) % 10 == 0, 0.95, 0.0)
+    read = pool.iloc[[10, 20]][["id", "source", "text"]].assign(urgent=[0, 1])
+    weak = weak_labels(pool, scores, scores > 0, flag_at=0.5, exclude_keys={pool.loc[0, "key"]}, read=read,
+                       negatives_per_positive=1)
+    rules = weak.set_index("id")
+    assert rules.loc["10", "rule"] == "hand_read" and rules.loc["10", "urgent"] == 0  # read: not urgent after all
+    assert rules.loc["20", "urgent"] == 1 and (weak["id"] == "10").sum() == 1
+    assert "0" not in set(weak["id"])  # the evaluation set stays out
+
+
+def test_training_labels_are_valid_and_apart_from_the_evaluation_set() -> None:
+    from minyi_nlp.data.urgency_labels import read_training_labels, read_urgency_labels
+    from minyi_nlp.data.validate import content_key
+
+    train = read_training_labels()
+    assert len(train) >= 200 and train["urgent"].sum() >= 40
+    evaluation = {content_key(t, t) for t in read_urgency_labels()["text"]}
+    assert not {content_key(t, t) for t in train["text"]} & evaluation

@@ -125,6 +125,8 @@ def test_the_dispatchers_loop(browser, server, request):
     route1 = page.inner_text('[data-testid="route-1"]')
     assert detail["suggestion"]["departments"][0]["department"] in route1
     assert route1.count("%") == 1 and "模型" not in route1 and "0." not in route1
+    subs = detail["suggestion"]["subcategories"]  # the finest topic, shown next to the 一级
+    expect(page.locator('[data-testid="subcategory"]')).to_contain_text(subs[0]["path"] if subs else "—")
     assert "<PHONE>" in page.inner_text('[data-testid="content"]') and "13812345678" not in page.content()
     expect(page.locator('[data-testid="contact"]')).to_contain_text("13700001111")  # its own detail only
     version = page.get_attribute('[data-testid="model-version"]', "title")

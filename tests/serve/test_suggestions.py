@@ -98,3 +98,16 @@ def test_one_failing_appeal_does_not_fail_its_batch(make_client):
     codes = [r.status_code for r in results]
     assert codes.count(201) == 20 and codes[10] == 500
 
+
+
+def test_an_urgent_appeal_carries_its_hazard_and_deadline(client):
+    r = suggest(client, title="燃气泄漏", content="A3区洋湖街道某小区燃气泄漏，随时可能爆炸")
+    assert r.status_code == 201
+    s = r.json()
+    assert s["urgent"] is True and s["needs_review"] is True
+    assert s["review_reasons"][0].startswith("紧急: ") and "燃气" in s["review_reasons"][0]
+    assert "gas" in s["urgency"]["kinds"] and s["urgency"]["score"] >= 0.5
+    back = client.get(f"/v1/suggestions/{s['id']}", headers=AS_DISPATCHER).json()
+    assert back["urgency"]["kinds"] == s["urgency"]["kinds"] and back["due_at"] == s["due_at"]
+    calm = suggest(client, content="A2区楼下烧烤店噪音扰民").json()
+    assert calm["urgent"] is False and calm["urgency"]["kinds"] == []
