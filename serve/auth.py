@@ -1,7 +1,8 @@
 """Bearer API keys with roles.
 
 ``MINYI_API_KEYS="dispatcher:KEY1,admin:KEY2"``; ``admin`` may do everything a ``dispatcher`` may, and a
-``dispatcher`` everything an ``intake`` key (channel integrations: ``POST /v1/appeals`` only) may.
+``dispatcher`` everything an ``intake`` key (channel integrations: ``POST /v1/appeals`` only) may. A
+``supervisor`` (监督) may do what a dispatcher may and, like an admin, read the hot issues (``GET /v1/hotspots``).
 A missing or unknown key is 401, a known key with too small a role is 403.
 
 Default when ``MINYI_API_KEYS`` is unset: the keys are read from ``MINYI_API_KEYS_FILE`` (default
@@ -35,10 +36,11 @@ log = logging.getLogger(__name__)
 class Role(StrEnum):
     intake = "intake"
     dispatcher = "dispatcher"
+    supervisor = "supervisor"
     admin = "admin"
 
 
-RANK = {Role.intake: 0, Role.dispatcher: 1, Role.admin: 2}
+RANK = {Role.intake: 0, Role.dispatcher: 1, Role.supervisor: 1, Role.admin: 2}
 
 
 class ApiKeyError(ValueError):
@@ -60,7 +62,8 @@ def parse_api_keys(spec: str, *, source: str = "MINYI_API_KEYS") -> dict[bytes, 
         if not sep or not key:
             raise ApiKeyError(f"{source}: entry {n + 1} must be 'role:key'")
         if role not in Role.__members__:
-            raise ApiKeyError(f"{source}: entry {n + 1} has unknown role {role!r} (use intake, dispatcher or admin)")
+            raise ApiKeyError(f"{source}: entry {n + 1} has unknown role {role!r} "
+                              "(use intake, dispatcher, supervisor or admin)")
         if len(key) < 8:
             raise ApiKeyError(f"{source}: entry {n + 1} ({role}) has a key shorter than 8 characters")
         out[_digest(key)] = Role(role)
@@ -120,13 +123,18 @@ _bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="an API
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+def _known_role(request: Request) -> Role:
+    found = role_of(request.headers.get("authorization"), request.app.state.api_keys)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
 def require(role: Role) -> Callable[..., Role]:
     """A dependency that lets through keys of ``role`` or higher."""
 
     def dependency(request: Request, _: BearerCredentials) -> Role:
-        found = role_of(request.headers.get("authorization"), request.app.state.api_keys)
-        if found is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        found = _known_role(request)
         if RANK[found] < RANK[role]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API key has role {found}; {role} is required")
         return found
@@ -135,6 +143,21 @@ def require(role: Role) -> Callable[..., Role]:
     return dependency
 
 
+def require_one_of(*roles: Role) -> Callable[..., Role]:
+    """A dependency that lets through keys of exactly these roles."""
+
+    def dependency(request: Request, _: BearerCredentials) -> Role:
+        found = _known_role(request)
+        if found not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"this API key has role {found}; one of {', '.join(roles)} is required")
+        return found
+
+    dependency.__name__ = "require_" + "_or_".join(roles)
+    return dependency
+
+
 IntakeRole = Annotated[Role, Depends(require(Role.intake))]
 DispatcherRole = Annotated[Role, Depends(require(Role.dispatcher))]
 AdminRole = Annotated[Role, Depends(require(Role.admin))]
+SupervisorRole = Annotated[Role, Depends(require_one_of(Role.supervisor, Role.admin))]

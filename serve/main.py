@@ -22,9 +22,10 @@ from serve.appeals import AppealService
 from serve.auth import load_api_keys
 from serve.db import make_engine, migrate
 from serve.guard import RequestGuard
+from serve.hotspots import HotspotBoard
 from serve.metrics import Metrics, MetricsMiddleware, MonitorCollector
 from serve.pii_vault import load_vault
-from serve.routers import admin, appeals, console, decisions, health, meta, monitor, suggestions
+from serve.routers import admin, appeals, console, decisions, health, hotspots, meta, monitor, suggestions
 from serve.routers.console import STATIC_DIR
 from serve.settings import ServeSettings, get_serve_settings
 from serve.store import Store
@@ -61,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.service = SuggestionService(state.store, state.metrics, max_batch=settings.serve_microbatch,
                                       chunk=settings.serve_batch_chunk)
     state.appeals = AppealService(AppealStore(engine), state.vault, settings)
+    state.hotspots = HotspotBoard(engine, cache_s=settings.hotspots_cache_s)  # reads the appeals at its first request
     state.reload_lock = asyncio.Lock()
     await state.service.start()
     if state.dispatcher is None:
@@ -107,7 +109,7 @@ def create_app(
     app.state.metrics = Metrics.create()
     _vocabulary_in_openapi(app)
     errors.install(app)
-    for module in (health, suggestions, appeals, decisions, admin, meta, monitor, console):
+    for module in (health, suggestions, appeals, decisions, admin, meta, monitor, console, hotspots):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # outermost first: metrics and the access log see every answer, also the guard's 401 and 413

@@ -60,6 +60,7 @@ class ServeSettings(BaseSettings):
     serve_batch_chunk: int = Field(100, ge=1)  # model call size inside POST /v1/suggestions:batch
     serve_explain: bool = True  # keywords (the words that drove the top category) in every answer
     serve_db_timeout_s: float = Field(5.0, gt=0)
+    hotspots_cache_s: float = Field(30.0, ge=0)  # GET /v1/hotspots reuses a ranking this long while nothing arrives
 
     pii_key: SecretStr | None = None
     pii_key_file: Path = Field(default_factory=lambda: serve_data_dir() / "pii.key")

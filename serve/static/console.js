@@ -3,10 +3,11 @@
 // is inserted with textContent (never as HTML). The queue always comes from the API, so a reload loses
 // nothing; the open appeal is kept in the address (#<id>).
 "use strict";
+// el() comes from dom.js, loaded first.
 
 const KEY_STORE = "minyi.apiKey";
 const NAME_STORE = "minyi.dispatcher";
-const ROLE_NAMES = { intake: "受理接口", dispatcher: "调度员", admin: "管理员" };
+const ROLE_NAMES = { intake: "受理接口", dispatcher: "调度员", supervisor: "督办", admin: "管理员" };
 const STATUS_NAMES = { pending: "待分拨", decided: "已分拨", merged: "已并单" };
 const ACTION_NAMES = {
   received: "受理",
@@ -27,19 +28,6 @@ const state = {
   current: null, // the appeal detail on screen
   busy: false,
 };
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null) continue;
-    if (k === "text") node.textContent = v;
-    else if (k === "class") node.className = v;
-    else if (k === "style") node.style.cssText = v;
-    else node.setAttribute(k, v);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
 
 function pct(score) {
   return `${Math.round(Math.max(0, Math.min(1, Number(score) || 0)) * 100)}%`;
