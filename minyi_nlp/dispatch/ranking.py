@@ -62,8 +62,19 @@ def duty_scores(category_probs: Mapping[str, float], lists: Any) -> tuple[dict[s
 
     Categories missing from the duty list are skipped (their probability mass is lost, not spread).
     """
+    scores, levels, _ = _duty_terms(category_probs, lists)
+    return scores, levels
+
+
+Term = tuple[float, str, float]  # (P(c)·weight, category key, P(c))
+
+
+def _duty_terms(category_probs: Mapping[str, float], lists: Any
+                ) -> tuple[dict[str, float], dict[str, str], dict[str, list[Term]]]:
+    """:func:`duty_scores` and, per department type, the terms that made its score (for the reasons)."""
     scores: dict[str, float] = {}
     best: dict[str, tuple[float, str]] = {}
+    terms: dict[str, list[Term]] = {}
     for category, p in category_probs.items():
         entries = duty_entries(lists, category)
         if entries is None:
@@ -71,9 +82,10 @@ def duty_scores(category_probs: Mapping[str, float], lists: Any) -> tuple[dict[s
         for e in entries:
             term = p * e.weight
             scores[e.department] = scores.get(e.department, 0.0) + term
+            terms.setdefault(e.department, []).append((term, category, p))
             if term > best.get(e.department, (-1.0, ""))[0]:
                 best[e.department] = (term, e.level)
-    return scores, {d: lvl for d, (_, lvl) in best.items()}
+    return scores, {d: lvl for d, (_, lvl) in best.items()}, terms
 
 
 def combine_scores(
@@ -125,13 +137,13 @@ def rank_departments(
     """Department types best first (ties by name): the duty list through the category probabilities,
     blended with the department model's scores when given. Scores are over all types (``top_k`` only cuts
     the list). ``key_scores``: the probability a reason shows for a key (default its mass)."""
-    duty, levels = duty_scores(category_probs, lists)
+    duty, levels, terms = _duty_terms(category_probs, lists)
     scores = combine_scores(duty, model_scores, blend=blend, temperature=temperature)
     out = []
     for dept, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]:
         why: list[str] = []
         if reasons:
-            why = _duty_reasons(dept, category_probs, lists, key_scores or {})
+            why = _duty_reasons(dept, terms.get(dept, []), key_scores or {})
             p = (model_scores or {}).get(dept, 0.0)
             if p >= 0.05:
                 why.append(f"部门模型: {p:.2f}")
@@ -139,10 +151,6 @@ def rank_departments(
     return out
 
 
-def _duty_reasons(dept: str, category_probs: Mapping[str, float], lists: Any, shown: Mapping[str, float],
-                  k: int = 2) -> list[str]:
-    terms = []
-    for c, p in category_probs.items():
-        terms += [(p * e.weight, c, p) for e in duty_entries(lists, c) or () if e.department == dept]
+def _duty_reasons(dept: str, terms: list[Term], shown: Mapping[str, float], k: int = 2) -> list[str]:
     return [f"职责清单: {c} ({shown.get(c, p):.2f}) → {dept}" for _, c, p in sorted(terms, reverse=True)[:k]
             if p >= 0.05]
