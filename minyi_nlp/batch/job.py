@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from minyi_nlp.batch.gc_tuning import freeze_loaded
 from minyi_nlp.batch.plan import Plan
 from minyi_nlp.batch.predict import output_schema
 from minyi_nlp.batch.sources import (
@@ -132,6 +133,7 @@ def reclassify(
         from minyi_nlp.dispatch import Dispatcher
 
         dispatcher = Dispatcher.load(bundle_dir)
+        freeze_loaded()  # this process loaded its model for the job; a caller's dispatcher is left alone
     model_version = dispatcher.version
     if engine == "ray" or (workers or 1) > 1:
         dispatcher = None  # the workers load their own; free the driver's copy

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from minyi_nlp.batch.gc_tuning import freeze_loaded
 from minyi_nlp.batch.plan import Plan, Work, iter_work
 from minyi_nlp.batch.predict import predict_rows
 from minyi_nlp.batch.store import PartStore
@@ -74,6 +75,7 @@ def _init_worker(bundle_dir: str, model_version: str | None, parent: int) -> Non
     from minyi_nlp.dispatch import Dispatcher
 
     _WORKER_DISPATCHER = Dispatcher.load(Path(bundle_dir))
+    freeze_loaded()
     if model_version is not None and _WORKER_DISPATCHER.version != model_version:
         raise RuntimeError(
             f"worker loaded model {_WORKER_DISPATCHER.version!r}, the job expects {model_version!r}"
