@@ -11,13 +11,14 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 
 from serve.auth import AUTH_RESPONSES, DispatcherRole
 from serve.deps import StoreDep
 from serve.responses import json_response
+from serve.routers.appeals import TIME
 from serve.routers.console import SECURITY_HEADERS, STATIC_DIR
+from serve.routers.decisions import parse_since
 
 router = APIRouter(tags=["monitor"])
 MAX_DAYS = 366
@@ -30,35 +31,31 @@ def served_reference_of(state: Any) -> dict[str, Any] | None:
 
 
 @router.get("/v1/monitor", operation_id="monitorReport",
-            responses={**AUTH_RESPONSES, 422: {"description": "since is not before until, or the period is too long"}})
+            responses={**AUTH_RESPONSES, 422: {"description": "since or until is not RFC 3339 with an offset"}})
 async def monitor_report(
     request: Request,
     _: DispatcherRole,
     store: StoreDep,
-    since: Annotated[datetime | None, Query(description="start (default: 30 days before until)")] = None,
-    until: Annotated[datetime | None, Query(description="end, exclusive (default: now)")] = None,
+    since: Annotated[str | None, Query(description="start, RFC 3339 with an offset (default: 30 days before until)",
+                                       json_schema_extra=TIME)] = None,
+    until: Annotated[str | None, Query(description="end, exclusive, RFC 3339 with an offset (default: now)",
+                                       json_schema_extra=TIME)] = None,
 ) -> Response:
     """Rank-1 acceptance, override rates (per category, department, week), reliability of the served scores,
     drift against the training reference (PSI), decision latency, the daily series and the sustained-drop
     flag (thresholds: ``MINYI_MONITOR_*``)."""
     from minyi_nlp.monitor import MonitorSettings, report_from_store
 
-    until = _aware(until) if until else datetime.now(UTC)
-    since = _aware(since) if since else until - timedelta(days=30)
-    if since >= until or until - since > timedelta(days=MAX_DAYS):
-        raise RequestValidationError([{"type": "value_error", "loc": ("query", "since"),
-                                       "msg": f"since must be before until, at most {MAX_DAYS} days"}])
+    end = parse_since(until, "until") or datetime.now(UTC)
+    start = parse_since(since, "since") or end - timedelta(days=30)
+    start = max(start, end - timedelta(days=MAX_DAYS))  # at most MAX_DAYS; `period` says what was covered
+    start = min(start, end)  # since after until: an empty period, an empty report
     reference = served_reference_of(request.app.state)
     report = await anyio.to_thread.run_sync(
-        lambda: report_from_store(since, until, database_url=store.engine, reference=reference,
+        lambda: report_from_store(start, end, database_url=store.engine, reference=reference,
                                   settings=MonitorSettings()))
     report["model_version"] = getattr(request.app.state.dispatcher, "version", None)
     return json_response(report)
-
-
-def _aware(value: datetime) -> datetime:
-    """In UTC (a time without an offset is read as UTC)."""
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @router.get("/console/monitor", include_in_schema=False)

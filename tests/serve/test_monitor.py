@@ -97,9 +97,12 @@ def test_prometheus_gauges_and_the_supervisor_page(make_client, stub_dispatcher)
     for since in ("2026-11-01T00:00:00Z", "2026-11-01T08:00:00+08:00"):  # any offset
         r = client.get("/v1/monitor", params={"since": since}, headers=AS_DISPATCHER)
         assert r.status_code == 200 and r.json()["daily"][0]["day"] == "2026-11-01"
-    bad = client.get("/v1/monitor", params={"since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
-                     headers=AS_DISPATCHER)
-    assert bad.status_code == 422
+    empty = client.get("/v1/monitor", params={"since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
+                       headers=AS_DISPATCHER)
+    assert empty.status_code == 200 and empty.json()["decisions"] == 0  # since after until: nothing in it
+    for value in ("0.5", "2026-11-01", "2026-11-01T00:00:00"):  # a number, a date, a time without its offset
+        r = client.get("/v1/monitor", params={"until": value}, headers=AS_DISPATCHER)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "until"], r.text
     page = client.get("/console/monitor")
     assert page.status_code == 200 and "监督看板" in page.text and "/static/monitor.js" in page.text
     assert 'href="/console/monitor"' in client.get("/console").text
