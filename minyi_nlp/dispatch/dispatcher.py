@@ -188,16 +188,19 @@ class Dispatcher:
         return reasons
 
     def _departments(self, cat_probs: Mapping[str, float], model_scores: Mapping[str, float] | None, juris: Any,
-                     city: str, key_scores: Mapping[str, float] | None = None) -> list[DepartmentScore]:
+                     city: str, key_scores: Mapping[str, float] | None = None, reasons: bool = True
+                     ) -> list[DepartmentScore]:
         ranked = rank_departments(cat_probs, self.lists, model_scores, blend=self.routing.blend,
                                   temperature=self.routing.temperature, top_k=self.settings.top_departments,
-                                  key_scores=key_scores)
-        if juris.level != "city" or juris.source != "default":
-            where = f"管辖地: 文中提到 {juris.full_name}"
+                                  key_scores=key_scores, reasons=reasons)
+        if not reasons:
+            where = []
+        elif juris.level != "city" or juris.source != "default":
+            where = [f"管辖地: 文中提到 {juris.full_name}"]
         else:
-            where = f"管辖地: 未提到区县, 默认 {city}"
+            where = [f"管辖地: 未提到区县, 默认 {city}"]
         return [DepartmentScore(r.department, place_at_level(juris, r.level, city, r.department), r.level, r.score,
-                                [*list(r.reasons)[:3], where]) for r in ranked]
+                                [*list(r.reasons)[:3], *where]) for r in ranked]
 
     def _list_keys(self, cats: list[CategoryScore], sub: SubcategoryReading | None
                    ) -> tuple[dict[str, float], dict[str, float] | None, str, float]:
@@ -236,8 +239,10 @@ class Dispatcher:
         *,
         received_at: datetime | None = None,
         explain: bool = True,
+        reasons: bool = True,
     ) -> list[Suggestion]:
-        """Suggestions for (title, content) pairs, in order."""
+        """Suggestions for (title, content) pairs, in order. ``explain``: the keywords; ``reasons``: each route's
+        reasons (the batch job writes neither; scores and ranks do not depend on them)."""
         from minyi_nlp.routing import find_jurisdiction
 
         if not appeals:
@@ -271,7 +276,7 @@ class Dispatcher:
                 Suggestion(
                     model_version=self.version,
                     categories=cats,
-                    departments=self._departments(duty_probs, model_scores, juris, city, key_scores),
+                    departments=self._departments(duty_probs, model_scores, juris, city, key_scores, reasons),
                     appeal_type=typ_labels[j] if typ is not None else None,
                     appeal_type_score=float(typ[i, j]) if typ is not None else None,
                     due_at=due,
