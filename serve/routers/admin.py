@@ -41,6 +41,7 @@ async def reload_models(request: Request, _: AdminRole, metrics: MetricsDep) -> 
         request.app.openapi_schema = None  # its vocabulary comes from the lists just loaded
         metrics.set_model(new.version)
         metrics.reloads.labels("ok").inc()
-        await anyio.to_thread.run_sync(release_freed_memory)  # the previous model's pages, once it is gone
+        if state.settings.serve_release_memory_on_reload:
+            await anyio.to_thread.run_sync(release_freed_memory)  # the previous model's pages, once it is gone
     log.info("model reloaded: %s → %s", previous, new.version)
     return json_response({"model_version": new.version, "previous_version": previous})

@@ -48,7 +48,10 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Any]:
 
     def make(**overrides: Any) -> ServeSettings:
         values: dict[str, Any] = {"database_url": database_url, "api_keys": API_KEYS,
-                                  "api_keys_file": tmp_path / "api_keys", "pii_key_file": tmp_path / "pii.key"}
+                                  "api_keys_file": tmp_path / "api_keys", "pii_key_file": tmp_path / "pii.key",
+                                  # a full gc.collect() per reload in the test process's large heap is slow; the
+                                  # real-server tests (test_reliability) keep the default
+                                  "serve_release_memory_on_reload": False}
         values.update(overrides)
         return ServeSettings(**values)
 
