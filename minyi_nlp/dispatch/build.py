@@ -103,7 +103,8 @@ def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]
     tuning = tune_blend(duty(val), val_model, val_y, lists, grid=params.routing.blend_grid)
     log.info("routing blend %.2f, temperature %.2f (validation, n=%d)", tuning["blend"], tuning["temperature"],
              len(val.frame))
-    metrics = evaluate_rankings(test.frame, duty(test), test_model, lists, blend=tuning["blend"],
+    test_duty = duty(test)
+    metrics = evaluate_rankings(test.frame, test_duty, test_model, lists, blend=tuning["blend"],
                                 temperature=tuning["temperature"])
     metrics["tuning"] = {**tuning, "subcategory_threshold": threshold}
     if SUBCATEGORY in bundle.heads:  # the same, with the duty list read through the category head alone
@@ -115,7 +116,7 @@ def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]
         metrics["without_subcategories"] = {
             "blend": alone["blend"], "temperature": alone["temperature"],
             **{m: {"top1": round(v["top1"], 4), "top3": round(v["top3"], 4)} for m, v in before["methods"].items()}}
-    blended = rankings(duty(test), test_model, lists, blend=tuning["blend"], temperature=tuning["temperature"])["blend"]
+    blended = rankings(test_duty, test_model, lists, blend=tuning["blend"], temperature=tuning["temperature"])["blend"]
     metrics["top_scores"] = [r[0].score if r else 0.0 for r in blended]  # for the bundle's reference.json
     return metrics
 
