@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from minyi_nlp.similar.landmarks import conflict
+from minyi_nlp.similar.landmarks import relation
 from minyi_nlp.similar.settings import SimilarSettings
 from minyi_nlp.similar.sketch import EMPTY, sketch_cosine, sketch_rows
 
@@ -251,7 +251,8 @@ class SimilarIndex:
         arr = self._check_vectors(vectors, n)
         times = np.array([to_seconds(t) for t in received_at], dtype=np.float64)
         places, routes = list(jurisdiction), list(route)
-        marks = [frozenset()] * n if landmarks is None else [frozenset(x) for x in landmarks]
+        marks = [frozenset()] * n if landmarks is None else [x if isinstance(x, frozenset) else frozenset(x)
+                                                             for x in landmarks]
         for name, values in (("received_at", times), ("jurisdiction", places), ("route", routes),
                              ("landmarks", marks)):
             if len(values) != n:
@@ -385,7 +386,8 @@ class SimilarIndex:
                 score = np.minimum(score, 1.0)
                 differ = self._places_differ(jurisdiction, shard.places[slots])
                 if landmarks:
-                    differ |= np.array([conflict(landmarks, shard.landmarks[i]) for i in slots], dtype=bool)
+                    rel = np.array([relation(landmarks, shard.landmarks[i]) for i in slots], dtype=np.int8)
+                    differ = (differ & (rel <= 0)) | (rel < 0)
                 score = np.where(differ, score * s.place_penalty, score)
                 floor = np.where(use_sketch, s.threshold, s.dense_threshold) if min_score is None else min_score
                 for i in np.flatnonzero(score >= floor):
