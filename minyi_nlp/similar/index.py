@@ -4,8 +4,9 @@ Appeals are kept in shards of ``shard_days`` of ``received_at``, each a usearch 
 vectors (``embed`` output, unit rows) plus the appeals' metadata and sparse sketches. A query searches only
 the shards that overlap its window, takes ``candidates`` nearest vectors from each (exhaustively in small
 shards), keeps those received in ``[at - window, at]`` and re-ranks them by the cosine of their sparse
-sketches (:mod:`minyi_nlp.similar.sketch`), halved when both name places that differ (jurisdictions, or
-landmarks such as estates and roads: :mod:`minyi_nlp.similar.landmarks`). Matches whose score
+sketches (:mod:`minyi_nlp.similar.sketch`), halved when both name places that differ: landmarks such as
+estates and roads that conflict (:mod:`minyi_nlp.similar.landmarks`), or jurisdictions that differ while no
+landmark is shared (a shared landmark is more specific than the router's district). Matches whose score
 reaches the threshold are the same matter. Memory is bounded by ``retention_days`` / ``max_items``
 (whole shards are dropped, oldest first), and the index can be rebuilt at start-up by ``add``-ing the
 stored vectors and sketches again.
@@ -352,9 +353,9 @@ class SimilarIndex:
         """Up to ``k`` appeals received in ``[at - window_days, at]`` that report the same matter, best first.
 
         ``jurisdiction`` is the new appeal's place: a stored appeal that names another one scores
-        ``place_penalty`` × its score (or is skipped with ``same_jurisdiction_only``); so does one whose
-        ``landmarks`` conflict with the new appeal's. ``sparse`` is the new appeal's sparse row (see the
-        class). ``min_score`` defaults to the threshold that applies.
+        ``place_penalty`` × its score (or is skipped with ``same_jurisdiction_only``) unless the two share a
+        landmark; one whose ``landmarks`` conflict with the new appeal's scores the same. ``sparse`` is the
+        new appeal's sparse row (see the class). ``min_score`` defaults to the threshold that applies.
         """
         s = self.settings
         q = self._check_vectors(vector, 1)[0]

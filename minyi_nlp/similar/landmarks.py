@@ -21,7 +21,8 @@ _SUFFIX = ("小区|花园|家园|公寓|新村|新城|苑|府|城|广场|大厦|
            "公司|集团|村|镇|站|线|公园|酒店|驾校")
 _NAME = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{2,8}}?)(?:{_SUFFIX})")
 _LEAD_PLACE = re.compile(r"^(?:[A-Z]\d*[市区县州])+")  # anonymised districts: compared by jurisdiction instead
-_LEAD_WORDS = re.compile(r"^(?:在|位于|关于|反映|投诉|举报|咨询|请问|建议|希望|我们是|我是|我们|本人|家住|住在|尊敬的|的)+")
+_LEAD_WORDS = re.compile(r"^(?:在|位于|关于|反映|投诉|举报|咨询|请问|建议|希望|"
+                         r"我们是|我是|我们|本人|家住|住在|尊敬的|的)+")
 _NOT_NAMES = frozenset({"我们", "我家", "这个", "那个", "一个", "附近", "周边", "所在", "小区"})
 CONTEXT_CHARS = 150  # where another appeal's landmark names are looked for
 

@@ -186,8 +186,8 @@ def test_a_name_the_extractor_cut_differently_is_found_in_the_other_text():
 
     # 附件3: one title names the estate; the other appeal names it only after its first 80 characters
     title = landmarks(preprocess("投诉伊景园滨河苑开发商违法捆绑销售无产权车位"))
-    other = landmarks(preprocess("不需要车位，不想白扔12万。我们是还没住进武广新城片区的业主，在未取得预售资格的情况下被逼迫缴纳"
-                                 "18.5万购房款，且不签正式购房合同，工地也没有开工，现在还要求捆绑购买伊景园滨河苑的车位"))
+    other = landmarks(preprocess("不需要车位，不想白扔12万。我们是还没住进武广新城片区的业主，"
+                                 "在未取得预售资格的情况下被逼迫缴纳18.5万购房款，且不签正式购房合同，工地也没有开工，现在还要求捆绑购买伊景园滨河苑的车位"))
     names_only = frozenset(other)
     assert "伊景园滨河" in title and "伊景园滨河" not in other
     assert conflict(title, names_only) and not conflict(title, other) and relation(title, other) == 1
