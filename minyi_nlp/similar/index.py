@@ -385,13 +385,15 @@ class SimilarIndex:
                     score[use_sketch] = sketch_cosine(q_sketch[0][0], q_sketch[1][0], shard.sketch_ids[sk],
                                                       shard.sketch_weights[sk])
                 score = np.minimum(score, 1.0)
-                differ = self._places_differ(jurisdiction, shard.places[slots])
+                floor = np.broadcast_to(np.where(use_sketch, s.threshold, s.dense_threshold)
+                                        if min_score is None else min_score, score.shape)
+                near = np.flatnonzero(score >= floor)  # the place penalty only lowers a score: check these only
+                differ = self._places_differ(jurisdiction, shard.places[slots[near]])
                 if landmarks:
-                    rel = np.array([relation(landmarks, shard.landmarks[i]) for i in slots], dtype=np.int8)
+                    rel = np.array([relation(landmarks, shard.landmarks[slots[i]]) for i in near], dtype=np.int8)
                     differ = (differ & (rel <= 0)) | (rel < 0)
-                score = np.where(differ, score * s.place_penalty, score)
-                floor = np.where(use_sketch, s.threshold, s.dense_threshold) if min_score is None else min_score
-                for i in np.flatnonzero(score >= floor):
+                score[near] = np.where(differ, score[near] * s.place_penalty, score[near])
+                for i in near[score[near] >= floor[near]]:
                     slot = int(slots[i])
                     appeal_id = shard.ids[slot]
                     if appeal_id == exclude:
