@@ -138,7 +138,7 @@ def precision_recall(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | 
             "n": len(y), "positives": int(y.sum())}
 
 
-def choose_threshold(y: np.ndarray, scores: np.ndarray, min_recall: float = 0.8) -> float:
+def choose_threshold(y: np.ndarray, scores: np.ndarray, min_recall: float = DEV_MIN_RECALL) -> float:
     """The threshold in 0.05 … 0.95 (step 0.01) with the best precision while recall stays ≥ ``min_recall``
     (the target's operating point; ties: the lower threshold)."""
     best, best_p = 0.05, -1.0

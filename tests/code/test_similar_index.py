@@ -218,3 +218,14 @@ def test_a_landmark_conflict_costs_the_place_penalty(world):
     q, at = _near(dense[0], rng), times[1]
     assert idx.query(q, at=at, sparse=sparse[:1], landmarks=frozenset({"燕联"})) == []
     assert idx.query(q, at=at, sparse=sparse[:1], landmarks=frozenset({"柏家塘小"}))[0].id == "k"
+
+
+def test_the_threshold_keeps_the_dev_recall_margin():
+    from minyi_nlp.similar.evaluate import DEV_MIN_RECALL, choose_threshold, precision_recall
+
+    # 20 same-event pairs (16 score 0.9, one 0.5, three 0.1) and 10 others (0.95, 0.6 twice, seven 0.05)
+    y = np.array([True] * 20 + [False] * 10)
+    scores = np.array([0.9] * 16 + [0.5] + [0.1] * 3 + [0.95, 0.6, 0.6] + [0.05] * 7)
+    strict, margin = choose_threshold(y, scores, 0.8), choose_threshold(y, scores)
+    assert DEV_MIN_RECALL == 0.85 and margin < strict
+    assert precision_recall(y, scores >= margin)["recall"] >= 0.85 > precision_recall(y, scores >= strict)["recall"]
