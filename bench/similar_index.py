@@ -5,7 +5,9 @@
     .venv/bin/python bench/similar_index.py --n 100000 --n 1000000 --n 3000000 --span-days 365
 
 Stores ``n`` random unit vectors (256 dimensions, like ``Encoder.embed``) with random sparse rows (64
-features each, like the encoder's heaviest TF-IDF features), received uniformly over ``--span-days``.
+features each, like the encoder's heaviest TF-IDF features) and landmarks (two 4-character names out of
+10,000, with a 150-character context, like :func:`minyi_nlp.similar.landmarks.landmarks`), received
+uniformly over ``--span-days``.
 Then runs ``--queries`` look-ups at the end of the span with the default 30-day window and k = 5: half
 are near copies of stored appeals (dense noise 0.1, same sparse row: must be found), half random (must
 find nothing). Prints build time, resident memory added, the index's own byte count, p50/p99 query time
@@ -27,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from minyi_nlp.similar import SimilarIndex, SimilarSettings
+from minyi_nlp.similar.landmarks import CONTEXT_CHARS, Landmarks
 
 TARGET_P99_MS = 20.0
 DIM = 256
@@ -56,6 +59,17 @@ def sparse_rows(rng: np.random.Generator, n: int) -> sp.csr_matrix:
                          shape=(n, SPARSE_COLUMNS))
 
 
+def synthetic_landmarks(rng: np.random.Generator, n: int) -> list[Landmarks]:
+    """Two names of 4 CJK characters (out of 10,000) each, written into a 150-character context."""
+    pool = np.random.default_rng(1).integers(0x4E00, 0x4E00 + 3000, size=(10_000, 4))
+    names = ["".join(map(chr, row)) for row in pool]
+    filler = rng.integers(0x4E00, 0x4E00 + 3000, size=(n, CONTEXT_CHARS - 8))
+    out = []
+    for i, (a, b) in enumerate(rng.integers(0, len(names), size=(n, 2))):
+        out.append(Landmarks({names[a], names[b]}, names[a] + names[b] + "".join(map(chr, filler[i]))))
+    return out
+
+
 def run(n: int, span_days: float, queries: int, batch: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     settings = SimilarSettings()
@@ -71,13 +85,14 @@ def run(n: int, span_days: float, queries: int, batch: int, seed: int) -> dict:
         dense = unit_rows(rng, stop - start)
         sparse = sparse_rows(rng, stop - start)
         times = [T0 + timedelta(seconds=float(s)) for s in offsets[start:stop]]
+        marks = synthetic_landmarks(rng, stop - start)
         idx.add(list(range(start, stop)), dense, times, [None] * (stop - start), [None] * (stop - start),
-                sparse=sparse)
+                sparse=sparse, landmarks=marks)
         # remember a few appeals of the last 30 days to plant their copies as queries
         recent = np.flatnonzero(offsets[start:stop] >= (span_days - 29) * 86_400.0)[:queries]
         if len(recent) and len(keep_rows) < queries:
             keep_dense = np.vstack([keep_dense, dense[recent]])
-            keep_rows += [(start + int(i), sparse[int(i)]) for i in recent]
+            keep_rows += [(start + int(i), sparse[int(i)], marks[int(i)]) for i in recent]
     build_s, build_cpu_s = time.perf_counter() - t, time.process_time() - c
     gc.collect()
     rss = rss_bytes() - rss0
@@ -88,15 +103,15 @@ def run(n: int, span_days: float, queries: int, batch: int, seed: int) -> dict:
         v = keep_dense[q] + 0.1 * rng.standard_normal(DIM, dtype=np.float32) / np.sqrt(DIM)
         v /= np.linalg.norm(v)
         t, c = time.perf_counter(), time.process_time()
-        hits = idx.query(v, at=at, sparse=keep_rows[q][1])
+        hits = idx.query(v, at=at, sparse=keep_rows[q][1], landmarks=keep_rows[q][2])
         lat.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
         found += any(m.id == keep_rows[q][0] for m in hits)
     for _ in range(queries - planted):
         v = unit_rows(rng, 1)[0]
-        s = sparse_rows(rng, 1)
+        s, marks = sparse_rows(rng, 1), synthetic_landmarks(rng, 1)[0]
         t, c = time.perf_counter(), time.process_time()
-        false_hits += len(idx.query(v, at=at, sparse=s))
+        false_hits += len(idx.query(v, at=at, sparse=s, landmarks=marks))
         lat.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     ms, cpu_ms = np.array(lat) * 1000, np.array(cpu) * 1000

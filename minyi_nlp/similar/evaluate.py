@@ -2,7 +2,8 @@
 
 1. The hand-labelled 附件3 pairs (``data/labels/similar/pairs_fj3.csv``): every message of 附件3 is indexed,
    each pair is scored by querying the later message (any window); the threshold is the one with the best
-   precision at recall ≥ 0.8 on the development half (even pair numbers), reported on the test half (odd).
+   precision at recall ≥ 0.85 on the development half (even pair numbers: the target recall 0.8 plus a
+   margin for the sampling noise of 130 positives), reported on the test half (odd).
 2. Perturbed copies of every 附件3 message (formatting, greeting, phone number, all three, reworded):
    query the copy one day after the original, default window; recall = original found at the threshold.
 3. The duplicate groups ``prepare`` finds in 附件2 (raw vs segmented copies, minyi_nlp/dedup.py).
@@ -37,6 +38,7 @@ app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, add_complet
 
 LABELS_FILE = "similar/pairs_fj3.csv"
 ANY_WINDOW = 36_500.0  # days: "no window"
+DEV_MIN_RECALL = 0.85  # the target's 0.8 + a margin (recall of 130 dev positives has a standard error ~0.035)
 
 
 class Encoder:
@@ -136,7 +138,7 @@ def precision_recall(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | 
             "n": len(y), "positives": int(y.sum())}
 
 
-def choose_threshold(y: np.ndarray, scores: np.ndarray, min_recall: float = 0.8) -> float:
+def choose_threshold(y: np.ndarray, scores: np.ndarray, min_recall: float = DEV_MIN_RECALL) -> float:
     """The threshold in 0.05 … 0.95 (step 0.01) with the best precision while recall stays ≥ ``min_recall``
     (the target's operating point; ties: the lower threshold)."""
     best, best_p = 0.05, -1.0
@@ -196,12 +198,12 @@ def eval_pairs(corpus: Corpus, settings: SimilarSettings, labels_path: Path) -> 
     scores = pair_scores(corpus, corpus.index(settings), pairs)
     y = (pairs["label"] == "same_event").to_numpy()
     dev = (pairs["pair"] % 2 == 0).to_numpy()
-    threshold = choose_threshold(y[dev], scores[dev])
+    threshold = choose_threshold(y[dev], scores[dev], DEV_MIN_RECALL)
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     report = {
         "threshold": threshold,
-        "threshold_chosen_on": "dev half (even pair numbers): best precision at recall >= 0.8",
+        "threshold_chosen_on": f"dev half (even pair numbers): best precision at recall >= {DEV_MIN_RECALL}",
         "test": precision_recall(y[~dev], scores[~dev] >= threshold),
         "dev": precision_recall(y[dev], scores[dev] >= threshold),
         "all": precision_recall(y, scores >= threshold),

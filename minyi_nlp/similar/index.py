@@ -4,8 +4,9 @@ Appeals are kept in shards of ``shard_days`` of ``received_at``, each a usearch 
 vectors (``embed`` output, unit rows) plus the appeals' metadata and sparse sketches. A query searches only
 the shards that overlap its window, takes ``candidates`` nearest vectors from each (exhaustively in small
 shards), keeps those received in ``[at - window, at]`` and re-ranks them by the cosine of their sparse
-sketches (:mod:`minyi_nlp.similar.sketch`), halved when both name places that differ (jurisdictions, or
-landmarks such as estates and roads: :mod:`minyi_nlp.similar.landmarks`). Matches whose score
+sketches (:mod:`minyi_nlp.similar.sketch`), halved when both name places that differ: landmarks such as
+estates and roads that conflict (:mod:`minyi_nlp.similar.landmarks`), or jurisdictions that differ while no
+landmark is shared (a shared landmark is more specific than the router's district). Matches whose score
 reaches the threshold are the same matter. Memory is bounded by ``retention_days`` / ``max_items``
 (whole shards are dropped, oldest first), and the index can be rebuilt at start-up by ``add``-ing the
 stored vectors and sketches again.
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from minyi_nlp.similar.landmarks import conflict
+from minyi_nlp.similar.landmarks import relation
 from minyi_nlp.similar.settings import SimilarSettings
 from minyi_nlp.similar.sketch import EMPTY, sketch_cosine, sketch_rows
 
@@ -251,7 +252,8 @@ class SimilarIndex:
         arr = self._check_vectors(vectors, n)
         times = np.array([to_seconds(t) for t in received_at], dtype=np.float64)
         places, routes = list(jurisdiction), list(route)
-        marks = [frozenset()] * n if landmarks is None else [frozenset(x) for x in landmarks]
+        marks = [frozenset()] * n if landmarks is None else [x if isinstance(x, frozenset) else frozenset(x)
+                                                             for x in landmarks]
         for name, values in (("received_at", times), ("jurisdiction", places), ("route", routes),
                              ("landmarks", marks)):
             if len(values) != n:
@@ -351,9 +353,9 @@ class SimilarIndex:
         """Up to ``k`` appeals received in ``[at - window_days, at]`` that report the same matter, best first.
 
         ``jurisdiction`` is the new appeal's place: a stored appeal that names another one scores
-        ``place_penalty`` × its score (or is skipped with ``same_jurisdiction_only``); so does one whose
-        ``landmarks`` conflict with the new appeal's. ``sparse`` is the new appeal's sparse row (see the
-        class). ``min_score`` defaults to the threshold that applies.
+        ``place_penalty`` × its score (or is skipped with ``same_jurisdiction_only``) unless the two share a
+        landmark; one whose ``landmarks`` conflict with the new appeal's scores the same. ``sparse`` is the
+        new appeal's sparse row (see the class). ``min_score`` defaults to the threshold that applies.
         """
         s = self.settings
         q = self._check_vectors(vector, 1)[0]
@@ -383,12 +385,15 @@ class SimilarIndex:
                     score[use_sketch] = sketch_cosine(q_sketch[0][0], q_sketch[1][0], shard.sketch_ids[sk],
                                                       shard.sketch_weights[sk])
                 score = np.minimum(score, 1.0)
-                differ = self._places_differ(jurisdiction, shard.places[slots])
+                floor = np.broadcast_to(np.where(use_sketch, s.threshold, s.dense_threshold)
+                                        if min_score is None else min_score, score.shape)
+                near = np.flatnonzero(score >= floor)  # the place penalty only lowers a score: check these only
+                differ = self._places_differ(jurisdiction, shard.places[slots[near]])
                 if landmarks:
-                    differ |= np.array([conflict(landmarks, shard.landmarks[i]) for i in slots], dtype=bool)
-                score = np.where(differ, score * s.place_penalty, score)
-                floor = np.where(use_sketch, s.threshold, s.dense_threshold) if min_score is None else min_score
-                for i in np.flatnonzero(score >= floor):
+                    rel = np.array([relation(landmarks, shard.landmarks[slots[i]]) for i in near], dtype=np.int8)
+                    differ = (differ & (rel <= 0)) | (rel < 0)
+                score[near] = np.where(differ, score[near] * s.place_penalty, score[near])
+                for i in near[score[near] >= floor[near]]:
                     slot = int(slots[i])
                     appeal_id = shard.ids[slot]
                     if appeal_id == exclude:

@@ -14,8 +14,8 @@ class SimilarSettings(BaseSettings):
     """How the index stores appeals and when two appeals are the same matter.
 
     ``threshold`` applies to the re-rank score (sketch cosine, halved when places or landmarks disagree); it
-    was chosen on the development half of the hand-labelled 附件3 pairs with the shared encoder (0.23 with the
-    evaluation's stand-in; see docs/similar.md).
+    was chosen on the development half of the hand-labelled 附件3 pairs with the shared encoder (best
+    precision at recall ≥ 0.85; see docs/similar.md).
     ``dense_threshold`` applies only when either side has no sparse sketch (dense cosine alone).
     """
 
@@ -23,7 +23,7 @@ class SimilarSettings(BaseSettings):
 
     window_days: float = Field(30.0, gt=0, description="look back this many days by default")
     k: int = Field(5, ge=1, le=100, description="matches returned by default")
-    threshold: float = Field(0.30, ge=0, le=1, description="same matter when the re-rank score reaches this")
+    threshold: float = Field(0.29, ge=0, le=1, description="same matter when the re-rank score reaches this")
     dense_threshold: float = Field(0.90, ge=0, le=1, description="same, for appeals without a sparse sketch")
     place_penalty: float = Field(0.5, ge=0, le=1, description="score factor when the places differ")
     neutral_places: frozenset[str] = Field(

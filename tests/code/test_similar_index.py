@@ -181,6 +181,36 @@ def test_landmarks_name_estates_and_roads_and_conflict_only_when_none_agree():
     assert "A3区" not in "".join(ktv)  # districts are compared as jurisdictions, not as landmarks
 
 
+def test_a_name_the_extractor_cut_differently_is_found_in_the_other_text():
+    from minyi_nlp.similar.landmarks import Landmarks, conflict, landmarks, relation
+
+    # 附件3: one title names the estate; the other appeal names it only after its first 80 characters
+    title = landmarks(preprocess("投诉伊景园滨河苑开发商违法捆绑销售无产权车位"))
+    other = landmarks(preprocess("不需要车位，不想白扔12万。我们是还没住进武广新城片区的业主，"
+                                 "在未取得预售资格的情况下被逼迫缴纳18.5万购房款，且不签正式购房合同，工地也没有开工，现在还要求捆绑购买伊景园滨河苑的车位"))
+    names_only = frozenset(other)
+    assert "伊景园滨河" in title and "伊景园滨河" not in other
+    assert conflict(title, names_only) and not conflict(title, other) and relation(title, other) == 1
+    assert other.context.startswith("不需要车位") and " " not in landmarks("柏家塘小区 KTV").context
+    # lead words are not part of a name: 我们是英祥春天 and 我们是魅力之城 do not agree by 我们是
+    a = landmarks(preprocess("A4区英祥春天小区一楼被搞成商业门面，噪音扰民严重。我们是英祥春天小区居民"))
+    b = landmarks(preprocess("A5区魅力之城小区一楼被搞成商业门面，噪音扰民严重。我们是魅力之城小区居民"))
+    assert "英祥春天" in a and not any(n.startswith("我们") for n in a | b) and conflict(a, b)
+    assert relation(a, frozenset()) == 0 and Landmarks({"x"}) == frozenset({"x"})
+
+
+def test_a_shared_landmark_outweighs_the_routers_districts(world):
+    """丽发新城 found in 暮云街道 by one appeal and in A2区 by the other: one place, no penalty."""
+    rng, dense, sparse, times, _ = world
+    idx = SimilarIndex(DIM, SimilarSettings(threshold=0.6, place_penalty=0.5))
+    idx.add(["k"], dense[:1], [times[0]], ["A7县暮云街道"], [None], sparse=sparse[:1],
+            landmarks=[frozenset({"丽发"})])
+    q, at = _near(dense[0], rng), times[1]
+    assert idx.query(q, at=at, sparse=sparse[:1], jurisdiction="A2区", landmarks=frozenset({"道丽发"}))[0].id == "k"
+    assert idx.query(q, at=at, sparse=sparse[:1], jurisdiction="A2区") == []  # no landmark: districts decide
+    assert idx.query(q, at=at, sparse=sparse[:1], jurisdiction="A2区", landmarks=frozenset({"燕联"})) == []
+
+
 def test_a_landmark_conflict_costs_the_place_penalty(world):
     rng, dense, sparse, times, _ = world
     idx = SimilarIndex(DIM, SimilarSettings(threshold=0.6, place_penalty=0.5))
@@ -188,3 +218,14 @@ def test_a_landmark_conflict_costs_the_place_penalty(world):
     q, at = _near(dense[0], rng), times[1]
     assert idx.query(q, at=at, sparse=sparse[:1], landmarks=frozenset({"燕联"})) == []
     assert idx.query(q, at=at, sparse=sparse[:1], landmarks=frozenset({"柏家塘小"}))[0].id == "k"
+
+
+def test_the_threshold_keeps_the_dev_recall_margin():
+    from minyi_nlp.similar.evaluate import DEV_MIN_RECALL, choose_threshold, precision_recall
+
+    # 20 same-event pairs (16 score 0.9, one 0.5, three 0.1) and 10 others (0.95, 0.6 twice, seven 0.05)
+    y = np.array([True] * 20 + [False] * 10)
+    scores = np.array([0.9] * 16 + [0.5] + [0.1] * 3 + [0.95, 0.6, 0.6] + [0.05] * 7)
+    strict, margin = choose_threshold(y, scores, 0.8), choose_threshold(y, scores)
+    assert DEV_MIN_RECALL == 0.85 and margin < strict
+    assert precision_recall(y, scores >= margin)["recall"] >= 0.85 > precision_recall(y, scores >= strict)["recall"]

@@ -128,7 +128,7 @@ NOISE = "A3区洋湖街道旁边的工地每天夜间施工到凌晨两点，噪
 CALLER = {"name": "张三", "phone": "13812345678"}
 
 
-# The similar-appeal threshold (MINYI_SIMILAR_THRESHOLD, 0.30) is tuned for the real encoder; the tiny
+# The similar-appeal threshold (MINYI_SIMILAR_THRESHOLD, 0.29) is tuned for the real encoder; the tiny
 # bundle knows a few hundred words, so unrelated appeals share a third of their sketch (A3区, 请 …) there.
 TINY_SIMILAR_THRESHOLD = "0.6"
 
