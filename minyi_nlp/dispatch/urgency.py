@@ -51,10 +51,9 @@ class UrgencyConfig:
 
     def scores(self, model: np.ndarray | None, results: Sequence[Any]) -> np.ndarray:
         """The urgency score of each appeal from the head's P (None: no head) and the lexicon's results."""
-        lexicon = np.array([r.score for r in results], float)
         if self.stack is not None and model is not None:
             return self.stack.score(model, results)
-        return mix(model, lexicon, self.weight)
+        return mix(model, np.array([r.score for r in results], float), self.weight)
 
 
 @dataclass(frozen=True)

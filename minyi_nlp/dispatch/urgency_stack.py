@@ -17,11 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from minyi_nlp.params import HeadSection, StackParams
+
+if TYPE_CHECKING:
+    from minyi_nlp.models.encoder import Encoder
+    from minyi_nlp.models.training import Encoded
+    from minyi_nlp.routing.hazards import HazardLexicon, HazardResult
 
 STATUSES: tuple[str, ...] = ("present", "hedged", "historical", "negated", "resolved", "weak")
 CONTEXTS: tuple[str, ...] = ("aftermath", "policy", "nuisance")
@@ -30,7 +35,7 @@ FEATURES: tuple[str, ...] = ("head_logit", "lexicon", "any_hit", *(f"status_{s}"
 _EPS = 1e-4
 
 
-def features(model: Sequence[float], results: Sequence[Any]) -> np.ndarray:
+def features(model: Sequence[float], results: Sequence[HazardResult]) -> np.ndarray:
     """One row of :data:`FEATURES` per appeal from the head's P(urgent) and the lexicon's ``HazardResult``."""
     rows = np.zeros((len(results), len(FEATURES)))
     for i, (p, r) in enumerate(zip(model, results, strict=True)):
@@ -49,7 +54,8 @@ class Stacker:
     intercept: float
     C: float
 
-    def score(self, model: Sequence[float], results: Sequence[Any]) -> np.ndarray:
+    def score(self, model: Sequence[float], results: Sequence[HazardResult]) -> np.ndarray:
+        """P(urgent) of each appeal from the head's P and the lexicon's results."""
         z = features(model, results) @ np.asarray(self.coef) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -65,8 +71,8 @@ class Stacker:
         return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]), float(data["C"]))
 
 
-def cross_fitted_proba(section: HeadSection, rows: Any, encoder: Any, folds: int, seed: int = 0) -> np.ndarray:
-    """P(urgent) of the head on each of ``rows`` (an ``Encoded``), from a head fitted without that row's fold."""
+def cross_fitted_proba(section: HeadSection, rows: Encoded, encoder: Encoder, folds: int, seed: int = 0) -> np.ndarray:
+    """P(urgent) of the head on each of ``rows``, from a head fitted without that row's fold."""
     from sklearn.model_selection import StratifiedKFold
 
     from minyi_nlp.models.training import Encoded, fit_head
@@ -80,10 +86,11 @@ def cross_fitted_proba(section: HeadSection, rows: Any, encoder: Any, folds: int
     return out
 
 
-def fit_stacker(section: HeadSection, params: StackParams, rows: Any, encoder: Any,
-                lexicon: Any) -> tuple[Stacker, dict[str, Any]]:
-    """Fit the second stage on the head's training ``rows`` (an ``Encoded`` of the urgency task: train and
-    val parts); returns it and a report (rows, C tried with their cross-validated average precision)."""
+def fit_stacker(section: HeadSection, params: StackParams, rows: Encoded, encoder: Encoder,
+                lexicon: HazardLexicon) -> tuple[Stacker, dict[str, Any]]:
+    """Fit the second stage on the urgency task's rows (``minyi train`` passes all of them: weak and hand-read,
+    never the hand-labelled evaluation set); returns it and a report (rows, C tried with their cross-validated
+    average precision)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
