@@ -211,13 +211,15 @@ def tune_urgency(bundle: Bundle, section: HazardMixParams, *, labels: Any | None
     oof["choices"] = chosen
     half = in_test_half(labels["id"])
     test = labels[half].reset_index(drop=True)
-    extra = {**how, "threshold": round(shipped["threshold"], 6),
+    # stored rounded DOWN, and the in-sample figures use the stored value: the served flag is exactly this one
+    threshold = float(np.floor(shipped["threshold"] * 1e6) / 1e6)
+    extra = {**how, "threshold": threshold,
              "lexicon_version": scorer.lexicon.version, "target_recall": section.target_recall,
              "chosen_on": f"{len(labels)} hand-labelled appeals ({int(y.sum())} urgent)"}
     report = {
         "labels": "data/labels/urgency/labels.csv", "n": len(labels), "urgent": int(y.sum()),
         "targets": {"recall": targets.recall, "precision": targets.precision},
-        "shipped": {**extra, "in_sample": binary_report(y, flagged >= shipped["threshold"], strata, sizes)},
+        "shipped": {**extra, "in_sample": binary_report(y, flagged >= threshold, strata, sizes)},
         "out_of_fold": oof,
         "meets_target": bool(oof["recall"] is not None and oof["recall"] >= targets.recall
                              and (oof["precision"] or 0) >= targets.precision),
