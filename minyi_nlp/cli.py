@@ -129,7 +129,8 @@ def train(
                                    for k in ("duty_list", "model", "blend") if k in m)
                        + f"  (blend {m['blend_weight']:.2f}, T {m['temperature']:.2f})")
         elif head == "urgency_flag":
-            typer.echo(f"urgent flag (hand-labelled, n={m['n']}, {m['urgent']} urgent; weight {m['weight']}, "
+            how = m.get("scorer", "mixed") + (f" weight {m['weight']}" if m.get("weight") is not None else "")
+            typer.echo(f"urgent flag (hand-labelled, n={m['n']}, {m['urgent']} urgent; {how}, "
                        f"threshold {m['threshold']:.4f}): out of fold recall {m['out_of_fold']['recall']}  "
                        f"precision {m['out_of_fold']['precision']}")
         elif head == "subcategory":

@@ -66,6 +66,17 @@ class KeywordParams(BaseModel):
     cv_folds: int = Field(4, ge=2)  # folds of the out-of-fold weight curve
 
 
+class StackParams(BaseModel):
+    """``heads.urgency.hazards.stack``: a logistic regression over the head's P and the lexicon's verdict
+    (:mod:`minyi_nlp.dispatch.urgency_stack`), fitted on the head's TRAINING rows with the head's P cross-fitted
+    (``folds``); ``C`` is chosen among ``C`` by cross-validated average precision on those rows."""
+
+    model_config = ConfigDict(extra="forbid")
+    C: list[float] = [0.03, 0.1, 0.3, 1.0]
+    class_weight: Literal["balanced"] | None = "balanced"
+    folds: int = Field(5, ge=2)
+
+
 class HazardMixParams(BaseModel):
     """``heads.<name>.hazards``: a binary head's P(urgent) mixed with the hazard lexicon's score as
     ``(1 − w)·P + w·lexicon``; the weight ``w`` (one of ``weights``) and the flag threshold are chosen on the
@@ -76,6 +87,7 @@ class HazardMixParams(BaseModel):
     target_recall: float = Field(0.95, gt=0, le=1)
     target_precision: float = Field(0.7, gt=0, le=1)
     folds: int = Field(5, ge=2)  # folds of the out-of-fold choice of weight and threshold
+    stack: StackParams | None = None  # a second stage over head and lexicon features replaces the mix
 
 
 class HeadSection(BaseModel):

@@ -114,20 +114,20 @@ def evaluate_command(
     if bundle:
         from minyi_nlp.dispatch import Dispatcher
         from minyi_nlp.dispatch.build import ensure_bundle
-        from minyi_nlp.dispatch.urgency import mix
-
         dispatcher = Dispatcher.load(ensure_bundle())
         urgency = dispatcher.urgency
 
         def head(texts):  # type: ignore[no-untyped-def]
             return urgency.model_proba(dispatcher.bundle.encode_pairs([(None, t) for t in texts])[0])
 
-        def mixed(texts):  # type: ignore[no-untyped-def]
-            lex = [r.score for r in urgency.lexicon.match_many(texts)]
-            return mix(head(texts), lex, urgency.config.weight)
+        def served(texts):  # type: ignore[no-untyped-def]  # the flag's score, as the dispatcher computes it
+            X, prepared, _ = dispatcher.bundle.encode_pairs([(None, t) for t in texts])
+            return urgency.config.scores(urgency.model_proba(X), urgency.lexicon.match_many(prepared))
 
         if urgency.head is not None:
-            scorers = {"urgency head (served bundle)": head, f"head + lexicon, weight {urgency.config.weight}": mixed}
+            name = ("second stage (served)" if urgency.config.stack is not None
+                    else f"head + lexicon, weight {urgency.config.weight}")
+            scorers = {"urgency head (served bundle)": head, name: served}
     report = urgency_report(labels, lexicons, scorers, sizes=design["stratum_sizes"], notes=notes)
     out = out or get_settings().reports_dir / "urgency_lexicons.json"
     write_report(report, out, out.with_suffix(".md"))

@@ -136,7 +136,8 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
         out[name]["n"] = m["n"]
     if "urgency_flag" in metrics:
         u = metrics["urgency_flag"]
-        out["urgency_flag"] = {"n": u["n"], "urgent": u["urgent"], "weight": u["shipped"]["weight"],
+        out["urgency_flag"] = {"n": u["n"], "urgent": u["urgent"], "scorer": u["shipped"]["scorer"],
+                               "weight": u["shipped"].get("weight"),
                                "threshold": u["shipped"]["threshold"],
                                "out_of_fold": {k: u["out_of_fold"][k] for k in ("recall", "precision")},
                                "meets_target": u["meets_target"]}
@@ -255,8 +256,17 @@ def train_bundle(
             from minyi_nlp.dispatch.urgency import URGENCY_EXTRA, tune_urgency
 
             with progress.step("tune the urgent flag"):
+                urgency, stack, stack_report = params.heads["urgency"], None, None
+                if urgency.hazards.stack is not None:  # the second stage, fitted on the head's training rows
+                    from minyi_nlp.dispatch.urgency_stack import fit_stacker
+                    from minyi_nlp.routing.hazards import load_hazards
+
+                    stack, stack_report = fit_stacker(urgency, urgency.hazards.stack, trained.encoded["urgency"],
+                                                      bundle.encoder, load_hazards())
                 bundle.extras[URGENCY_EXTRA], metrics["urgency_flag"] = tune_urgency(
-                    bundle, params.heads["urgency"].hazards)
+                    bundle, urgency.hazards, stack=stack)
+                if stack_report is not None:
+                    metrics["urgency_flag"]["stack_fit"] = stack_report
         bundle.extras["splits"] = {name_: {"test": task.part("test")["id"].astype(str).tolist()}
                                    for name_, task in tasks.items()}
         route_scores = metrics["routing"].pop("top_scores") if "routing" in metrics else None

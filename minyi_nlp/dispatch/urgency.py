@@ -1,8 +1,10 @@
 """Urgency: the urgency head and the hazard lexicon make one score, one flag and the hazards to name.
 
 For every appeal, ``score = (1 − w)·P_head(urgent) + w·lexicon`` where ``lexicon`` is the hazard lexicon's
-best-hit confidence after its negation / hedge / history cues (:mod:`minyi_nlp.routing.hazards`). The
-appeal is urgent when ``score ≥ threshold``. ``w`` and ``threshold`` live in the bundle (``urgency.json``):
+best-hit confidence after its negation / hedge / history cues (:mod:`minyi_nlp.routing.hazards`), or, when
+the bundle has a second stage (``stack`` in ``urgency.json``, :mod:`minyi_nlp.dispatch.urgency_stack`), that
+stage's P(urgent) over the head's P and the lexicon's verdict (hit statuses, document context). The
+appeal is urgent when ``score ≥ threshold``. ``w`` (or the stack) and ``threshold`` live in the bundle:
 ``minyi train`` chooses them on the hand-labelled urgency set (``data/labels/urgency``, never trained on)
 as the pair that keeps recall ≥ the target with the best precision, and reports the same choice made out of
 fold (:func:`choose_out_of_fold`). A bundle without an urgency head falls back to the lexicon's own flag.
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from minyi_nlp.dispatch.urgency_stack import Stacker
 from minyi_nlp.models.bundle import Bundle
 from minyi_nlp.params import HazardMixParams
 from minyi_nlp.routing.urgency_eval import binary_report, evaluate_scorer, in_test_half, threshold_at_recall
@@ -32,16 +35,25 @@ GENERIC = "life_threat"  # the lexicon's generic kind (随时可能, 生命危�
 
 @dataclass(frozen=True)
 class UrgencyConfig:
-    """How the head and the lexicon are mixed, and where the flag is set (``urgency.json`` of a bundle)."""
+    """How the head and the lexicon are mixed (``weight``, or a second stage ``stack``), and where the flag
+    is set (``urgency.json`` of a bundle)."""
 
     weight: float
     threshold: float
+    stack: Stacker | None = None
 
     @classmethod
     def from_extra(cls, extra: Mapping[str, Any] | None, flag_at: float) -> UrgencyConfig:
         if not extra:  # no urgency head: the lexicon's own flag
             return cls(1.0, flag_at)
-        return cls(float(extra["weight"]), float(extra["threshold"]))
+        stack = Stacker.from_dict(extra["stack"]) if extra.get("stack") else None
+        return cls(float(extra.get("weight", 0.0)), float(extra["threshold"]), stack)
+
+    def scores(self, model: np.ndarray | None, results: Sequence[Any]) -> np.ndarray:
+        """The urgency score of each appeal from the head's P (None: no head) and the lexicon's results."""
+        if self.stack is not None and model is not None:
+            return self.stack.score(model, results)
+        return mix(model, np.array([r.score for r in results], float), self.weight)
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class UrgencyScorer:
         results = self.lexicon.match_many(prepared)
         lex = np.array([r.score for r in results], float)
         model = self.model_proba(X)
-        scores = mix(model, lex, self.config.weight)
+        scores = self.config.scores(model, results)
         out = []
         for i, res in enumerate(results):
             kinds = [k for k in res.kinds if k != GENERIC or len(res.kinds) == 1]
@@ -155,55 +167,72 @@ def choose_out_of_fold(y: np.ndarray, model: np.ndarray, lexicon: np.ndarray, we
 # --------------------------------------------------------------------------- on the hand-labelled set
 
 
-def _labelled_scores(bundle: Bundle, scorer: UrgencyScorer, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(P_head, lexicon score) of labelled texts, encoded as the dispatcher encodes an appeal."""
+def _labelled_scores(bundle: Bundle, scorer: UrgencyScorer,
+                     texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """(P_head, lexicon score, lexicon results) of labelled texts, encoded as the dispatcher encodes an appeal."""
     X, prepared, _ = bundle.encode_pairs([(None, t) for t in texts])
     model = scorer.model_proba(X)
     if model is None:
         raise ValueError(f"bundle {bundle.version} has no {HEAD!r} head")
-    return model, np.array([r.score for r in scorer.lexicon.match_many(prepared)], float)
+    results = scorer.lexicon.match_many(prepared)
+    return model, np.array([r.score for r in results], float), results
 
 
 def tune_urgency(bundle: Bundle, section: HazardMixParams, *, labels: Any | None = None,
-                 lexicon: Any | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Choose the bundle's weight and threshold on the hand-labelled set (all of it: what is shipped) and
-    score the same choice out of fold (what is reported). Returns (``urgency.json``, the report)."""
+                 lexicon: Any | None = None, stack: Stacker | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Choose the bundle's weight (or take the second stage ``stack``, fitted on training rows) and the
+    threshold on the hand-labelled set (all of it: what is shipped) and score the same choice out of fold
+    (what is reported). Returns (``urgency.json``, the report)."""
     from minyi_nlp.data.urgency_labels import read_urgency_labels
     from minyi_nlp.routing.urgency_eval import Targets, read_design
 
     labels = read_urgency_labels() if labels is None else labels
     sizes = read_design()["stratum_sizes"]
     scorer = UrgencyScorer(bundle, lexicon)
-    model, lex = _labelled_scores(bundle, scorer, labels["text"].tolist())
+    model, lex, results = _labelled_scores(bundle, scorer, labels["text"].tolist())
     y = labels["urgent"].to_numpy(int)
     strata = labels["stratum"]
     targets = Targets(section.target_recall, section.target_precision)
-    shipped = choose(y, model, lex, section.weights, section.target_recall)
-    oof_flags, _, chosen = choose_out_of_fold(y, model, lex, section.weights, section.target_recall,
-                                              section.folds)
+    mix_choice = choose(y, model, lex, section.weights, section.target_recall)
+    mixed = mix(model, lex, mix_choice["weight"])
+    scorers = {"lexicon": lex, "head": model, "mixed": mixed}
+    if stack is None:  # the mix: weight and threshold chosen together
+        shipped, flagged = mix_choice, mixed
+        oof_flags, _, chosen = choose_out_of_fold(y, model, lex, section.weights, section.target_recall,
+                                                  section.folds)
+        how = {"scorer": "mixed", "weight": shipped["weight"]}
+    else:  # the second stage: only the threshold is chosen here
+        flagged = scorers["stacked"] = stack.score(model, results)
+        zeros = np.zeros(len(y))
+        shipped = choose(y, flagged, zeros, [0.0], section.target_recall)
+        oof_flags, _, chosen = choose_out_of_fold(y, flagged, zeros, [0.0], section.target_recall, section.folds)
+        how = {"scorer": "stacked", "stack": stack.as_dict()}
     oof = binary_report(y, oof_flags, strata, sizes)
     oof["choices"] = chosen
-    mixed = mix(model, lex, shipped["weight"])
     half = in_test_half(labels["id"])
     test = labels[half].reset_index(drop=True)
-    extra = {"weight": shipped["weight"], "threshold": round(shipped["threshold"], 6),
+    # stored rounded DOWN, and the in-sample figures use the stored value: the served flag is exactly this one
+    threshold = float(np.floor(shipped["threshold"] * 1e6) / 1e6)
+    extra = {**how, "threshold": threshold,
              "lexicon_version": scorer.lexicon.version, "target_recall": section.target_recall,
              "chosen_on": f"{len(labels)} hand-labelled appeals ({int(y.sum())} urgent)"}
     report = {
         "labels": "data/labels/urgency/labels.csv", "n": len(labels), "urgent": int(y.sum()),
         "targets": {"recall": targets.recall, "precision": targets.precision},
-        "shipped": {**extra, "in_sample": binary_report(y, mixed >= shipped["threshold"], strata, sizes)},
+        "shipped": {**extra, "in_sample": binary_report(y, flagged >= threshold, strata, sizes)},
         "out_of_fold": oof,
         "meets_target": bool(oof["recall"] is not None and oof["recall"] >= targets.recall
                              and (oof["precision"] or 0) >= targets.precision),
         "scorers": {name: {**evaluate_scorer(labels, s, sizes=sizes, targets=targets, folds=section.folds),
                            "test_half": evaluate_scorer(test, s[half], sizes=sizes, targets=targets,
                                                         folds=section.folds)}
-                    for name, s in (("lexicon", lex), ("head", model), ("mixed", mixed))},
+                    for name, s in scorers.items()},
         "weights_tried": list(section.weights),
-        "notes": ["shipped: weight and threshold chosen on all the labels (in-sample figures are optimistic); "
-                  "out_of_fold: the same choice made on 4/5 of the labels and applied to the other 1/5, pooled: "
-                  "the honest figure.",
+        "mixed_weight": mix_choice["weight"],
+        "notes": ["shipped: weight (mixed) and threshold chosen on all the labels (in-sample figures are "
+                  "optimistic); stacked: a second stage fitted on the head's training rows, only its threshold "
+                  "chosen on the labels; out_of_fold: the same choice made on 4/5 of the labels and applied to "
+                  "the other 1/5, pooled: the honest figure.",
                   "pool_weighted: each labelled appeal weighted back to the 14,071-appeal pool by lexicon stratum."],
     }
     return extra, report

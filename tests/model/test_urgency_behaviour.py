@@ -55,7 +55,12 @@ def test_train_reports_the_flag_on_the_hand_labels(trained):
     report = trained.metrics["urgency_flag"]
     assert report["n"] >= 500 and report["urgent"] >= 100
     shipped = report["shipped"]
-    assert shipped["weight"] in report["weights_tried"]
+    assert report["mixed_weight"] in report["weights_tried"]
+    # params.yaml ships the second stage, fitted on the head's training rows (hand-read ones included), not these
+    assert shipped["scorer"] == "stacked" and "stacked" in report["scorers"]
+    fit = report["stack_fit"]
+    assert fit["rows"] >= 1000 and fit["urgent"] >= 60 and str(fit["C"]) in fit["C_tried"]
+    assert shipped["stack"]["coef"] == fit["coef"]
     assert shipped["in_sample"]["recall"] >= 0.95  # chosen for it on these labels
     oof = report["out_of_fold"]
     assert len(oof["choices"]) == 5 and 0 < oof["recall"] <= 1 and 0 < oof["precision"] <= 1
