@@ -88,7 +88,8 @@ def test_overrides_are_learnt_and_served_after_promotion(trained, prepared_dir, 
     held = len(APPEALS) - len(feedback)
     assert report["data"]["decisions"]["n"] == held  # only decisions neither bundle trained on
     on_decisions = report["deltas"]["decisions"]["department"]["top1"]
-    assert on_decisions["candidate"] > on_decisions["champion"]
+    # the held-out fifth may hold only appeals the champion already routed right (then both score 1.0)
+    assert on_decisions["candidate"] == 1.0 or on_decisions["candidate"] > on_decisions["champion"]
     assert report["verdict"] in ("better", "no worse"), report["outcomes"]
 
     promoted = runner.invoke(app, ["--quiet", "models", "promote", candidate.bundle_dir.name, "--no-track",
