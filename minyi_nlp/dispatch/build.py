@@ -91,11 +91,11 @@ def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]
     train, val, test = enc.part("train"), enc.part("val"), enc.part("test")
     category = bundle.head("category")
     threshold = params.routing.subcategory_threshold
-    first = fit_head(params.heads["department"], train, encoder=bundle.encoder)
     head = bundle.head("department")
+    first = fit_head(params.heads["department"], train, rules=head.rules, encoder=bundle.encoder)
     val_y = val.frame["label"].astype(str).tolist()
-    val_model = as_dicts(first.predict_proba(val.X), first.labels)
-    test_model = as_dicts(head.predict_proba(test.X), head.labels)
+    val_model = as_dicts(first.predict_proba(val.X, val.prepared), first.labels)
+    test_model = as_dicts(head.predict_proba(test.X, test.prepared), head.labels)
 
     def duty(rows: Any) -> list[dict[str, float]]:
         return duty_inputs(bundle, rows.X, category.predict_proba(rows.X), category.labels, threshold)

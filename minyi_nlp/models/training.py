@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 KEYWORDS_DIR = RESOURCES_DIR / "keywords"
 WEIGHT_GRID: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 FIT_SPLITS = ("train", "val")
+UNIT_NAMES = "departments"  # keyword rules from departments.yaml, not a file
 
 
 @dataclass
@@ -62,7 +63,12 @@ class Trained:
 
 
 def read_keyword_rules(name: str) -> list[tuple[str, str]]:
-    """``resources/keywords/<name>.yaml``: ``rules: [{label, pattern}, …]``."""
+    """``resources/keywords/<name>.yaml``: ``rules: [{label, pattern}, …]``; ``departments``: the names of
+    every department type in the lists' ``departments.yaml`` (aliases and patterns)."""
+    if name == UNIT_NAMES:
+        from minyi_nlp.routing.departments import unit_name_rules
+
+        return unit_name_rules()
     path = KEYWORDS_DIR / f"{name}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"keyword rules {path} not found (params.yaml heads.*.keywords.file = {name!r})")
