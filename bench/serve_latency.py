@@ -155,6 +155,66 @@ async def run_level(port: int, bodies: list[bytes], clients: int, requests: int,
             "errors": errors}
 
 
+# layers of a sampled stack: the first three by any frame of the stack (what runs inside them), the others by
+# the innermost frame (a frame's text is "function (file:line)"); the first that matches wins
+STACK_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("model (Dispatcher.suggest_many)", ("suggest_many",)),
+    ("database write", ("add_suggestions",)),
+    ("suggestion to JSON, masking (_compute)", ("_compute",)),
+)
+LEAF_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("JSON encode/decode", ("serve/responses.py", "json/", "orjson")),
+    ("request validation (pydantic)", ("pydantic",)),
+    ("HTTP (uvicorn, httptools)", ("uvicorn/", "httptools")),
+    ("FastAPI, Starlette, the service's middleware", ("fastapi/", "starlette/", "serve/")),
+    ("event loop, threads", ("asyncio/", "anyio/", "threading", "queue.py", "uvloop")),
+)
+
+
+def layer_of(stack: str) -> str:
+    """The layer of one sampled stack (frames joined by ';', outermost first)."""
+    for name, keys in STACK_LAYERS:
+        if any(k in stack for k in keys):
+            return name
+    leaf = stack.rsplit(";", 1)[-1]
+    return next((name for name, keys in LEAF_LAYERS if any(k in leaf for k in keys)), "other")
+
+
+def start_spy(proc: subprocess.Popen, seconds: float) -> tuple[subprocess.Popen, Path] | None:
+    """py-spy recording one serving process (the first worker when there are several), or None."""
+    import shutil
+
+    import psutil
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("note: py-spy not installed, no layer profile", file=sys.stderr)
+        return None
+    children = psutil.Process(proc.pid).children(recursive=True)
+    workers = [c for c in children if "multiprocessing" in " ".join(c.cmdline())] or children
+    pid = workers[0].pid if workers else proc.pid
+    out = Path(tempfile.mkdtemp(prefix="minyi-spy-")) / "stacks.txt"
+    rec = subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "250", "--gil",
+                            "-f", "raw", "-o", str(out), "--nonblocking"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return rec, out
+
+
+def finish_spy(rec: subprocess.Popen, out: Path) -> dict[str, float]:
+    """Share (%) of the recorded samples per layer (:func:`layer_of`)."""
+    rec.wait(120)
+    counts: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines() if out.exists() else []:
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        layer = layer_of(stack)
+        counts[layer] = counts.get(layer, 0) + int(n)
+        total += int(n)
+    return {k: round(100 * v / total, 1) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])} if total else {}
+
+
 def memory(proc: subprocess.Popen) -> dict:
     """RSS and PSS (MB) of the server's processes: the parent and, with several workers, each child."""
     import psutil
@@ -293,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, default=200, help="texts for the per-step profile (0: skip)")
     ap.add_argument("--reloads", type=int, default=5, help="reloads under load after the levels (0: skip)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--py-spy", type=float, default=0.0, metavar="SECONDS",
+                    help="sample one server process with py-spy (GIL holder only) for SECONDS during the last "
+                         "level and print where its time goes by layer (needs py-spy, a dev dependency)")
     args = ap.parse_args(argv)
 
     texts = load_texts(args.data)
@@ -317,7 +380,11 @@ def main(argv: list[str] | None = None) -> int:
         for clients in (int(c) for c in args.clients.split(",")):
             n = args.requests or (300 if clients == 1 else 2_000)
             before = model_counters(port)
+            last = clients == int(args.clients.split(",")[-1])
+            spy = start_spy(proc, args.py_spy) if args.py_spy and last else None
             level = asyncio.run(run_level(port, bodies, clients, n, args.max_seconds))
+            if spy is not None:
+                results["layers_pct"] = finish_spy(*spy)
             if args.workers == 1:  # with several processes /metrics shows one of them
                 level["batching"] = batch_stats(before, model_counters(port))
             results["levels"].append(level)
@@ -353,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"  throughput at {level['clients']} clients: {level['throughput_rps']} req/s / target "
                   f"{TARGET_RPS:.0f} = {level['throughput_rps'] / TARGET_RPS:.2f} of the target")
+    if results.get("layers_pct"):
+        print("\nwhere one server process's time goes under the last level (py-spy, samples holding the GIL):")
+        for layer, pct in results["layers_pct"].items():
+            print(f"  {layer:<44} {pct:5.1f} %")
     if args.profile:
         prof = profile(texts, args.profile, explain)
         results["profile_ms"] = prof

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -130,10 +130,10 @@ def _known_role(request: Request) -> Role:
     return found
 
 
-def require(role: Role) -> Callable[..., Role]:
+def require(role: Role) -> Callable[..., Awaitable[Role]]:
     """A dependency that lets through keys of ``role`` or higher."""
 
-    def dependency(request: Request, _: BearerCredentials) -> Role:
+    async def dependency(request: Request, _: BearerCredentials) -> Role:  # async: no worker thread
         found = _known_role(request)
         if RANK[found] < RANK[role]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API key has role {found}; {role} is required")
@@ -143,10 +143,10 @@ def require(role: Role) -> Callable[..., Role]:
     return dependency
 
 
-def require_one_of(*roles: Role) -> Callable[..., Role]:
+def require_one_of(*roles: Role) -> Callable[..., Awaitable[Role]]:
     """A dependency that lets through keys of exactly these roles."""
 
-    def dependency(request: Request, _: BearerCredentials) -> Role:
+    async def dependency(request: Request, _: BearerCredentials) -> Role:  # async: no worker thread
         found = _known_role(request)
         if found not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN,

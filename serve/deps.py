@@ -1,5 +1,6 @@
 """Typed dependencies: the loaded dispatcher, the store and the suggestion service (swap them in tests
-with ``app.dependency_overrides``)."""
+with ``app.dependency_overrides``). They are ``async def``: FastAPI runs a plain ``def`` dependency in a
+worker thread, a thread hop per dependency per request for what is an attribute read."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from serve.store import Store
 from serve.suggest import SuggestionService
 
 
-def get_dispatcher(request: Request) -> Any:
+async def get_dispatcher(request: Request) -> Any:
     """The current :class:`minyi_nlp.dispatch.Dispatcher` (503 while none is loaded). A request keeps
     the one it got even if an admin reload swaps in a new one meanwhile."""
     dispatcher = getattr(request.app.state, "dispatcher", None)
@@ -22,19 +23,19 @@ def get_dispatcher(request: Request) -> Any:
     return dispatcher
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_service(request: Request) -> SuggestionService:
+async def get_service(request: Request) -> SuggestionService:
     return request.app.state.service
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_settings(request: Request) -> ServeSettings:
+async def get_settings(request: Request) -> ServeSettings:
     return request.app.state.settings
 
 

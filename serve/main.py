@@ -23,6 +23,7 @@ from serve.auth import load_api_keys
 from serve.db import make_engine, migrate
 from serve.guard import RequestGuard
 from serve.hotspots import HotspotBoard
+from serve.memory import freeze_long_lived
 from serve.metrics import Metrics, MetricsMiddleware, MonitorCollector
 from serve.pii_vault import load_vault
 from serve.routers import admin, appeals, console, decisions, health, hotspots, meta, monitor, suggestions
@@ -73,6 +74,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if state.dispatcher is not None:
         await anyio.to_thread.run_sync(warm_up, state.dispatcher)
         await anyio.to_thread.run_sync(state.appeals.rebuild_index, state.dispatcher)
+    if settings.serve_gc_freeze:
+        await anyio.to_thread.run_sync(freeze_long_lived)
     state.metrics.set_model(getattr(state.dispatcher, "version", None))
     log.info("minyi service ready: model %s, database %s", getattr(state.dispatcher, "version", None),
              engine.url.render_as_string(hide_password=True))

@@ -1,4 +1,5 @@
-"""Give freed heap memory back to the operating system after a model swap."""
+"""Memory of a serving process: keep the loaded model out of garbage collections, and give the heap of a
+swapped-out model back to the operating system."""
 
 from __future__ import annotations
 
@@ -22,11 +23,26 @@ def _libc() -> Any:
     return libc if libc is not None and hasattr(libc, "malloc_trim") else None
 
 
-def release_freed_memory() -> bool:
-    """Collect garbage, then ask glibc to return free heap pages (``malloc_trim``); False where there is no
-    glibc. Python frees an old model's arrays at once, but the allocator keeps the pages for reuse, so
-    without this a process's RSS grows by most of a model with every reload."""
+def freeze_long_lived() -> int:
+    """Collect, then move every object alive now (the model, the lists, the similar-appeal index) to the
+    permanent generation, so that the collections requests trigger no longer walk them (a full collection
+    over a loaded model is a latency spike of a request). Objects frozen earlier are unfrozen first, so a
+    model swapped out since is collected. Returns how many objects are frozen."""
+    gc.unfreeze()
     gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def release_freed_memory(*, freeze: bool = False) -> bool:
+    """Collect garbage (``freeze``: unfreeze first and freeze what is alive after, see
+    :func:`freeze_long_lived`), then ask glibc to return free heap pages (``malloc_trim``); False where there
+    is no glibc. Python frees an old model's arrays at once, but the allocator keeps the pages for reuse, so
+    without this a process's RSS grows by most of a model with every reload."""
+    if freeze:
+        freeze_long_lived()
+    else:
+        gc.collect()
     libc = _libc()
     if libc is None:
         return False

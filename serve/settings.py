@@ -63,6 +63,7 @@ class ServeSettings(BaseSettings):
     # after a reload: collect the previous model and give its freed heap back to the OS (a full collection
     # costs ~0.1-1 s in a process with a large heap, e.g. a test run's)
     serve_release_memory_on_reload: bool = True
+    serve_gc_freeze: bool = True  # after start-up and each reload, keep the loaded model out of GC passes
     hotspots_cache_s: float = Field(30.0, ge=0)  # GET /v1/hotspots reuses a ranking this long while nothing arrives
 
     pii_key: SecretStr | None = None

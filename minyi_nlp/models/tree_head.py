@@ -22,6 +22,7 @@ import json
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -61,6 +62,21 @@ def _weights(model: object) -> tuple[np.ndarray, np.ndarray]:
     if coef.shape[1] == 1:
         return np.column_stack([-coef[:, 0] / 2, coef[:, 0] / 2]), np.array([-icpt[0] / 2, icpt[0] / 2])
     return coef, icpt
+
+
+def _fit_one(model: object, X: sp.csr_matrix, y: np.ndarray) -> object:
+    return model.fit(X, y)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One parent node's model before fitting (see :meth:`TreeHead._plan`)."""
+
+    local: sp.csr_matrix
+    y: np.ndarray
+    cols: np.ndarray
+    n_features: int
+    splits: list[tuple[np.ndarray, np.ndarray]]
 
 
 def _fit_level_temperature(blocks: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
@@ -116,7 +132,7 @@ class TreeHead:
             rows = np.flatnonzero([len(p) >= k for p in paths])
             parents = sorted({SEP.join(paths[i][: k - 1]) for i in rows})
             oof: list[tuple[np.ndarray, np.ndarray]] = []
-            n_models = 0
+            plans: list[_Plan | None] = []
             for par in parents:
                 mine = rows[[SEP.join(paths[i][: k - 1]) == par for i in rows]]
                 labels = np.asarray([SEP.join(paths[i][:k]) for i in mine], dtype=object)
@@ -127,16 +143,20 @@ class TreeHead:
                     nodes.append(str(c))
                     parent.append(index[par] if k > 1 else -1)
                     level.append(k)
-                if len(classes) == 1:
+                plans.append(None if len(classes) == 1 else
+                             self._plan(X[mine], yi, None if group_arr is None else group_arr[mine], allowed))
+            fitted = self._fit_plans([p for p in plans if p is not None])
+            n_models = len(fitted)
+            for plan in plans:
+                if plan is None:
                     blocks.append(sp.csr_matrix((X.shape[1], 1), dtype=np.float32))
                     bias.append(np.zeros(1))
                     continue
-                W, b, scores = self._fit_model(X[mine], yi, None if group_arr is None else group_arr[mine], allowed)
+                W, b, scores = fitted.pop(0)
                 blocks.append(W)
                 bias.append(b)
-                n_models += 1
                 if scores is not None:
-                    oof.append((scores, yi))
+                    oof.append((scores, plan.y))
             temperature = _fit_level_temperature(oof) if oof else 1.0
             temps += [temperature] * (len(starts) - len(temps))
             log.info("tree head level %d: %d nodes under %d parents, %d models, temperature %.3f", k,
@@ -153,13 +173,10 @@ class TreeHead:
         self.temperature_ = np.asarray(temps, np.float64)
         return self
 
-    def _fit_model(self, X: sp.csr_matrix, y: np.ndarray, groups: np.ndarray | None,
-                   allowed: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray | None]:
-        """One parent's model: (pruned weights over every encoder column, bias, out-of-fold scores or None)."""
-        from sklearn.base import clone
+    def _plan(self, X: sp.csr_matrix, y: np.ndarray, groups: np.ndarray | None, allowed: np.ndarray) -> _Plan:
+        """One parent's model, to be fitted: its rows restricted to the features they use and are allowed to
+        read, and its out-of-fold splits (none when a class is too rare or missing from a fold)."""
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
-        from minyi_nlp.models.heads import _estimator
 
         cols = np.unique(X.indices)
         cols = cols[allowed[cols]]
@@ -167,27 +184,46 @@ class TreeHead:
             local = X[:, cols]
         else:  # rows with no readable feature: the intercepts alone
             cols, local = np.zeros(1, np.int64), sp.csr_matrix((X.shape[0], 1), dtype=np.float32)
-        keep = self.params.max_weights
-        est = _estimator(self.params)
-        oof = None
         folds = int(min(self.params.calibration_cv, np.bincount(y).min()))
+        splits: list[tuple[np.ndarray, np.ndarray]] = []
         if folds >= 2:
-            oof = np.zeros((len(y), int(y.max()) + 1))
             if groups is not None and len(np.unique(groups)) >= folds:
-                splits = StratifiedGroupKFold(folds, shuffle=True, random_state=self.params.random_state).split(
+                split = StratifiedGroupKFold(folds, shuffle=True, random_state=self.params.random_state).split(
                     local, y, groups)
             else:
-                splits = StratifiedKFold(folds, shuffle=True, random_state=self.params.random_state).split(local, y)
-            for tr, va in splits:
-                if len(np.unique(y[tr])) < oof.shape[1]:  # a class missing from this fold: skip it
-                    oof = None
-                    break
-                oof[va] = _scores(clone(est).fit(local[tr], y[tr]), local[va], keep)
-        W, b = _weights(clone(est).fit(local, y))
-        W = _prune(W, keep)
-        r, c = np.nonzero(W)
-        out = sp.csr_matrix((W[r, c].astype(np.float32), (cols[r], c)), shape=(X.shape[1], W.shape[1]))
-        return out, b, oof
+                split = StratifiedKFold(folds, shuffle=True, random_state=self.params.random_state).split(local, y)
+            splits = list(split)
+            if any(len(np.unique(y[tr])) < int(y.max()) + 1 for tr, _ in splits):  # a class missing from a fold
+                splits = []
+        return _Plan(local, y, cols, int(X.shape[1]), splits)
+
+    def _fit_plans(self, plans: Sequence[_Plan]) -> list[tuple[sp.csr_matrix, np.ndarray, np.ndarray | None]]:
+        """Every plan's (pruned weights over every encoder column, bias, out-of-fold scores or None): all fold
+        and final fits of a level at once, on ``params.n_jobs`` processes (the same fits as one by one)."""
+        from joblib import Parallel, delayed
+        from sklearn.base import clone
+
+        from minyi_nlp.models.heads import _estimator
+
+        est = _estimator(self.params)
+        jobs = [(i, None, p.local, p.y) for i, p in enumerate(plans)]
+        jobs += [(i, va, p.local[tr], p.y[tr]) for i, p in enumerate(plans) for tr, va in p.splits]
+        done = Parallel(n_jobs=self.params.n_jobs)(delayed(_fit_one)(clone(est), X, y) for _, _, X, y in jobs)
+        keep = self.params.max_weights
+        oof = [np.zeros((len(p.y), int(p.y.max()) + 1)) if p.splits else None for p in plans]
+        final: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * len(plans)
+        for (i, va, _, _), model in zip(jobs, done, strict=True):
+            if va is None:
+                final[i] = _weights(model)
+            else:
+                oof[i][va] = _scores(model, plans[i].local[va], keep)  # type: ignore[index]
+        out = []
+        for p, (W, b), scores in zip(plans, final, oof, strict=True):
+            W = _prune(W, keep)
+            r, c = np.nonzero(W)
+            Wc = sp.csr_matrix((W[r, c].astype(np.float32), (p.cols[r], c)), shape=(p.n_features, W.shape[1]))
+            out.append((Wc, b, scores))
+        return out
 
     # -- predict ----------------------------------------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from serve.auth import ADMIN_RESPONSES, AdminRole
 from serve.deps import MetricsDep
-from serve.memory import release_freed_memory
+from serve.memory import freeze_long_lived, release_freed_memory
 from serve.responses import json_response
 from serve.suggest import warm_up
 
@@ -41,7 +41,10 @@ async def reload_models(request: Request, _: AdminRole, metrics: MetricsDep) -> 
         request.app.openapi_schema = None  # its vocabulary comes from the lists just loaded
         metrics.set_model(new.version)
         metrics.reloads.labels("ok").inc()
-        if state.settings.serve_release_memory_on_reload:
-            await anyio.to_thread.run_sync(release_freed_memory)  # the previous model's pages, once it is gone
+        freeze = state.settings.serve_gc_freeze
+        if state.settings.serve_release_memory_on_reload:  # the previous model's pages, once it is gone
+            await anyio.to_thread.run_sync(lambda: release_freed_memory(freeze=freeze))
+        elif freeze:
+            await anyio.to_thread.run_sync(freeze_long_lived)
     log.info("model reloaded: %s → %s", previous, new.version)
     return json_response({"model_version": new.version, "previous_version": previous})

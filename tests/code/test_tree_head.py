@@ -128,3 +128,16 @@ def test_decided_key_is_the_finest_sure_node_else_its_parent(fitted):
     assert decided_keys(p, head, threshold=0.9)[0][0].key == "城乡建设"  # nothing clears it: the 一级
     low = decided_keys(p, head, threshold=0.1)[0]  # under every 一级, its finest node that clears it
     assert [k.key for k in low] == ["城乡建设/城市建设和市政管理/燃气供应", "政法/交通管理", "教育文体"]
+
+
+def test_fits_on_two_processes_are_the_fits_of_one(fitted):
+    """``n_jobs`` only spreads the fold and final fits of a level over processes: same weights, biases and
+    temperatures as fitting them one by one."""
+    enc, one = fitted
+    texts = [t for ts in ROWS.values() for t in ts]
+    labels = [p for p, ts in ROWS.items() for _ in ts]
+    two = TreeHead(PARAMS.model_copy(update={"max_weights": 30, "n_jobs": 2})).fit(enc.transform(texts), labels)
+    assert two.labels == one.labels
+    assert abs(two.W_ - one.W_).max() == 0
+    assert np.array_equal(two.b_, one.b_)
+    assert np.array_equal(two.temperature_, one.temperature_)

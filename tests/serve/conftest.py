@@ -51,7 +51,7 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Any]:
                                   "api_keys_file": tmp_path / "api_keys", "pii_key_file": tmp_path / "pii.key",
                                   # a full gc.collect() per reload in the test process's large heap is slow; the
                                   # real-server tests (test_reliability) keep the default
-                                  "serve_release_memory_on_reload": False}
+                                  "serve_release_memory_on_reload": False, "serve_gc_freeze": False}
         values.update(overrides)
         return ServeSettings(**values)
 
