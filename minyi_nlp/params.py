@@ -61,7 +61,7 @@ class KeywordParams(BaseModel):
     """``heads.<name>.keywords``: explicit wording that names a label, mixed into the head's output."""
 
     model_config = ConfigDict(extra="forbid")
-    file: str  # resources/keywords/<file>.yaml: rules (label, regular expression)
+    file: str  # resources/keywords/<file>.yaml: rules (label, regex); departments: the lists' department names
     weight: float | None = Field(0.5, ge=0, le=1)  # None: the out-of-fold best on the training part
     cv_folds: int = Field(4, ge=2)  # folds of the out-of-fold weight curve
 

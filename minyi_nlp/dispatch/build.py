@@ -83,6 +83,17 @@ def load_tasks(params: Params, *, processed_dir: Path | None = None,
     return tasks
 
 
+UNIT_NAMES = "departments"  # heads.<name>.keywords.file: the department types' names, from the lists
+
+
+def keyword_sources() -> dict[str, list[tuple[str, str]]]:
+    """Keyword rules that come from the lists rather than a file: ``departments``, every department type's
+    names (``departments.yaml`` aliases and patterns), the units an appeal may name ("尊敬的A3区城管局")."""
+    from minyi_nlp.routing.departments import unit_name_rules
+
+    return {UNIT_NAMES: unit_name_rules()}
+
+
 def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]:
     """Blend weight and temperature of the department head against the duty list, tuned on its ``val`` rows
     with a head fitted on its ``train`` rows only; then the shipped routing scored on the ``test`` rows."""
@@ -91,11 +102,11 @@ def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]
     train, val, test = enc.part("train"), enc.part("val"), enc.part("test")
     category = bundle.head("category")
     threshold = params.routing.subcategory_threshold
-    first = fit_head(params.heads["department"], train, encoder=bundle.encoder)
     head = bundle.head("department")
+    first = fit_head(params.heads["department"], train, rules=head.rules, encoder=bundle.encoder)
     val_y = val.frame["label"].astype(str).tolist()
-    val_model = as_dicts(first.predict_proba(val.X), first.labels)
-    test_model = as_dicts(head.predict_proba(test.X), head.labels)
+    val_model = as_dicts(first.predict_proba(val.X, val.prepared), first.labels)
+    test_model = as_dicts(head.predict_proba(test.X, test.prepared), head.labels)
 
     def duty(rows: Any) -> list[dict[str, float]]:
         return duty_inputs(bundle, rows.X, category.predict_proba(rows.X), category.labels, threshold)
@@ -237,7 +248,7 @@ def train_bundle(
     with progress.stage("train", total=len(params.heads) * 2 + 6):
         with progress.step("load data of " + ", ".join(params.heads)):
             tasks = load_tasks(params, processed_dir=processed_dir, feedback=feedback)
-        trained = train_heads(params, tasks)
+        trained = train_heads(params, tasks, keyword_sources=keyword_sources())
         metrics = trained.metrics
         lists = load_lists()
         bundle = trained.bundle

@@ -110,9 +110,9 @@ def department_ranks(bundle: Bundle, texts: list[str], y: list[str], lists: Any)
     from minyi_nlp.dispatch.dispatcher import ROUTING_EXTRA, Routing
     from minyi_nlp.dispatch.evaluate import as_dicts, rankings
 
-    X, _ = bundle.encode(texts)
+    X, prepared = bundle.encode(texts)
     cats = as_dicts(bundle.predict_proba("category", X), bundle.head("category").labels)
-    deps = as_dicts(bundle.predict_proba("department", X), bundle.head("department").labels) \
+    deps = as_dicts(bundle.predict_proba("department", X, prepared), bundle.head("department").labels) \
         if "department" in bundle.heads else None
     routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA))
     ranked = rankings(cats, deps, lists, blend=routing.blend, temperature=routing.temperature)

@@ -251,7 +251,7 @@ class Dispatcher:
         bundle = self.bundle
         X, prepared, masked = bundle.encode_pairs(list(appeals))
         cat = bundle.predict_proba("category", X)
-        dep = bundle.predict_proba("department", X) if "department" in bundle.heads else None
+        dep = bundle.predict_proba("department", X, prepared) if "department" in bundle.heads else None
         dep_labels = bundle.heads["department"].labels if dep is not None else []
         typ = bundle.predict_proba("appeal_type", X, prepared) if "appeal_type" in bundle.heads else None
         typ_labels = bundle.heads["appeal_type"].labels if typ is not None else []

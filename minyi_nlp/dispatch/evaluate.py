@@ -311,12 +311,12 @@ def department_scores(dispatcher: Any, texts: Sequence[str]) -> tuple[list[dict]
     from minyi_nlp.dispatch.subcategory import duty_inputs
 
     bundle = dispatcher.bundle
-    X, _ = bundle.encode(list(texts))
+    X, prepared = bundle.encode(list(texts))
     cats = duty_inputs(bundle, X, bundle.predict_proba("category", X), bundle.head("category").labels,
                        dispatcher.routing.subcategory_threshold)
     if "department" not in bundle.heads:
         return cats, None
-    return cats, as_dicts(bundle.predict_proba("department", X), bundle.head("department").labels)
+    return cats, as_dicts(bundle.predict_proba("department", X, prepared), bundle.head("department").labels)
 
 
 def evaluate_department_file(

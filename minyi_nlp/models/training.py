@@ -61,8 +61,12 @@ class Trained:
     data_hashes: dict[str, str] = field(default_factory=dict)
 
 
-def read_keyword_rules(name: str) -> list[tuple[str, str]]:
-    """``resources/keywords/<name>.yaml``: ``rules: [{label, pattern}, …]``."""
+def read_keyword_rules(name: str, sources: Mapping[str, Sequence[tuple[str, str]]] | None = None
+                       ) -> list[tuple[str, str]]:
+    """``sources[name]`` when given (rules built by the caller, e.g. the department names of the lists), else
+    ``resources/keywords/<name>.yaml``: ``rules: [{label, pattern}, …]``."""
+    if sources and name in sources:
+        return [(str(label), str(pattern)) for label, pattern in sources[name]]
     path = KEYWORDS_DIR / f"{name}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"keyword rules {path} not found (params.yaml heads.*.keywords.file = {name!r})")
@@ -163,12 +167,13 @@ def tune_keyword_weight(section: HeadSection, rows: Encoded, rules: list[tuple[s
             "objective": "max out-of-fold macro-F1 on the training part (ties: smaller)"}
 
 
-def keyword_rules_for(section: HeadSection, rows: Encoded,
-                      encoder: Encoder) -> tuple[KeywordRules | None, dict[str, Any] | None]:
+def keyword_rules_for(section: HeadSection, rows: Encoded, encoder: Encoder,
+                      sources: Mapping[str, Sequence[tuple[str, str]]] | None = None
+                      ) -> tuple[KeywordRules | None, dict[str, Any] | None]:
     """The head's keyword rules with their weight (tuned out of fold when ``weight`` is null)."""
     if section.keywords is None:
         return None, None
-    rules = read_keyword_rules(section.keywords.file)
+    rules = read_keyword_rules(section.keywords.file, sources)
     tuning = None
     weight = section.keywords.weight
     if weight is None:
@@ -182,8 +187,10 @@ def data_hash(task: TaskData) -> str:
     return sha256_texts(fit["text"].astype(str).tolist() + fit["label"].astype(str).tolist())
 
 
-def train_heads(params: Params, tasks: Mapping[str, TaskData]) -> Trained:
-    """Fit the encoder on every task's training texts, then each head; report each on its test part."""
+def train_heads(params: Params, tasks: Mapping[str, TaskData],
+                keyword_sources: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> Trained:
+    """Fit the encoder on every task's training texts, then each head; report each on its test part.
+    ``keyword_sources``: keyword rules by name that are not files (:func:`read_keyword_rules`)."""
     corpus = [t for name, task in tasks.items() if params.heads[name].encoder_corpus
               for t in task.part(*FIT_SPLITS)["text"].astype(str)]
     with progress.step(f"fit encoder on {len(corpus):,} texts"):
@@ -199,7 +206,7 @@ def train_heads(params: Params, tasks: Mapping[str, TaskData]) -> Trained:
         fit_rows = enc.part(*FIT_SPLITS)
         t0 = time.perf_counter()
         with progress.step(f"fit head {name}"):
-            rules, tuning = keyword_rules_for(section, fit_rows, encoder)
+            rules, tuning = keyword_rules_for(section, fit_rows, encoder, keyword_sources)
             head = heads[name] = fit_head(section, fit_rows, rules, encoder)
         seconds = time.perf_counter() - t0
         test = enc.part("test")

@@ -47,6 +47,7 @@ __all__ = [
     "load_shangluo",
     "load_teddy_replies",
     "normalise_department",
+    "unit_name_rules",
     "write_report",
 ]
 
@@ -151,14 +152,21 @@ def mask_phones(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
+def unit_pattern(dept: DepartmentType) -> str:
+    """One regular expression for the names of a department type (aliases longest first, then patterns)."""
+    parts = [re.escape(a) for a in sorted(dept.aliases, key=len, reverse=True)] + [f"(?:{p})" for p in dept.patterns]
+    return "|".join(parts)
+
+
+def unit_name_rules(lists: RoutingLists | None = None) -> list[tuple[str, str]]:
+    """(department type, regular expression of its names) for every type of ``departments.yaml``: the
+    department head's keyword rules (an appeal that names a unit, "尊敬的A3区城管局", leans to its type)."""
+    lists = lists or load_lists()
+    return [(dept.name, unit_pattern(dept)) for dept in lists.departments.values()]
+
+
 def _unit_patterns(lists: RoutingLists) -> tuple[tuple[int, DepartmentType, re.Pattern[str]], ...]:
-    out = []
-    for order, dept in enumerate(lists.departments.values()):
-        parts = [re.escape(a) for a in sorted(dept.aliases, key=len, reverse=True)] + [
-            f"(?:{p})" for p in dept.patterns
-        ]
-        out.append((order, dept, re.compile("|".join(parts))))
-    return tuple(out)
+    return tuple((order, dept, re.compile(unit_pattern(dept))) for order, dept in enumerate(lists.departments.values()))
 
 
 def _resolve_level(dept: DepartmentType, level: str | None, lists: RoutingLists) -> DepartmentType:

@@ -188,3 +188,20 @@ def test_write_report_keeps_hand_judgements(tmp_path: Path, monkeypatch: pytest.
     )
     assert "| all | 4 | 4 | 100 % |" in text
     assert (pd.read_csv(sample_csv, dtype=str)["note"] == "checked").all()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("尊敬的A3区城管局：小区门口占道经营", "城市管理和行政执法局"),
+     ("请县教育局核查学校乱收费", "教育局"),
+     ("已向派出所报警但无人处理", "公安局")],
+)
+def test_unit_name_rules_fire_on_the_unit_an_appeal_names(text: str, expected: str) -> None:
+    from minyi_nlp.dispatch.build import keyword_sources
+    from minyi_nlp.models.heads import KeywordRules
+    from minyi_nlp.models.training import read_keyword_rules
+
+    rules = read_keyword_rules("departments", keyword_sources())
+    assert rules == departments.unit_name_rules()
+    assert expected in KeywordRules(weight=0.3, rules=rules).fired(text)
+    assert "教育局" not in KeywordRules(weight=0.3, rules=rules).fired("路灯不亮，晚上出行不便")

@@ -1,8 +1,9 @@
 """The feedback loop end to end on the real bundle: dispatchers correct a route → export → train with the
 feedback → compare → promote → reload → the same kind of appeal now gets the corrected route first.
 
-Elevator faults (电梯故障): the real bundle routes them to 住房和城乡建设局 or 街道办事处 first, while the
-special-equipment safety duty (特种设备) is 市场监督管理局's; the dispatchers correct every one.
+Fire-safety problems (消防通道堵塞, 消防栓损坏 …): the real bundle routes them to 城市管理和行政执法局, 街道办事处 or
+公安局 first (消防救援 has too few derived labels to be a target of the department head), while fire safety is
+消防救援's duty (政法/社会治安/消防安全 in the duty list); the dispatchers correct every one.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typer.testing import CliRunner
 
 from minyi_nlp.cli import app
 
-CORRECT = "市场监督管理局"
+CORRECT = "消防救援"
 PLACES = ["A3区", "A5区", "A7县", "A2区", "A1区洋湖街道"]
-WHAT = ["电梯经常故障停运", "电梯困人", "电梯年检过期仍在运行", "电梯运行时异响抖动", "电梯突然下坠",
-        "电梯门关不上", "电梯按键失灵", "电梯维保单位长期不来保养"]
-WHO = ["小区", "安置小区", "商住楼", "老旧小区的加装"]
-APPEALS = [f"{PLACES[i % 5]}{who}{what}，存在安全隐患，请相关部门检查处理"
+WHAT = ["消防通道被车辆长期堵塞", "楼道堆放杂物堵住消防通道", "消防栓损坏没有水", "消防设施长期失效没人维修",
+        "灭火器过期多年未更换", "消防喷淋系统一直不能用", "烟感报警器全部失灵", "安全出口被锁死"]
+WHO = ["小区", "安置小区", "商住楼", "老旧小区"]
+APPEALS = [f"{PLACES[i % 5]}{who}{what}，存在消防安全隐患，请相关部门检查处理"
            for i, (who, what) in enumerate((w, x) for w in WHO for x in WHAT)]
-NEW_APPEAL = "A5区某小区2栋的电梯这个月坏了三次，还把老人困在里面，维保公司敷衍了事，请求检查电梯安全"
+NEW_APPEAL = "A3区某小区楼道的消防栓没有水，烟感报警器也失灵了，存在消防安全隐患，请求检查处理"
 
 
 @pytest.fixture
