@@ -7,8 +7,8 @@ with the bundle's sub-category keys ("blend", weight fixed at ``--blend`` for co
 
     python bench/department_oof.py [--bundle models/bundles/default] [--blend 0.7] [--json out.json]
 
-Variants: ``before`` (3 calibration folds, no keyword rules), ``cv5`` (5 folds), ``shipped`` (params.yaml:
-5 folds and the unit-name rules). The duty inputs of the training rows are read through a sub-category head
+Variants: ``before`` (3 calibration folds, no keyword rules), ``cv5`` (5 folds), ``shipped`` (params.yaml),
+``single`` (params.yaml with ``ensemble: false``: one model on all rows, calibrated on the folds). The duty inputs of the training rows are read through a sub-category head
 that saw their weak labels, so the blend column flatters the duty list a little; the comparison between
 variants is what this is for.
 """
@@ -65,6 +65,8 @@ def main() -> None:
         "cv5": (section.model_copy(update={"keywords": None,
                                            "model": section.model.model_copy(update={"calibration_cv": 5})}), None),
         "shipped": (section, KeywordRules(weight=weight, rules=rules) if rules else None),
+        "single": (section.model_copy(update={"model": section.model.model_copy(update={"ensemble": False})}),
+                   KeywordRules(weight=weight, rules=rules) if rules else None),
     }
     out: dict[str, Any] = {"n": len(y), "folds": args.folds, "blend": args.blend, "bundle": str(args.bundle)}
     for name, (sec, kw) in variants.items():

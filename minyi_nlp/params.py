@@ -52,6 +52,8 @@ class HeadParams(BaseModel):
     class_weight: Literal["balanced"] | None = "balanced"
     calibration: Literal["isotonic", "sigmoid", "temperature"] = "isotonic"
     calibration_cv: int = Field(5, ge=2)  # capped by the rarest label's count
+    ensemble: bool = True  # isotonic/sigmoid: one model per calibration fold, averaged (False: one model on all
+    #                        rows, calibrated on the folds' out-of-fold scores: 1/folds of the weights to store)
     n_jobs: int | None = None
     random_state: int = 0
     max_weights: int | None = Field(None, ge=1)  # tree heads: keep the largest |weights| per class (sparse)

@@ -86,7 +86,8 @@ def _calibrated(params: HeadParams, y: np.ndarray, groups: Sequence | None, fold
     if groups is not None:  # keep the copies of one appeal on one side of each calibration split
         splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=params.random_state)
         cv = list(splitter.split(np.zeros(len(y)), y, groups))
-    return CalibratedClassifierCV(_estimator(params), method=params.calibration, cv=cv, n_jobs=params.n_jobs)
+    return CalibratedClassifierCV(_estimator(params), method=params.calibration, cv=cv, n_jobs=params.n_jobs,
+                                  ensemble=params.ensemble)
 
 
 class LinearHead:
