@@ -8,7 +8,8 @@ with the bundle's sub-category keys ("blend", weight fixed at ``--blend`` for co
     python bench/department_oof.py [--bundle models/bundles/default] [--blend 0.7] [--json out.json]
 
 Variants: ``before`` (3 calibration folds, no keyword rules), ``cv5`` (5 folds), ``shipped`` (params.yaml),
-``single`` (params.yaml with ``ensemble: false``: one model on all rows, calibrated on the folds). The duty inputs of the training rows are read through a sub-category head
+``single`` (params.yaml with ``ensemble: false``: one model on all rows, calibrated on the folds).
+The duty inputs of the training rows are read through a sub-category head
 that saw their weak labels, so the blend column flatters the duty list a little; the comparison between
 variants is what this is for.
 """
