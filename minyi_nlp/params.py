@@ -57,6 +57,8 @@ class HeadParams(BaseModel):
     n_jobs: int | None = None
     random_state: int = 0
     max_weights: int | None = Field(None, ge=1)  # tree heads: keep the largest |weights| per class (sparse)
+    weights: Literal["float32", "int8"] = "float32"  # int8: each feature's row quantised with its own scale
+    #                                                  (¼ of the memory; scores within ~1e-3, see models/heads.py)
 
 
 class KeywordParams(BaseModel):

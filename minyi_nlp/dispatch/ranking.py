@@ -62,16 +62,17 @@ def duty_scores(category_probs: Mapping[str, float], lists: Any) -> tuple[dict[s
 
     Categories missing from the duty list are skipped (their probability mass is lost, not spread).
     """
-    scores, levels, _ = _duty_terms(category_probs, lists)
+    scores, levels, _ = _duty_terms(category_probs, lists, keep_terms=False)
     return scores, levels
 
 
 Term = tuple[float, str, float]  # (P(c)·weight, category key, P(c))
 
 
-def _duty_terms(category_probs: Mapping[str, float], lists: Any
+def _duty_terms(category_probs: Mapping[str, float], lists: Any, keep_terms: bool = True
                 ) -> tuple[dict[str, float], dict[str, str], dict[str, list[Term]]]:
-    """:func:`duty_scores` and, per department type, the terms that made its score (for the reasons)."""
+    """:func:`duty_scores` and, per department type, the terms that made its score (for the reasons; empty
+    without ``keep_terms``)."""
     scores: dict[str, float] = {}
     best: dict[str, tuple[float, str]] = {}
     terms: dict[str, list[Term]] = {}
@@ -81,10 +82,13 @@ def _duty_terms(category_probs: Mapping[str, float], lists: Any
             continue
         for e in entries:
             term = p * e.weight
-            scores[e.department] = scores.get(e.department, 0.0) + term
-            terms.setdefault(e.department, []).append((term, category, p))
-            if term > best.get(e.department, (-1.0, ""))[0]:
-                best[e.department] = (term, e.level)
+            dept = e.department
+            scores[dept] = scores.get(dept, 0.0) + term
+            if keep_terms:
+                terms.setdefault(dept, []).append((term, category, p))
+            held = best.get(dept)
+            if held is None or term > held[0]:
+                best[dept] = (term, e.level)
     return scores, {d: lvl for d, (_, lvl) in best.items()}, terms
 
 
@@ -137,7 +141,7 @@ def rank_departments(
     """Department types best first (ties by name): the duty list through the category probabilities,
     blended with the department model's scores when given. Scores are over all types (``top_k`` only cuts
     the list). ``key_scores``: the probability a reason shows for a key (default its mass)."""
-    duty, levels, terms = _duty_terms(category_probs, lists)
+    duty, levels, terms = _duty_terms(category_probs, lists, keep_terms=reasons)
     scores = combine_scores(duty, model_scores, blend=blend, temperature=temperature)
     out = []
     for dept, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]:

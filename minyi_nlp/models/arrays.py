@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import mmap
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +33,46 @@ def load_array(path: Path, mmap: bool = True) -> np.ndarray:
     share its pages."""
     arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     return arr.view(np.ndarray) if isinstance(arr, np.memmap) else arr
+
+
+def is_mapped(arr: np.ndarray) -> bool:
+    """Whether ``arr`` is a view of a memory-mapped file (as :func:`load_array` returns with ``mmap``)."""
+    base = arr
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, mmap.mmap)
+
+
+def mapped_arrays(obj: object, _depth: int = 0) -> Iterator[np.ndarray]:
+    """The memory-mapped arrays held by ``obj``'s attributes (and by its dicts, lists, sparse matrices and
+    member objects, a few levels deep)."""
+    if _depth > 4:
+        return
+    if isinstance(obj, np.ndarray):
+        if is_mapped(obj):
+            yield obj
+        return
+    if isinstance(obj, dict):
+        values: list = list(obj.values())
+    elif isinstance(obj, list | tuple):
+        values = list(obj)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        values = list(vars(obj).values())
+    else:
+        return
+    for value in values:
+        yield from mapped_arrays(value, _depth + 1)
+
+
+def prefault(arrays: Iterator[np.ndarray] | list[np.ndarray], page: int = 4096) -> int:
+    """Read one byte of every page of ``arrays`` so that the OS maps them now rather than in a request
+    (a serving process's footprint is then known at start-up). Returns the bytes covered."""
+    total = 0
+    seen: set[int] = set()
+    for arr in arrays:
+        if id(arr) in seen or not arr.flags.c_contiguous or arr.nbytes == 0:
+            continue
+        seen.add(id(arr))
+        int(np.asarray(arr).reshape(-1).view(np.uint8)[::page].sum())
+        total += arr.nbytes
+    return total

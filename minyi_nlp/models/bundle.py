@@ -88,6 +88,12 @@ class Bundle:
     def version(self) -> str:
         return str(self.manifest.get("version", "unsaved"))
 
+    def prefault(self) -> int:
+        """Map every page of the bundle's memory-mapped weights now (see :func:`arrays.prefault`); bytes."""
+        from minyi_nlp.models.arrays import mapped_arrays, prefault
+
+        return prefault(list(mapped_arrays([self.encoder, self.heads])))
+
     def head(self, name: str) -> Head:
         try:
             return self.heads[name]

@@ -12,6 +12,11 @@ nothing pickled:
   weights for those only);
 * the calibration of each row (isotonic thresholds, sigmoid a/b, or one temperature).
 
+With ``weights: int8`` the fitted ``W`` is stored quantised: each feature's row as int8 with its own scale
+(``W ≈ W_q · scale[:, None]``, largest |weight| of the row ↦ 127). A serving process touches a quarter of the
+pages; prediction gathers the rows a batch uses and dequantises only those. Fitting, saving and loading give the
+same (quantised) head, so every consumer scores alike.
+
 A head may carry keyword rules (label, regular expression on the normalised text) mixed in as
 ``(1 − α)·P_model + α·q`` where ``q`` is uniform over the labels whose rule fires.
 """
@@ -31,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from minyi_nlp.models.arrays import HEAD_FILE, load_array, save_head
 from minyi_nlp.params import HeadParams
+from minyi_nlp.text.rule_filter import RuleFilter
 
 
 class KeywordRules(BaseModel):
@@ -44,9 +50,14 @@ class KeywordRules(BaseModel):
     def compiled(self) -> list[tuple[str, re.Pattern[str]]]:
         return [(label, re.compile(pattern)) for label, pattern in self.rules]
 
+    @cached_property
+    def _filter(self) -> RuleFilter:
+        return RuleFilter([rx for _, rx in self.compiled])
+
     def fired(self, text: str) -> list[str]:
-        """Labels whose rule matches ``text`` (normalised), in rule order."""
-        return [label for label, rx in self.compiled if rx.search(text)]
+        """Labels whose rule matches ``text`` (normalised), in rule order (one Aho–Corasick pass picks the
+        rules whose literal prefix occurs; only those are searched)."""
+        return [self.compiled[i][0] for i in self._filter.search(text)]
 
     def apply(self, proba: np.ndarray, labels: Sequence[str], texts: Sequence[str]) -> np.ndarray:
         """``(1 − weight)·proba + weight·q`` per row; rows where no rule fires are unchanged."""
@@ -159,6 +170,9 @@ class LinearHead:
                     else:
                         cal_ab.append((float(cal.a_), float(cal.b_)))
         self.W_ = np.ascontiguousarray(np.vstack(weights).T.astype(np.float32))
+        self.W_scale_: np.ndarray | None = None
+        if self.params.weights == "int8":
+            self.W_, self.W_scale_ = quantize_rows(self.W_)
         self.b_ = np.concatenate(bias).astype(np.float32)
         self.target_ = np.asarray(target, np.int32)
         self.fold_ = np.asarray(fold_of, np.int32)
@@ -190,11 +204,24 @@ class LinearHead:
         kept = np.concatenate([[0], np.cumsum(hit)])
         return sp.csr_matrix((X.data[hit], pos[hit], kept[X.indptr]), shape=(X.shape[0], len(self.cols_)))
 
+    def weight_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` of ``W`` as float32 (dequantised when the head stores int8 weights)."""
+        if self.W_scale_ is None:
+            return np.asarray(self.W_[rows], np.float32)
+        out = self.W_[rows].astype(np.float32)
+        out *= self.W_scale_[rows, None]
+        return out
+
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
         """Linear scores (n, rows): one column per (calibration fold, class)."""
         if X.shape[1] != self.n_features_:
             raise ValueError(f"X has {X.shape[1]} features, the head was fitted on {self.n_features_}")
-        return np.asarray(self._local(sp.csr_matrix(X)) @ self.W_, dtype=np.float64) + self.b_
+        local = self._local(sp.csr_matrix(X))
+        if self.W_scale_ is None:
+            return np.asarray(local @ self.W_, dtype=np.float64) + self.b_
+        used, inverse = _used_rows(local.indices, local.shape[1])
+        compact = sp.csr_matrix((local.data, inverse, local.indptr), shape=(local.shape[0], len(used)))
+        return np.asarray(compact @ self.weight_rows(used), dtype=np.float64) + self.b_
 
     @cached_property
     def _isotonic_axis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -254,7 +281,7 @@ class LinearHead:
         for j in np.unique(wanted):
             rows = np.flatnonzero(self.target_ == (1 if binary else j))
             sel = np.flatnonzero(wanted[row_of] == j)
-            w = np.asarray(self.W_[local.indices[sel]][:, rows], np.float64).mean(axis=1)
+            w = np.asarray(self.weight_rows(local.indices[sel])[:, rows], np.float64).mean(axis=1)
             contrib[sel] = local.data[sel] * w * (-1.0 if binary and j == 0 else 1.0)
         return np.asarray(self.cols_)[local.indices], contrib, local.indptr
 
@@ -262,6 +289,8 @@ class LinearHead:
     def save(self, directory: Path) -> list[Path]:
         arrays = {"W": self.W_, "b": self.b_, "cols": self.cols_, "target": self.target_, "fold": self.fold_,
                   "cal_x": self.cal_x_, "cal_y": self.cal_y_, "cal_ptr": self.cal_ptr_, "cal_ab": self.cal_ab_}
+        if self.W_scale_ is not None:
+            arrays["W_scale"] = self.W_scale_
         meta = {"params": self.params.model_dump(), "rules": self.rules.model_dump(), "classes": self.labels,
                 "method": self.method_, "temperature": self.temperature_, "n_features": self.n_features_,
                 "n_folds": self.n_folds_}
@@ -279,7 +308,30 @@ class LinearHead:
             return load_array(directory / f"{name}.npy", mmap and big)
 
         self.W_, self.cols_ = arr("W", big=True), arr("cols")
+        self.W_scale_ = arr("W_scale") if self.W_.dtype == np.int8 else None
         self.b_, self.target_, self.fold_ = arr("b"), arr("target"), arr("fold")
         self.cal_x_, self.cal_y_ = arr("cal_x"), arr("cal_y")
         self.cal_ptr_, self.cal_ab_ = arr("cal_ptr"), arr("cal_ab")
         return self
+
+
+def quantize_rows(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``W`` (float) as int8 rows and a float32 scale per row, the row's largest |weight| mapped to 127."""
+    W = np.asarray(W, np.float32)
+    scale = np.abs(W).max(axis=1) / 127.0 if W.shape[1] else np.zeros(W.shape[0], np.float32)
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    q = np.clip(np.rint(W / scale[:, None]), -127, 127).astype(np.int8)
+    return np.ascontiguousarray(q), scale
+
+
+def _used_rows(indices: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``indices`` (sorted) and each entry's position among them. A sort for small
+    batches; a mask over all ``n`` rows when the batch touches many (cheaper than sorting them)."""
+    if len(indices) < max(4096, n // 16):
+        used, inverse = np.unique(indices, return_inverse=True)
+        return used, inverse.astype(np.int32, copy=False)
+    mask = np.zeros(n, bool)
+    mask[indices] = True
+    used = np.flatnonzero(mask)
+    position = np.cumsum(mask, dtype=np.int32) - 1
+    return used, position[indices]

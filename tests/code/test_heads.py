@@ -102,3 +102,72 @@ def test_a_head_trained_on_a_subset_stores_only_its_features(data):
     assert len(head.cols_) < X.shape[1]
     p = head.predict_proba(enc.transform(["公交车不进站", "学校乱收费"]))  # features it never saw are ignored
     assert p.shape == (2, 2) and np.isfinite(p).all()
+
+
+def test_quantised_rows_round_trip_within_half_a_step():
+    from minyi_nlp.models.heads import quantize_rows
+
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(300, 12)).astype(np.float32) * rng.uniform(0.01, 3, size=(300, 1)).astype(np.float32)
+    W[5] = 0.0  # a feature with no weight keeps a usable scale
+    q, scale = quantize_rows(W)
+    assert q.dtype == np.int8 and scale.dtype == np.float32 and np.abs(q).max() == 127
+    assert np.all(np.abs(q * scale[:, None] - W) <= scale[:, None] / 2 + 1e-7)
+    assert np.all(q[5] == 0)
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", "temperature"])
+def test_int8_weights_score_like_float32_and_survive_save_and_load(data, tmp_path, calibration):
+    enc, X, labels = data
+    texts = PROBE + [t for ts in TEXTS.values() for t in ts]
+    Xp = enc.transform(texts)
+    full = LinearHead(HeadParams(calibration=calibration, calibration_cv=2)).fit(X, labels)
+    small = LinearHead(HeadParams(calibration=calibration, calibration_cv=2, weights="int8")).fit(X, labels)
+    assert small.W_.dtype == np.int8 and small.W_.nbytes * 4 == full.W_.nbytes
+    step = float(small.W_scale_.max())  # one quantisation step of the coarsest row
+    assert np.abs(small.scores(Xp) - full.scores(Xp)).max() <= step * np.abs(Xp).sum(axis=1).max()
+    assert small.predict_proba(Xp) == pytest.approx(full.predict_proba(Xp), abs=0.02)
+    assert (small.predict_proba(Xp).argmax(1) == full.predict_proba(Xp).argmax(1)).mean() >= 0.9
+    files = small.save(tmp_path / "q")
+    assert any(f.name == "W_scale.npy" for f in files)
+    again = LinearHead.load(tmp_path / "q")
+    assert again.W_.dtype == np.int8 and not again.W_.flags.writeable
+    assert np.array_equal(again.predict_proba(Xp), small.predict_proba(Xp))
+    cols, contrib = again.contributions(enc.transform(["小区路灯坏了"]), "城乡建设")
+    ref_cols, ref = full.contributions(enc.transform(["小区路灯坏了"]), "城乡建设")
+    assert np.array_equal(cols, ref_cols) and contrib == pytest.approx(ref, abs=step)
+
+
+def test_used_rows_sort_and_mask_agree():
+    from minyi_nlp.models.heads import _used_rows
+
+    rng = np.random.default_rng(1)
+    for n, size in [(50, 30), (100_000, 200), (100_000, 80_000)]:
+        idx = rng.integers(0, n, size).astype(np.int32)
+        used, inv = _used_rows(idx, n)
+        assert np.array_equal(used, np.unique(idx)) and np.array_equal(used[inv], idx)
+
+
+def test_prefault_maps_every_page_of_a_loaded_heads_weights(data, tmp_path):
+    import psutil
+
+    from minyi_nlp.models.arrays import is_mapped, mapped_arrays, prefault
+
+    enc, X, labels = data
+    head = LinearHead(HeadParams(calibration_cv=2)).fit(X, labels)
+    assert list(mapped_arrays(head)) == []  # fitted in memory: nothing mapped
+    big = np.random.default_rng(0).normal(size=(40_000, 64)).astype(np.float32)  # 10 MB
+    np.save(tmp_path / "big.npy", big)
+    from minyi_nlp.models.arrays import load_array
+
+    holder = {"w": load_array(tmp_path / "big.npy"), "plain": big}
+    found = list(mapped_arrays(holder))
+    assert len(found) == 1 and is_mapped(found[0]) and not is_mapped(big)
+
+    def mapped_rss() -> int:
+        return sum(m.rss for m in psutil.Process().memory_maps() if m.path.endswith("big.npy"))
+
+    before = mapped_rss()
+    assert prefault(found) == big.nbytes
+    assert mapped_rss() - before >= big.nbytes * 0.9
+    assert np.array_equal(found[0], big)
