@@ -215,6 +215,31 @@ def finish_spy(rec: subprocess.Popen, out: Path) -> dict[str, float]:
     return {k: round(100 * v / total, 1) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])} if total else {}
 
 
+def rss_parts(pid: int) -> dict:
+    """Anonymous (heap) and file-backed (mapped weights, libraries) parts of a process's RSS, in MB."""
+    parts = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("RssAnon:", "RssFile:")):
+                parts[line.split(":")[0].lower().replace("rss", "rss_") + "_mb"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    if os.environ.get("MINYI_BENCH_SMAPS"):  # the largest mappings, for finding what grows
+        sizes: dict[str, int] = {}
+        name = ""
+        try:
+            for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                    fields = line.split()
+                    name = fields[5] if len(fields) > 5 else "[anon]"
+                elif line.startswith("Rss:"):
+                    sizes[name] = sizes.get(name, 0) + int(line.split()[1])
+        except OSError:
+            pass
+        parts["largest"] = {k: round(v / 1024, 1) for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])[:12]}
+    return parts
+
+
 def memory(proc: subprocess.Popen) -> dict:
     """RSS and PSS (MB) of the server's processes: the parent and, with several workers, each child."""
     import psutil
@@ -227,7 +252,8 @@ def memory(proc: subprocess.Popen) -> dict:
             info = p.memory_full_info()
         except psutil.Error:
             continue
-        out.append({"pid": p.pid, "rss_mb": round(info.rss / 2**20, 1), "pss_mb": round(info.pss / 2**20, 1)})
+        out.append({"pid": p.pid, "rss_mb": round(info.rss / 2**20, 1), "pss_mb": round(info.pss / 2**20, 1),
+                    **rss_parts(p.pid)})
     serving = [m for m in out if m["rss_mb"] > 100] or out  # uvicorn's supervisor is small
     return {"processes": out, "max_rss_mb": max(m["rss_mb"] for m in serving),
             "sum_pss_mb": round(sum(m["pss_mb"] for m in out), 1)}

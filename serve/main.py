@@ -23,7 +23,7 @@ from serve.auth import load_api_keys
 from serve.db import make_engine, migrate
 from serve.guard import RequestGuard
 from serve.hotspots import HotspotBoard
-from serve.memory import freeze_long_lived
+from serve.memory import freeze_long_lived, tune_allocator
 from serve.metrics import Metrics, MetricsMiddleware, MonitorCollector
 from serve.pii_vault import load_vault
 from serve.routers import admin, appeals, console, decisions, health, hotspots, meta, monitor, suggestions
@@ -55,6 +55,7 @@ def default_loader(bundle_dir: Path | None) -> Loader:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app.state
     settings: ServeSettings = state.settings
+    tune_allocator(arena_max=settings.serve_malloc_arena_max, mmap_threshold=settings.serve_malloc_mmap_threshold)
     engine = make_engine(settings.database_url, timeout_s=settings.serve_db_timeout_s)
     await anyio.to_thread.run_sync(migrate, engine)
     state.store = Store(engine)
@@ -72,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         except Exception:
             log.exception("no model could be loaded: /readyz answers 503 until POST /v1/admin/reload succeeds")
     if state.dispatcher is not None:
-        await anyio.to_thread.run_sync(warm_up, state.dispatcher)
+        await anyio.to_thread.run_sync(lambda: warm_up(state.dispatcher, prefault=settings.serve_prefault_weights))
         await anyio.to_thread.run_sync(state.appeals.rebuild_index, state.dispatcher)
     if settings.serve_gc_freeze:
         await anyio.to_thread.run_sync(freeze_long_lived)

@@ -23,6 +23,26 @@ def _libc() -> Any:
     return libc if libc is not None and hasattr(libc, "malloc_trim") else None
 
 
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
+
+
+def tune_allocator(*, arena_max: int, mmap_threshold: int) -> bool:
+    """Keep glibc's heap from holding what a serving process frees: at most ``arena_max`` malloc arenas (each
+    thread that loads a model or serves a batch would otherwise get its own, and keep its pages), and a fixed
+    ``mmap_threshold`` (bytes): larger blocks, such as a batch's score and feature arrays, are mapped and
+    unmapped on free, instead of glibc raising the threshold to the largest block freed so far and keeping
+    such blocks in the heap. 0 leaves a parameter at glibc's default. Call before the serving threads start;
+    False where there is no glibc or a parameter was refused."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    ok = True
+    for param, value in ((M_ARENA_MAX, arena_max), (M_MMAP_THRESHOLD, mmap_threshold)):
+        if value > 0:
+            ok = bool(libc.mallopt(param, value)) and ok
+    return ok
+
+
 def freeze_long_lived() -> int:
     """Collect, then move every object alive now (the model, the lists, the similar-appeal index) to the
     permanent generation, so that the collections requests trigger no longer walk them (a full collection

@@ -64,6 +64,9 @@ class ServeSettings(BaseSettings):
     # costs ~0.1-1 s in a process with a large heap, e.g. a test run's)
     serve_release_memory_on_reload: bool = True
     serve_gc_freeze: bool = True  # after start-up and each reload, keep the loaded model out of GC passes
+    serve_prefault_weights: bool = True  # map every page of the memory-mapped weights at start-up and reload
+    serve_malloc_arena_max: int = Field(2, ge=0)  # glibc arenas of a serving process (0: glibc's default, 8 × cores)
+    serve_malloc_mmap_threshold: int = Field(256 * 1024, ge=0)  # bytes; larger blocks are unmapped on free (0: dynamic)
     hotspots_cache_s: float = Field(30.0, ge=0)  # GET /v1/hotspots reuses a ranking this long while nothing arrives
 
     pii_key: SecretStr | None = None

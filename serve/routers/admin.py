@@ -30,7 +30,8 @@ async def reload_models(request: Request, _: AdminRole, metrics: MetricsDep) -> 
     async with state.reload_lock:
         previous = getattr(state.dispatcher, "version", None) if state.dispatcher is not None else None
         try:
-            new = await anyio.to_thread.run_sync(lambda: warm_up(state.loader()))
+            new = await anyio.to_thread.run_sync(
+                lambda: warm_up(state.loader(), prefault=state.settings.serve_prefault_weights))
         except Exception as exc:
             metrics.reloads.labels("error").inc()
             log.exception("model reload failed; keeping %s", previous)
