@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import mmap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ def mapped_arrays(obj: object, _depth: int = 0) -> Iterator[np.ndarray]:
         yield from mapped_arrays(value, _depth + 1)
 
 
-def prefault(arrays: Iterator[np.ndarray] | list[np.ndarray], page: int = 4096) -> int:
+def prefault(arrays: Iterable[np.ndarray], page: int = 4096) -> int:
     """Read one byte of every page of ``arrays`` so that the OS maps them now rather than in a request
     (a serving process's footprint is then known at start-up). Returns the bytes covered."""
     total = 0

@@ -92,7 +92,7 @@ class Bundle:
         """Map every page of the bundle's memory-mapped weights now (see :func:`arrays.prefault`); bytes."""
         from minyi_nlp.models.arrays import mapped_arrays, prefault
 
-        return prefault(list(mapped_arrays([self.encoder, self.heads])))
+        return prefault(mapped_arrays([self.encoder, self.heads]))
 
     def head(self, name: str) -> Head:
         try:

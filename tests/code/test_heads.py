@@ -151,15 +151,13 @@ def test_used_rows_sort_and_mask_agree():
 def test_prefault_maps_every_page_of_a_loaded_heads_weights(data, tmp_path):
     import psutil
 
-    from minyi_nlp.models.arrays import is_mapped, mapped_arrays, prefault
+    from minyi_nlp.models.arrays import is_mapped, load_array, mapped_arrays, prefault
 
     enc, X, labels = data
     head = LinearHead(HeadParams(calibration_cv=2)).fit(X, labels)
     assert list(mapped_arrays(head)) == []  # fitted in memory: nothing mapped
     big = np.random.default_rng(0).normal(size=(40_000, 64)).astype(np.float32)  # 10 MB
     np.save(tmp_path / "big.npy", big)
-    from minyi_nlp.models.arrays import load_array
-
     holder = {"w": load_array(tmp_path / "big.npy"), "plain": big}
     found = list(mapped_arrays(holder))
     assert len(found) == 1 and is_mapped(found[0]) and not is_mapped(big)
