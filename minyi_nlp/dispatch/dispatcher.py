@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from minyi_nlp.dispatch.ranking import place_at_level, rank_departments
+from minyi_nlp.dispatch.ranking import RankedDepartment, place_at_level, rank_departments_many
 from minyi_nlp.dispatch.subcategory import SubcategoryReading, read_subcategories
 from minyi_nlp.dispatch.urgency import Urgency, UrgencyScorer
 from minyi_nlp.models.bundle import Bundle
@@ -187,12 +187,8 @@ class Dispatcher:
                            f"小于 {self.settings.min_margin:.2f}")
         return reasons
 
-    def _departments(self, cat_probs: Mapping[str, float], model_scores: Mapping[str, float] | None, juris: Any,
-                     city: str, key_scores: Mapping[str, float] | None = None, reasons: bool = True
+    def _departments(self, ranked: list[RankedDepartment], juris: Any, city: str, reasons: bool = True
                      ) -> list[DepartmentScore]:
-        ranked = rank_departments(cat_probs, self.lists, model_scores, blend=self.routing.blend,
-                                  temperature=self.routing.temperature, top_k=self.settings.top_departments,
-                                  key_scores=key_scores, reasons=reasons)
         if not reasons:
             where = []
         elif juris.level != "city" or juris.source != "default":
@@ -211,26 +207,32 @@ class Dispatcher:
         probs, shown = sub.duty_probs()
         return probs, shown, sub.decided.key, sub.decided.score
 
-    def _urgent_deadline(self, key: str, score: float, now: datetime, urgency: Urgency,
-                         review: list[str]) -> tuple[datetime | None, bool, str | None]:
+    def _urgent_deadline(self, key: str, score: float, now: datetime, urgency: Urgency, review: list[str],
+                         memo: dict[tuple[str, bool], tuple[datetime | None, str | None]]
+                         ) -> tuple[datetime | None, bool, str | None]:
         """(due_at, urgent, the reason naming the SLA key): urgent when the urgency flag says so (the head
         mixed with the hazard lexicon, whatever the topic); an urgent appeal is due in hours and always goes
         to a person first, the review reason naming the hazard. A topic the SLA list marks urgent (燃气供应 …)
         keeps its short deadline in working days without flagging the appeal: a question about the gas bill
-        is no gas leak."""
+        is no gas leak. ``memo``: deadlines already worked out for this ``now`` (per key and flag)."""
         from minyi_nlp.routing.lists import CalendarError
 
-        sla = self.lists.sla_for(key)
         urgent = urgency.urgent
         if urgent:
             review.insert(0, urgency.reason)
-        try:
-            due = self.lists.due_at(key, now, urgent=urgent)
-        except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
-            review.append(f"期限: {exc}")
+        if (key, urgent) not in memo:
+            sla = self.lists.sla_for(key)
+            try:
+                due: datetime | None = self.lists.due_at(key, now, urgent=urgent)
+                hours = sla.urgent_hours or self.lists.urgent_hours
+                length = f"{hours:g} 小时 (紧急)" if urgent else f"{sla.working_days} 个工作日"
+                memo[key, urgent] = due, length
+            except CalendarError as exc:  # beyond every calendar the lists know: a person sets the deadline
+                memo[key, urgent] = None, f"期限: {exc}"
+        due, length = memo[key, urgent]
+        if due is None:
+            review.append(str(length))
             return None, urgent, None
-        hours = sla.urgent_hours or self.lists.urgent_hours
-        length = f"{hours:g} 小时 (紧急)" if urgent else f"{sla.working_days} 个工作日"
         return due, urgent, f"实施清单: {key} ({score:.2f}) → {length}"
 
     def suggest_many(
@@ -262,21 +264,29 @@ class Dispatcher:
         top = np.argmax(cat, axis=1)
         keywords = bundle.explain(X, "category", [labels[j] for j in top], 5) if explain else None
         city = find_jurisdiction("", gazetteer=self.gazetteer).name
+        cats_of, keys_of = [], []
+        for row, sub in zip(cat.tolist(), subs or [None] * len(cat), strict=True):
+            cats = [CategoryScore(labels[j], row[j]) for j in sorted(range(len(labels)), key=lambda j: -row[j])]
+            cats_of.append(cats)
+            keys_of.append(self._list_keys(cats, sub))
+        ranked = rank_departments_many(
+            [k[0] for k in keys_of], self.lists, dep, dep_labels, blend=self.routing.blend,
+            temperature=self.routing.temperature, top_k=self.settings.top_departments, reasons=reasons,
+            key_scores=[k[1] for k in keys_of])
+        deadlines: dict[tuple[str, bool], tuple[datetime | None, str | None]] = {}
         out = []
         for i, text in enumerate(prepared):
-            order = np.argsort(-cat[i], kind="stable")
-            cats = [CategoryScore(labels[j], float(cat[i, j])) for j in order]
-            duty_probs, key_scores, sla_key, sla_score = self._list_keys(cats, subs[i] if subs else None)
-            model_scores = dict(zip(dep_labels, dep[i].tolist(), strict=True)) if dep is not None else None
+            cats = cats_of[i]
+            _, _, sla_key, sla_score = keys_of[i]
             juris = find_jurisdiction(text, gazetteer=self.gazetteer)
             review = self._review(cats)
-            due, urgent, due_reason = self._urgent_deadline(sla_key, sla_score, now, urgency[i], review)
+            due, urgent, due_reason = self._urgent_deadline(sla_key, sla_score, now, urgency[i], review, deadlines)
             j = int(np.argmax(typ[i])) if typ is not None else -1
             out.append(
                 Suggestion(
                     model_version=self.version,
                     categories=cats,
-                    departments=self._departments(duty_probs, model_scores, juris, city, key_scores, reasons),
+                    departments=self._departments(ranked[i], juris, city, reasons),
                     appeal_type=typ_labels[j] if typ is not None else None,
                     appeal_type_score=float(typ[i, j]) if typ is not None else None,
                     due_at=due,

@@ -98,3 +98,48 @@ def test_rank_departments_orders_levels_and_reasons():
 def test_ties_are_broken_by_name():
     ranked = rank_departments({}, LISTS, {"乙": 0.5, "甲": 0.5})
     assert [r.department for r in ranked] == sorted(["乙", "甲"])
+
+
+def _reference_rank(probs: dict, model: dict | None, blend: float, temperature: float) -> list[tuple[str, str, float]]:
+    """The ranking written out one department at a time (the definition the array code must match)."""
+    from minyi_nlp.dispatch.ranking import default_level
+
+    terms: dict[str, list[tuple[float, str]]] = {}
+    for category, p in probs.items():
+        for e in LISTS.duty.get(category, []):
+            terms.setdefault(e.department, []).append((p * e.weight, e.level))
+    duty = {d: sum(t for t, _ in ts) for d, ts in terms.items()}
+    scores = combine_scores(duty, model, blend=blend, temperature=temperature)
+    level = {d: max(ts, key=lambda t: t[0])[1] for d, ts in terms.items()}
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(d, level.get(d) or default_level(d, LISTS), s) for d, s in ranked]
+
+
+def test_batch_ranking_matches_the_definition_row_by_row():
+    import numpy as np
+
+    from minyi_nlp.dispatch.ranking import rank_departments_many
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for _ in range(200):
+        p = rng.dirichlet([1.0, 1.0, 0.3])
+        rows.append({k: float(v) for k, v in zip(["城乡建设", "交通运输", "不存在"], p, strict=True) if v > 0.05})
+    labels = ["城管局", "教育局", "交通运输局", "公积金中心"]
+    model = rng.dirichlet([1.0] * 4, size=200) * (rng.random((200, 1)) > 0.1)  # some rows without a model
+    for blend, temperature in [(0.0, 1.0), (0.4, 0.7), (1.0, 2.0)]:
+        batch = rank_departments_many(rows, LISTS, model, labels, blend=blend, temperature=temperature, top_k=4,
+                                      reasons=False)
+        for i, ranked in enumerate(batch):
+            expected = _reference_rank(rows[i], dict(zip(labels, model[i].tolist(), strict=True)), blend, temperature)
+            got = [(r.department, r.level, r.score) for r in ranked]
+            assert [g[:2] for g in got] == [e[:2] for e in expected[:4]]
+            assert [g[2] for g in got] == pytest.approx([e[2] for e in expected[:4]], abs=1e-12)
+            assert ranked == rank_departments(rows[i], LISTS, dict(zip(labels, model[i].tolist(), strict=True)),
+                                              blend=blend, temperature=temperature, top_k=4, reasons=False)
+
+
+def test_batch_ranking_without_any_mass_gives_no_route():
+    from minyi_nlp.dispatch.ranking import rank_departments_many
+
+    assert rank_departments_many([{"不存在": 1.0}, {}], LISTS) == [[], []]
