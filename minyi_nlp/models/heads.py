@@ -23,8 +23,11 @@ A head may carry keyword rules (label, regular expression on the normalised text
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import threading
+import weakref
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -213,15 +216,21 @@ class LinearHead:
         return out
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
-        """Linear scores (n, rows): one column per (calibration fold, class)."""
+        """Linear scores (n, rows): one column per (calibration fold, class).
+
+        ``X`` is read through :func:`compacted` (the columns its rows use, shared by every head that scores
+        the same matrix); the weight rows of the features this head does not read are zero, which adds
+        exact zeros to each score, so the result is that of ``X[:, cols] @ W``."""
         if X.shape[1] != self.n_features_:
             raise ValueError(f"X has {X.shape[1]} features, the head was fitted on {self.n_features_}")
-        local = self._local(sp.csr_matrix(X))
-        if self.W_scale_ is None:
-            return np.asarray(local @ self.W_, dtype=np.float64) + self.b_
-        used, inverse = _used_rows(local.indices, local.shape[1])
-        compact = sp.csr_matrix((local.data, inverse, local.indptr), shape=(local.shape[0], len(used)))
-        return np.asarray(compact @ self.weight_rows(used), dtype=np.float64) + self.b_
+        used, local = compacted(X)
+        rows = self._colmap[used]
+        hit = rows >= 0
+        rows = np.where(hit, rows, 0)
+        W = self.W_[rows].astype(np.float32)
+        scale = self.W_scale_[rows] if self.W_scale_ is not None else np.ones(len(rows), np.float32)
+        W *= np.where(hit, scale, np.float32(0))[:, None]
+        return np.asarray(local @ W, dtype=np.float64) + self.b_
 
     @cached_property
     def _isotonic_axis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -335,3 +344,20 @@ def _used_rows(indices: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     used = np.flatnonzero(mask)
     position = np.cumsum(mask, dtype=np.int32) - 1
     return used, position[indices]
+
+
+_COMPACT = threading.local()
+
+
+def compacted(X: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """(the columns ``X`` uses, sorted; ``X`` re-indexed to them): what the heads multiply. The last
+    matrix's answer is kept per thread, so the heads that score one batch compact it once."""
+    held = getattr(_COMPACT, "held", None)
+    if held is not None and held[0]() is X:
+        return held[1]
+    key, X = X, (X if sp.isspmatrix_csr(X) else sp.csr_matrix(X))
+    used, inverse = _used_rows(X.indices, X.shape[1])
+    out = used, sp.csr_matrix((X.data, inverse, X.indptr), shape=(X.shape[0], len(used)))
+    with contextlib.suppress(TypeError):  # no weak reference to this matrix: nothing kept
+        _COMPACT.held = (weakref.ref(key), out)
+    return out

@@ -169,3 +169,17 @@ def test_prefault_maps_every_page_of_a_loaded_heads_weights(data, tmp_path):
     assert prefault(found) == big.nbytes
     assert mapped_rss() - before >= big.nbytes * 0.9
     assert np.array_equal(found[0], big)
+
+
+@pytest.mark.parametrize("weights", ["float32", "int8"])
+def test_scores_read_only_the_heads_features_and_follow_each_matrix(data, weights):
+    """Heads that score one matrix share its compact form; the score is exactly ``X[:, cols] @ W + b``, and a
+    new matrix (even one of the same shape) is compacted afresh."""
+    enc, X, labels = data
+    rows = [i for i, c in enumerate(labels) if c != "交通运输"]
+    head = LinearHead(HeadParams(calibration_cv=2, weights=weights)).fit(X[rows], [labels[i] for i in rows])
+    for texts in (PROBE, ["公交车不进站", "学校乱收补课费，老师体罚学生"], PROBE[:2]):
+        Xp = enc.transform(texts)
+        expected = np.asarray(Xp[:, head.cols_] @ head.weight_rows(np.arange(len(head.cols_))), np.float64) + head.b_
+        assert np.array_equal(head.scores(Xp), expected)
+        assert np.array_equal(head.scores(Xp), expected)  # the second head on the same matrix: the kept form
