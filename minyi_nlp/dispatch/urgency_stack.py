@@ -37,12 +37,15 @@ _EPS = 1e-4
 
 def features(model: Sequence[float], results: Sequence[HazardResult]) -> np.ndarray:
     """One row of :data:`FEATURES` per appeal from the head's P(urgent) and the lexicon's ``HazardResult``."""
-    rows = np.zeros((len(results), len(FEATURES)))
-    for i, (p, r) in enumerate(zip(model, results, strict=True)):
-        p = min(max(float(p), _EPS), 1 - _EPS)
+    p = np.clip(np.asarray(model, np.float64), _EPS, 1 - _EPS)
+    flags = []
+    for r in results:
         statuses = {h.status for h in r.hits}
-        rows[i] = [np.log(p / (1 - p)), r.score, float(bool(r.hits)), *(float(s in statuses) for s in STATUSES),
-                   *(float(c in r.context) for c in CONTEXTS)]
+        flags.append([r.score, bool(r.hits), *(s in statuses for s in STATUSES), *(c in r.context for c in CONTEXTS)])
+    rows = np.empty((len(results), len(FEATURES)))
+    rows[:, 0] = np.log(p / (1 - p))
+    if flags:
+        rows[:, 1:] = np.asarray(flags, np.float64)
     return rows
 
 
