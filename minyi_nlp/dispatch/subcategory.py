@@ -21,26 +21,35 @@ import numpy as np
 import scipy.sparse as sp
 
 from minyi_nlp.models.bundle import Bundle
-from minyi_nlp.models.subcategories import DecidedKey, decided_keys, ranked, subcategory_proba
+from minyi_nlp.models.subcategories import DecidedKey, decided_columns, ranked, subcategory_proba
 
 HEAD = "subcategory"
 
 
 @dataclass(frozen=True)
 class SubcategoryReading:
-    """One appeal's sub-categories (``paths``: best first) and decided keys (one per 一级, most probable first)."""
+    """One appeal's sub-categories (``paths``: best first) and decided keys (one per 一级, most probable first),
+    kept as columns: each key's path, its probability and its 一级's (see :attr:`keys`)."""
 
     paths: list[tuple[str, float]]
-    keys: list[DecidedKey]
+    key_paths: list[str]
+    key_scores: list[float]
+    key_masses: list[float]
+
+    @property
+    def keys(self) -> list[DecidedKey]:
+        """The decided keys, most probable 一级 first."""
+        return [DecidedKey(*k) for k in zip(self.key_paths, self.key_scores, self.key_masses, strict=True)]
 
     @property
     def decided(self) -> DecidedKey:
         """The key of the most probable 一级: what the SLA list and the deadline are read with."""
-        return self.keys[0]
+        return DecidedKey(self.key_paths[0], self.key_scores[0], self.key_masses[0])
 
     def duty_probs(self) -> tuple[dict[str, float], dict[str, float]]:
         """({decided key: its 一级's probability}, {decided key: its own probability}) for the duty list."""
-        return {k.key: k.mass for k in self.keys}, {k.key: k.score for k in self.keys}
+        return dict(zip(self.key_paths, self.key_masses, strict=True)), dict(zip(self.key_paths, self.key_scores,
+                                                                                  strict=True))
 
 
 def read_subcategories(bundle: Bundle, X: sp.csr_matrix, category_proba: np.ndarray, category_labels: Sequence[str],
@@ -51,8 +60,8 @@ def read_subcategories(bundle: Bundle, X: sp.csr_matrix, category_proba: np.ndar
     tree = bundle.heads[HEAD]
     proba = subcategory_proba(tree, X, category_proba, category_labels)  # type: ignore[arg-type]
     paths = ranked(proba, tree, top_k)  # type: ignore[arg-type]
-    keys = decided_keys(proba, tree, threshold)  # type: ignore[arg-type]
-    return [SubcategoryReading(p, k) for p, k in zip(paths, keys, strict=True)]
+    keys = decided_columns(proba, tree, threshold)  # type: ignore[arg-type]
+    return [SubcategoryReading(p, *k) for p, *k in zip(paths, *keys, strict=True)]
 
 
 def duty_inputs(bundle: Bundle, X: sp.csr_matrix, category_proba: np.ndarray, category_labels: Sequence[str],

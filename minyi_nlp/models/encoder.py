@@ -93,6 +93,7 @@ class Encoder:
         self.head = WordNgrams(p.word_ngram_max, min_df=p.min_df) if p.head_chars > 0 else None
         self._projection: tuple[np.ndarray, np.ndarray] | None = None
         self._blocks: list[Block] | None = None
+        self._codes: dict[str, dict[str, int]] | None = None
 
     # -- the three inputs of a prepared text ----------------------------------------------------------
     def prepare(self, texts: Sequence[Any]) -> list[str]:
@@ -115,6 +116,7 @@ class Encoder:
             self.head.fit(head)
         self._projection = None
         self._blocks = None
+        self._codes = None
         return self
 
     def transform(self, texts: Sequence[Any]) -> sp.csr_matrix:
@@ -122,14 +124,28 @@ class Encoder:
         return self.transform_prepared(self.prepare(texts))
 
     def transform_prepared(self, prepared: Sequence[str]) -> sp.csr_matrix:
-        """Feature vectors of texts already passed through :meth:`prepare`."""
-        words, chars, head = self._inputs(prepared)
-        blocks = [self.words.triplets(words), self.chars.triplets(chars)]
+        """Feature vectors of texts already passed through :meth:`prepare` (tokens are dropped and looked up
+        in one pass: the same vectors as the blocks' ``triplets`` of :meth:`_inputs`)."""
+        unfiltered = self.segment.unfiltered
+        codes = self._token_codes()
+        blocks = [self.words.triplets_unfiltered([unfiltered(t) for t in prepared], codes["words"]),
+                  self.chars.triplets([t.replace(" ", "") for t in prepared])]
         weights = [1.0, 1.0]
         if self.head is not None:
-            blocks.append(self.head.triplets(head))
+            n = self.params.head_chars
+            blocks.append(self.head.triplets_unfiltered([unfiltered(head_text(t, n)) for t in prepared],
+                                                        codes["head"]))
             weights.append(self.params.head_weight)
         return assemble(blocks, weights)
+
+    def _token_codes(self) -> dict[str, dict[str, int]]:
+        """Per word block, its token memo (:meth:`WordNgrams.token_codes`), made on first use."""
+        if self._codes is None:
+            kept = self.segment.kept
+            self._codes = {"words": self.words.token_codes(kept)}
+            if self.head is not None:
+                self._codes["head"] = self.head.token_codes(kept)
+        return self._codes
 
     # -- columns --------------------------------------------------------------------------------------
     @property
@@ -221,4 +237,5 @@ class Encoder:
                                               head["n_unigrams"])
         else:
             self.head = None
+        self._codes = None
         return self

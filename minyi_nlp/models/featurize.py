@@ -10,15 +10,18 @@ per n-gram and looks it up in a dict; here a whole batch becomes integer keys in
 * A word n-gram (n ≤ 2) is a token id, or ``id1 · T + id2`` for a bigram, over the token table kept at
   fit time. Tokens come from the project's :class:`~minyi_nlp.text.Segmenter`.
 
-Keys are mapped to columns through a NumPy open-addressing hash table (:class:`KeyIndex`), counted per document
-with one sort, and turned into ``1 + log(tf)`` × idf, L2-normalised per row. Learned state is NumPy
-arrays and a token list: nothing is pickled, and the arrays can be memory-mapped.
+Keys are mapped to columns through a hash table (:class:`KeyIndex` in NumPy for small batches, pandas' for
+large ones; character unigrams through a table indexed by code point), counted per document with one sort of
+``document << bits | column`` integers, and turned into ``1 + log(tf)`` × idf, L2-normalised per row. The
+encoder drops and looks up a text's tokens in one pass (:meth:`WordNgrams.triplets_unfiltered`). Learned state
+is NumPy arrays and a token list: nothing is pickled, and the arrays can be memory-mapped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -74,29 +77,44 @@ class Triplets:
         return assemble([self])
 
 
+def _pair_bits(n_cols: int) -> int:
+    """Bits of a column in an occurrence ``document << bits | column`` (one int64, sorting by document then column;
+    a column < 0 makes it negative)."""
+    return max(n_cols - 1, 1).bit_length()
+
+
 def tfidf_triplets(docs: np.ndarray, cols: np.ndarray, n_docs: int, idf: np.ndarray) -> Triplets:
     """``(1 + ln tf) · idf`` from an occurrence list (document, column), rows L2-normalised; occurrences
     with ``cols < 0`` (not in the vocabulary) are skipped."""
-    n_cols = len(idf)
-    ok = cols >= 0
-    pair = docs[ok].astype(np.int64) * n_cols + cols[ok]
+    bits = _pair_bits(len(idf))
+    pair = docs.astype(np.int64) << bits
+    pair |= cols
+    return _tfidf_of_pairs(pair, bits, n_docs, idf)
+
+
+def _tfidf_of_pairs(pair: np.ndarray, bits: int, n_docs: int, idf: np.ndarray) -> Triplets:
+    """:func:`tfidf_triplets` of occurrences ``document << bits | column`` (negative: skipped), sorted here in place."""
     pair.sort()
+    pair = pair[np.searchsorted(pair, 0) :]  # the skipped ones sort first
     if len(pair):
         first = np.empty(len(pair), bool)
         first[0] = True
         np.not_equal(pair[1:], pair[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        counts = np.diff(starts, append=len(pair))
+        tf = np.empty(len(starts), np.int64)
+        np.subtract(starts[1:], starts[:-1], out=tf[:-1])
+        tf[-1] = len(pair) - starts[-1]
+        counts = tf.astype(np.float32)
         pair = pair[starts]
     else:
-        counts = np.zeros(0, np.int64)
-    rows, col = np.divmod(pair, n_cols) if n_cols else (pair, pair)
-    data = np.log(counts.astype(np.float32))
+        counts = np.zeros(0, np.float32)
+    rows, col = pair >> bits, (pair & ((1 << bits) - 1)).astype(np.int32)
+    data = np.log(counts)
     data += np.float32(1.0)
     data *= idf[col]
     norms = np.sqrt(np.bincount(rows, weights=np.square(data, dtype=np.float64), minlength=n_docs))
-    data /= np.where(norms > 0, norms, 1.0)[rows].astype(np.float32)
-    return Triplets(rows, col.astype(np.int32), data, n_docs, n_cols)
+    data /= np.where(norms > 0, norms, 1.0).astype(np.float32)[rows]
+    return Triplets(rows, col, data, n_docs, len(idf))
 
 
 def assemble(blocks: Sequence[Triplets], weights: Sequence[float] | None = None) -> sp.csr_matrix:
@@ -110,15 +128,16 @@ def assemble(blocks: Sequence[Triplets], weights: Sequence[float] | None = None)
     nnz = int(indptr[-1])
     cols = np.empty(nnz, np.int32)
     data = np.empty(nnz, np.float32)
-    before = np.zeros(n, np.int64)  # entries of each row taken by the blocks already placed
+    placed = indptr[:-1].copy()  # per row: where the next block's entries go
     offset = 0
     for i, (b, c) in enumerate(zip(blocks, counts, strict=True)):
-        first = np.zeros(n, np.int64)
+        first = np.zeros(n, np.int64)  # per row: the block's index of its first entry
         np.cumsum(c[:-1], out=first[1:])
-        pos = indptr[b.rows] + before[b.rows] + (np.arange(len(b.rows)) - first[b.rows])
+        pos = (placed - first)[b.rows]
+        pos += np.arange(len(b.rows))
+        placed += c
         cols[pos] = b.cols + offset
         data[pos] = b.data if weights is None or weights[i] == 1.0 else b.data * np.float32(weights[i])
-        before += c
         offset += b.n_cols
     return sp.csr_matrix((data, cols, indptr), shape=(n, offset))
 
@@ -236,6 +255,36 @@ def char_ngram_keys(docs: Sequence[str], lo: int, hi: int) -> tuple[np.ndarray, 
     return d, k
 
 
+def _char_key_lengths(keys: np.ndarray) -> np.ndarray:
+    """The n of each character key."""
+    mask = np.uint64((1 << _BITS) - 1)
+    return 1 + ((keys >> np.uint64(_BITS)) & mask > 0) + (keys & mask > 0)
+
+
+class _CharIndex:
+    """Character key → position in the sorted vocabulary, per n: unigrams through a table indexed by code point,
+    bi- and trigrams through a :class:`_KeyIndex` over the keys of that n (a small table probes faster)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, np.uint64)
+        n = _char_key_lengths(keys)
+        uni = np.flatnonzero(n == 1)
+        code = (keys[uni] >> np.uint64(2 * _BITS)).astype(np.int64)  # code point + 1
+        self.unigrams = np.full(int(code.max()) + 2 if len(code) else 1, -1, np.int32)  # last: −1 for the rest
+        self.unigrams[code] = uni
+        # positions of each n's keys, then −1: what a local −1 (absent) reads
+        self.longer = {m: (np.append(np.flatnonzero(n == m), -1).astype(np.int32), _KeyIndex(keys[n == m]))
+                       for m in range(2, _MAX_N + 1)}
+
+    def lookup(self, n: int, query: np.ndarray) -> np.ndarray:
+        """Positions of ``query``, keys of n-grams of length ``n``, −1 where absent."""
+        if n == 1:
+            code = np.minimum(query >> np.uint64(2 * _BITS), np.uint64(len(self.unigrams) - 1))
+            return self.unigrams[code]
+        positions, index = self.longer[n]
+        return positions[index.lookup(query)]
+
+
 def char_key_to_str(key: int) -> str:
     """The n-gram a character key stands for."""
     out = []
@@ -251,21 +300,51 @@ class CharNgrams:
 
     def __init__(self, lo: int = 1, hi: int = 3, *, min_df: int = 1, max_features: int | None = None) -> None:
         self.lo, self.hi, self.min_df, self.max_features = lo, hi, min_df, max_features
+        self._index_: _CharIndex | None = None
 
     def fit(self, docs: Sequence[str]) -> CharNgrams:
         d, k = char_ngram_keys(docs, self.lo, self.hi)
         self.keys_, df = _select_vocabulary(k, d, self.min_df, self.max_features)
         self.idf_ = smooth_idf(df, len(docs))
-        self._index = _KeyIndex(self.keys_)
+        self._index_ = None
         return self
 
     @property
     def n_features(self) -> int:
         return len(self.keys_)
 
+    @property
+    def _index(self) -> _CharIndex:
+        if self._index_ is None:
+            self._index_ = _CharIndex(self.keys_)
+        return self._index_
+
     def triplets(self, docs: Sequence[str]) -> Triplets:
-        d, k = char_ngram_keys(docs, self.lo, self.hi)
-        return tfidf_triplets(d, self._index.lookup(k), len(docs), self.idf_)
+        bits = _pair_bits(len(self.idf_))
+        return _tfidf_of_pairs(self._occurrences(docs, bits), bits, len(docs), self.idf_)
+
+    def _occurrences(self, docs: Sequence[str], bits: int) -> np.ndarray:
+        """Every character n-gram of ``docs`` as ``document << bits | column`` (−1: not in the vocabulary).
+        The documents are read as one array with a 0 after each: an n-gram across a document's end has a 0 where
+        a character should be, which no key of that n has, so it is looked up and skipped as an unknown one."""
+        lens = np.fromiter(map(len, docs), np.int64, len(docs)) + 1
+        total = int(lens.sum())
+        cp = np.zeros(total + _MAX_N - 1, np.uint64)
+        if total:
+            cp[:total] = np.frombuffer(("\0".join(docs) + "\0").encode("utf-32-le"), np.uint32)
+            cp[:total] += np.uint64(1)  # code point + 1: a character is never 0
+            cp[np.cumsum(lens) - 1] = 0
+        base = np.repeat(np.arange(len(docs), dtype=np.int64) << bits, lens)
+        pairs = np.empty((self.hi - self.lo + 1) * total, np.int64)
+        index = self._index
+        key = cp[:total] << np.uint64(2 * _BITS)
+        for n in range(1, self.hi + 1):
+            if n > 1:
+                key = key | (cp[n - 1 : n - 1 + total] << np.uint64((_MAX_N - n) * _BITS))
+            if n >= self.lo:
+                at = (n - self.lo) * total
+                np.bitwise_or(base, index.lookup(n, key), out=pairs[at : at + total])
+        return pairs
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         return self.triplets(docs).csr()
@@ -280,11 +359,30 @@ class CharNgrams:
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> CharNgrams:
         self = cls(**params)
         self.keys_, self.idf_ = arrays["keys"], arrays["idf"]
-        self._index = _KeyIndex(self.keys_)
+        self._index_ = None
         return self
 
 
 # --------------------------------------------------------------------------- words
+
+
+_DROPPED = -2
+_CODES_MAX = 1_000_000
+
+
+class _TokenCodes(dict):
+    """token → id in ``table``, −1 for a kept token not in it, −2 for a token ``kept`` drops: worked out on
+    first sight, remembered up to ``_CODES_MAX`` tokens."""
+
+    def __init__(self, table: dict[str, int], kept: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._table, self._kept = table, kept
+
+    def __missing__(self, token: str) -> int:
+        code = self._table.get(token, -1) if self._kept(token) else _DROPPED
+        if len(self) < _CODES_MAX:
+            self[token] = code
+        return code
 
 
 class WordNgrams:
@@ -365,15 +463,31 @@ class WordNgrams:
     def transform(self, token_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
         return self.triplets(token_lists).csr()
 
+    def token_codes(self, kept: Callable[[str], bool]) -> dict[str, int]:
+        """A memo for :meth:`triplets_unfiltered`: token → its id, −1 if kept but not in the table, −2 if
+        ``kept`` drops it (filled as tokens are met, up to a million of them)."""
+        return _TokenCodes(self._table, kept)
+
+    def triplets_unfiltered(self, token_lists: Sequence[Sequence[str]], codes: dict[str, int]) -> Triplets:
+        """:meth:`triplets` of token lists before filtering: ``codes`` (:meth:`token_codes`) drops and looks up
+        every token in one pass. The same as :meth:`triplets` of the kept tokens."""
+        lens = np.fromiter(map(len, token_lists), np.int64, len(token_lists))
+        ids = np.fromiter(map(codes.__getitem__, chain.from_iterable(token_lists)), np.int64, int(lens.sum()))
+        docs = np.repeat(np.arange(len(token_lists), dtype=np.int64), lens)
+        keep = ids != _DROPPED
+        return self._triplets(ids[keep], docs[keep], len(token_lists))
+
     def triplets(self, token_lists: Sequence[Sequence[str]]) -> Triplets:
         ids, docs, _ = self._ids(token_lists, self._table, grow=False)
+        return self._triplets(ids, docs, len(token_lists))
+
+    def _triplets(self, ids: np.ndarray, docs: np.ndarray, n_docs: int) -> Triplets:
         t, u = len(self.tokens_), self.n_unigrams_
         uni_d, uni_k, bi_d, bi_k = self._occurrences(ids, docs, t)
         uni_col = np.where((uni_k >= 0) & (uni_k < u), uni_k, -1)
         bi_pos = self._index.lookup(bi_k.astype(np.uint64))
         bi_col = np.where(bi_pos >= 0, bi_pos + u, -1)
-        return tfidf_triplets(np.concatenate([uni_d, bi_d]), np.concatenate([uni_col, bi_col]), len(token_lists),
-                              self.idf_)
+        return tfidf_triplets(np.concatenate([uni_d, bi_d]), np.concatenate([uni_col, bi_col]), n_docs, self.idf_)
 
     def feature_name(self, col: int) -> str:
         if col < self.n_unigrams_:

@@ -76,13 +76,29 @@ def listed(tree: TreeHead) -> np.ndarray:
     return np.flatnonzero((tree.level_ > 1) | ~has_child)
 
 
+def _top_columns(values: np.ndarray, k: int | None) -> np.ndarray:
+    """Per row, the columns of the ``k`` largest values, largest first, equal values by column: the first ``k``
+    columns of ``np.argsort(-values, axis=1, kind="stable")``, without sorting whole rows."""
+    n, m = values.shape
+    if k is None or k >= m or not n:
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    if k <= 0:
+        return np.zeros((n, 0), np.int64)
+    kth = -np.partition(-values, k - 1, axis=1)[:, k - 1:k]  # each row's k-th largest value
+    r, c = np.nonzero(values >= kth)  # at least k per row: the k largest and any equal to the k-th
+    order = np.lexsort((c, -values[r, c], r))
+    r, c = r[order], c[order]
+    return c[np.searchsorted(r, np.arange(n))[:, None] + np.arange(k)]
+
+
 def ranked(proba: np.ndarray, tree: TreeHead, k: int | None = 5) -> list[list[tuple[str, float]]]:
     """Per row, the ``k`` best listed nodes as ``(path, score)``, best first (equal scores: parent first)."""
     nodes = listed(tree)
     sub = proba[:, nodes]
-    order = np.argsort(-sub, axis=1, kind="stable")[:, :k]
-    names = tree.labels
-    return [[(names[nodes[j]], float(sub[i, j])) for j in row] for i, row in enumerate(order)]
+    order = _top_columns(sub, k)
+    names = np.asarray(tree.labels, dtype=object)[nodes][order].tolist()
+    scores = np.take_along_axis(sub, order, axis=1).tolist()
+    return [list(zip(n, v, strict=True)) for n, v in zip(names, scores, strict=True)]
 
 
 def all_nodes(proba: np.ndarray, tree: TreeHead) -> list[list[tuple[str, float]]]:
@@ -92,22 +108,44 @@ def all_nodes(proba: np.ndarray, tree: TreeHead) -> list[list[tuple[str, float]]
     return [[(names[j], float(proba[i, j])) for j in row] for i, row in enumerate(order)]
 
 
+def decided_nodes(proba: np.ndarray, tree: TreeHead, threshold: float) -> np.ndarray:
+    """(n, 一级): under each 一级 (``tree.top_nodes`` order), the most specific node whose probability reaches
+    ``threshold`` (the most probable one at that depth, the first on equal probabilities), else the 一级."""
+    top = tree.top_nodes
+    best = np.repeat(top[None, :], proba.shape[0], axis=0)
+    r, j = np.nonzero(proba >= threshold)  # the few nodes that reach it
+    if len(r):
+        root = tree.root_[j]
+        order = np.lexsort((j, -proba[r, j], -tree.level_[j].astype(np.int64), root, r))
+        r, j, root = r[order], j[order], root[order]
+        first = np.ones(len(r), bool)  # the first of each (row, 一级): deepest, then most probable, then first
+        first[1:] = (r[1:] != r[:-1]) | (root[1:] != root[:-1])
+        best[r[first], np.searchsorted(top, root[first])] = j[first]
+    return best
+
+
+def decided_columns(proba: np.ndarray, tree: TreeHead, threshold: float
+                    ) -> tuple[list[list[str]], list[list[float]], list[list[float]]]:
+    """:func:`decided_keys` as three lists per row: the keys' paths, their probabilities and their 一级's."""
+    mass = proba[:, tree.top_nodes]
+    order = np.argsort(-mass, axis=1, kind="stable")  # the most probable 一级 first
+    best = np.take_along_axis(decided_nodes(proba, tree, threshold), order, axis=1)
+    mass = np.take_along_axis(mass, order, axis=1)
+    paths = np.asarray(tree.labels, dtype=object)[best].tolist()
+    scores = np.take_along_axis(proba, best, axis=1).tolist()
+    masses = mass.tolist()
+    n_keys = np.count_nonzero(mass > 0, axis=1)  # a 一级 with probability 0 has no key: they sort last
+    for i in np.flatnonzero(n_keys < mass.shape[1]).tolist():
+        k = int(n_keys[i])
+        paths[i], scores[i], masses[i] = paths[i][:k], scores[i][:k], masses[i][:k]
+    return paths, scores, masses
+
+
 def decided_keys(proba: np.ndarray, tree: TreeHead, threshold: float) -> list[list[DecidedKey]]:
     """Per row and per 一级 (best first, those with probability > 0): the most specific node under it
     whose probability reaches ``threshold`` (the most probable one at that depth), else the 一级."""
-    names = tree.labels
-    top = tree.top_nodes
-    out = []
-    for i in range(proba.shape[0]):
-        row = proba[i]
-        best = {int(c): int(c) for c in top}
-        for j in np.flatnonzero(row >= threshold):
-            c, cur = int(tree.root_[j]), best[int(tree.root_[j])]
-            if (tree.level_[j], row[j]) > (tree.level_[cur], row[cur]):
-                best[c] = int(j)
-        keys = [DecidedKey(names[best[c]], float(row[best[c]]), float(row[c])) for c in top if row[c] > 0]
-        out.append(sorted(keys, key=lambda d: -d.mass))
-    return out
+    return [[DecidedKey(*k) for k in zip(*row, strict=True)]
+            for row in zip(*decided_columns(proba, tree, threshold), strict=True)]
 
 
 RULE = ("P(一级) = m · P_category(一级) for the 一级 the category head knows, m = the tree head's probability of "

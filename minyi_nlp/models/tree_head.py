@@ -68,6 +68,29 @@ def _fit_one(model: object, X: sp.csr_matrix, y: np.ndarray) -> object:
     return model.fit(X, y)  # type: ignore[attr-defined]
 
 
+def _dense_product(X: sp.csr_matrix, W: sp.csr_matrix) -> np.ndarray:
+    """``(X @ W).toarray()`` as float64. For float32 CSR operands, scipy's own kernel (the same float32 sums in
+    the same order) without the pass that counts the product's nonzeros first: there are at most rows × columns."""
+    n, k = X.shape[0], W.shape[1]
+    try:
+        from scipy.sparse._sparsetools import csr_matmat
+    except ImportError:  # pragma: no cover - a scipy that moved its kernels: the public product
+        csr_matmat = None
+    if csr_matmat is None or X.dtype != np.float32 or W.dtype != np.float32 or not n or not k:
+        return (X @ W).toarray().astype(np.float64)
+    big = max(n * k, X.shape[1], W.shape[0], X.nnz, W.nnz) > np.iinfo(np.int32).max
+    idx = np.int64 if big else np.int32
+    indptr = np.empty(n + 1, idx)
+    indices = np.empty(n * k, idx)
+    data = np.empty(n * k, np.float32)
+    csr_matmat(n, k, X.indptr.astype(idx, copy=False), X.indices.astype(idx, copy=False), X.data,
+               W.indptr.astype(idx, copy=False), W.indices.astype(idx, copy=False), W.data, indptr, indices, data)
+    nnz = int(indptr[-1])
+    out = np.zeros((n, k))
+    out[np.repeat(np.arange(n), np.diff(indptr)), indices[:nnz]] = data[:nnz]
+    return out
+
+
 @dataclass(frozen=True)
 class _Plan:
     """One parent node's model before fitting (see :meth:`TreeHead._plan`)."""
@@ -255,7 +278,8 @@ class TreeHead:
         """P(node | its parent) for every node (n, nodes): a softmax within each model's columns."""
         if X.shape[1] != self.n_features_:
             raise ValueError(f"X has {X.shape[1]} features, the head was fitted on {self.n_features_}")
-        s = (sp.csr_matrix(X) @ self.W_).toarray().astype(np.float64) + self.b_
+        s = _dense_product(sp.csr_matrix(X), self.W_)
+        s += self.b_
         starts = self.starts_[:-1]
         s /= np.repeat(self.temperature_, self._sizes)
         s -= np.repeat(np.maximum.reduceat(s, starts, axis=1), self._sizes, axis=1)

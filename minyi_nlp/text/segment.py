@@ -162,19 +162,37 @@ class Segmenter:
         memo, keep = self._memo, self._keep
         return [t for t in tokens if (memo[t] if t in memo else keep(t))]
 
-    def __call__(self, text: str) -> list[str]:
+    def kept(self, token: str) -> bool:
+        """Whether :meth:`__call__` keeps ``token``, one of :meth:`unfiltered`'s tokens (placeholders always)."""
+        if self._cut is None:
+            self._setup()
+        memo = self._memo
+        if token in memo:
+            return memo[token]
+        return token.upper() in PLACEHOLDERS or self._keep(token)
+
+    def unfiltered(self, text: str) -> list[str]:
+        """The tokens of ``text`` before any is dropped (placeholders whole): ``self(text)`` is those that
+        :meth:`kept` keeps, in order. For a caller that drops and looks tokens up in one pass."""
         cut = self._cut or self._setup()
         if not text:
             return []
-        if "<" not in text:  # fast path: no placeholders
-            return self._filter(cut(text))
+        if "<" not in text:
+            return cut(text)
         tokens: list[str] = []
         for piece in _PLACEHOLDER_RE.split(text):
             if piece.upper() in PLACEHOLDERS:
                 tokens.append(piece)
             elif piece and not piece.isspace():
-                tokens.extend(self._filter(cut(piece)))
+                tokens.extend(cut(piece))
         return tokens
+
+    def __call__(self, text: str) -> list[str]:
+        cut = self._cut or self._setup()
+        if "<" not in text:  # fast path: no placeholders
+            return self._filter(cut(text)) if text else []
+        kept = self.kept
+        return [t for t in self.unfiltered(text) if kept(t)]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters (scikit-learn style)."""

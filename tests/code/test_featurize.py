@@ -138,3 +138,57 @@ def test_the_title_block_skips_a_leading_salutation(opening):
 
 def test_a_title_that_starts_with_hao_is_kept():
     assert head_text("好几天没有来水了，请尽快处理", 40) == "好几天没有来水了"
+
+
+def _same(a, b) -> None:
+    """Two blocks' triplets, bit for bit."""
+    assert (a.n_rows, a.n_cols) == (b.n_rows, b.n_cols)
+    for name in ("rows", "cols", "data"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+ODD = ["", "   ", "路", "！！", "\x00路灯\x00", "𠀀好a", "电话<phone>和<PHONE>,我叫<NAME>", "<ID>"]
+
+
+def test_unfiltered_tokens_give_the_word_block_of_the_kept_ones(texts):
+    """Dropping and looking tokens up in one pass (the encoder's way) is the block of the segmenter's tokens."""
+    fit, new = texts
+    seg = Segmenter("rjieba")
+    for view in (str, lambda t: head_text(t, 40)):  # the word block and the title block
+        block = WordNgrams(2, min_df=2).fit([seg(view(t)) for t in fit])
+        docs = [view(t) for t in new] + ODD
+        codes = block.token_codes(seg.kept)
+        for _ in range(2):  # the memo empty, then full
+            _same(block.triplets([seg(t) for t in docs]),
+                  block.triplets_unfiltered([seg.unfiltered(t) for t in docs], codes))
+        _same(block.triplets([]), block.triplets_unfiltered([], codes))
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(1, 3), (2, 3), (1, 1), (3, 3), (1, 2)])
+def test_char_block_is_the_plain_lookup_of_every_ngram(texts, lo, hi):
+    """Per-n look-ups over the documents read end to end are the look-up of each n-gram in the whole vocabulary,
+    for a large batch (pandas) and a small one (NumPy)."""
+    from minyi_nlp.models.featurize import KeyIndex, tfidf_triplets
+
+    fit, new = texts
+    me = CharNgrams(lo, hi, min_df=2).fit([_strip(t) for t in fit] + ["𠀀好a", "𠀀好a"])
+    index = KeyIndex(me.keys_)
+    for docs in ([_strip(t) for t in new] + ODD, ODD, ODD[4:6], []):
+        d, k = char_ngram_keys(docs, lo, hi)
+        _same(me.triplets(docs), tfidf_triplets(d, index.lookup(k), len(docs), me.idf_))
+
+
+def test_encoder_vectors_are_the_blocks_of_the_segmented_texts(texts):
+    from minyi_nlp.models.encoder import Encoder
+    from minyi_nlp.models.featurize import assemble
+    from minyi_nlp.params import EncoderParams
+
+    fit, new = texts
+    enc = Encoder(EncoderParams(min_df=2, max_features=None)).fit(fit)
+    docs = new + ODD
+    words, chars, head = enc._inputs(docs)
+    blocks = [enc.words.triplets(words), enc.chars.triplets(chars), enc.head.triplets(head)]
+    expected = assemble(blocks, [1.0, 1.0, enc.params.head_weight])
+    got = enc.transform_prepared(docs)
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))

@@ -169,3 +169,10 @@ def test_tokenize_follows_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.delenv("MINYI_SEGMENTER")
         get_settings.cache_clear()
+
+
+def test_unfiltered_tokens_less_the_dropped_ones_are_the_tokens(seg: Segmenter) -> None:
+    texts = [*DOCS, "电话<phone>和<PHONE>", "<NAME>", " <ID> ", "", "   ", "尊敬的领导您好!  路灯不亮,谢谢。", "a<b>c"]
+    for s in (seg, Segmenter("rjieba"), Segmenter(min_len=2), Segmenter(stopwords=False)):
+        for text in texts:
+            assert [t for t in s.unfiltered(text) if s.kept(t)] == s(text)

@@ -141,3 +141,62 @@ def test_fits_on_two_processes_are_the_fits_of_one(fitted):
     assert abs(two.W_ - one.W_).max() == 0
     assert np.array_equal(two.b_, one.b_)
     assert np.array_equal(two.temperature_, one.temperature_)
+
+
+def _decided_keys_one_by_one(proba, tree, threshold):
+    """The decided keys row by row, node by node: what the vectorised version must give."""
+    names, top, out = tree.labels, tree.top_nodes, []
+    for row in proba:
+        best = {int(c): int(c) for c in top}
+        for j in np.flatnonzero(row >= threshold):
+            c, cur = int(tree.root_[j]), best[int(tree.root_[j])]
+            if (tree.level_[j], row[j]) > (tree.level_[cur], row[cur]):
+                best[c] = int(j)
+        keys = [(names[best[c]], float(row[best[c]]), float(row[c])) for c in top if row[c] > 0]
+        out.append(sorted(keys, key=lambda k: -k[2]))
+    return out
+
+
+def _random_proba(head, n=300, seed=0):
+    """Rounded (many ties) random node probabilities, some 0."""
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.random((n, len(head.labels))), 1)
+    p[rng.random(p.shape) < 0.1] = 0.0
+    return p
+
+
+def test_vectorised_decided_keys_and_ranked_paths_are_the_loops(fitted):
+    from minyi_nlp.dispatch.subcategory import SubcategoryReading
+    from minyi_nlp.models.subcategories import decided_columns
+
+    _, head = fitted
+    p = _random_proba(head)
+    for threshold in (0.0, 0.3, 0.5, 0.9, 1.0):
+        expected = _decided_keys_one_by_one(p, head, threshold)
+        assert [[(k.key, k.score, k.mass) for k in row] for row in decided_keys(p, head, threshold)] == expected
+        columns = zip(*decided_columns(p, head, threshold), strict=True)
+        for i, reading in enumerate(SubcategoryReading([], *c) for c in columns):
+            assert [(k.key, k.score, k.mass) for k in reading.keys] == expected[i]
+            if expected[i]:
+                assert reading.decided.key == expected[i][0][0]
+                assert reading.duty_probs() == ({k: m for k, _, m in expected[i]}, {k: s for k, s, _ in expected[i]})
+    nodes = listed(head)
+    order = np.argsort(-p[:, nodes], axis=1, kind="stable")
+    for k in (None, 0, 1, 3, len(nodes), len(nodes) + 2):
+        expected = [[(head.labels[nodes[j]], float(p[i, nodes[j]])) for j in row] for i, row in enumerate(order[:, :k])]
+        assert ranked(p, head, k) == expected
+
+
+def test_the_product_is_scipys(fitted):
+    import scipy.sparse as sp
+
+    from minyi_nlp.models.tree_head import _dense_product
+
+    enc, head = fitted
+    X = enc.transform(PROBE * 3)
+    np.testing.assert_array_equal(_dense_product(X, head.W_), (X @ head.W_).toarray().astype(np.float64))
+    rng = np.random.default_rng(1)
+    A = sp.random(50, 40, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    B = sp.random(40, 30, density=0.1, format="csr", dtype=np.float32, random_state=rng)
+    for a, b in ((A, B), (A[:0], B), (A.astype(np.float64), B), (sp.csr_matrix((5, 40), dtype=np.float32), B)):
+        np.testing.assert_array_equal(_dense_product(a, b), (a @ b).toarray().astype(np.float64))
