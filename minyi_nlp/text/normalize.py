@@ -12,11 +12,12 @@ import math
 import re
 import threading
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
-from minyi_nlp.text.traditional import has_traditional
+from minyi_nlp.text.traditional import has_traditional, trigger_chars
 
-__all__ = ["nfkc", "normalize_text", "to_simplified"]
+__all__ = ["nfkc", "normalize_and_tell", "normalize_text", "to_simplified"]
 
 # Only real HTML: a known tag name right after "<", then ">", "/" or whitespace. The data uses
 # "<A市新图>" as book-title quotes and our own "<PHONE>", "<ADDRESS>" placeholders: none may be stripped.
@@ -37,7 +38,8 @@ _HTML_RE = re.compile(
 # openpyxl escapes of control characters left in Excel cells ("_x000D_").
 _XL_ESCAPE_RE = re.compile(r"_x00[01][0-9A-Fa-f]_")
 # Surrogates (OpenCC cannot encode them), C0/C1 controls, zero-width and BOM characters.
-_JUNK_RE = re.compile(r"[\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff]")
+_JUNK = r"\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff"
+_JUNK_RE = re.compile(rf"[{_JUNK}]")
 _SPACE_RE = re.compile(r"\s+")
 
 _converter: Any = None
@@ -73,6 +75,22 @@ def to_simplified(text: str) -> str:
 _COMMON_FULL_WIDTH = tuple(
     (ch, unicodedata.normalize("NFKC", ch)) for ch in "，：；？！（）％＋－／＜＞＝［］｛｝～．\u3000\xa0…"
 )
+
+
+_COMMON_MAP = dict(_COMMON_FULL_WIDTH)
+
+
+@lru_cache(maxsize=1)
+def _special() -> tuple[re.Pattern[str], frozenset[str], bool]:
+    """One class of the characters that make a step of ``normalize_text`` act on a text (junk, the
+    common full-width punctuation but "，", OpenCC triggers; astral ones as one range, kept out of the
+    bitmap), the set of triggers, and whether no step's output can be a trigger (then a text whose
+    characters hold none needs no OpenCC)."""
+    triggers = trigger_chars()
+    bmp = "".join(sorted(ch for ch in triggers | set(_COMMON_MAP) if ord(ch) < 0x10000 and ch != "，"))
+    pattern = re.compile(rf"[{_JUNK}{re.escape(bmp)}\U00010000-\U0010ffff]")
+    outputs = set(" ".join(_COMMON_MAP.values()))
+    return pattern, triggers, triggers.isdisjoint(outputs)
 
 
 def nfkc(text: str) -> str:
@@ -117,14 +135,39 @@ def normalize_text(text: str) -> str:
     become ASCII), strip HTML and unescape entities, traditional → simplified, drop control and
     zero-width characters, collapse whitespace runs to one space and strip the ends.
     """
+    return normalize_and_tell(text)[0]
+
+
+def normalize_and_tell(text: str) -> tuple[str, bool]:
+    """``normalize_text(text)``, and whether OpenCC rewrote it: only then can the result hold full-width
+    ASCII or the ideographic space (NFKC leaves none)."""
     text = _coerce(text)
     if not text:
-        return ""
-    if _JUNK_RE.search(text):
+        return "", False
+    special, triggers, outputs_safe = _special()
+    found = set(special.findall(text))  # one scan says which steps have work
+    if found and _JUNK_RE.search("".join(found)):
         text = _JUNK_RE.sub(" ", text)
     if "_x" in text:
         text = _XL_ESCAPE_RE.sub(" ", text)
-    text = nfkc(text)
-    text = _strip_html(text)
-    text = to_simplified(text)
-    return " ".join(text.split())  # = _SPACE_RE.sub(" ", text).strip(): both split on str.isspace
+    # nfkc(text), with the common characters looked up in ``found`` instead of one scan each
+    if "，" in text:
+        text = text.replace("，", ",")
+    for ch in found:
+        ascii_ch = _COMMON_MAP.get(ch)
+        if ascii_ch is not None:
+            text = text.replace(ch, ascii_ch)
+    changed = False  # by a step whose output ``found`` knows nothing of
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+        changed = True
+    if "<" in text or "&" in text:
+        stripped = _strip_html(text)
+        changed = changed or stripped != text
+        text = stripped
+    converted = False
+    if changed or not outputs_safe or not triggers.isdisjoint(found):
+        simplified = to_simplified(text)
+        converted = simplified is not text
+        text = simplified
+    return " ".join(text.split()), converted  # = _SPACE_RE.sub(" ", text).strip(): both split on str.isspace

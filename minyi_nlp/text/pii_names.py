@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["NAME_GATE", "SURNAMES", "find_names"]
+__all__ = ["NAME_GATE", "SURNAMES", "cues", "find_names"]
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
@@ -100,8 +100,9 @@ _CUE_KINDS = (
     | {"我是": "weak", "本人": "weak"} | {c: "polite" for c in _TITLES_POLITE.split("|")}
     | {c: "trade" for c in _TITLES_TRADE.split("|")} | {_COMRADE: "comrade", "叫": "weak"}
 )
-#: Every cue; a text without one holds no name this module can find. Plain literals only, so that
-#: ``re`` scans for their first characters with a bitmap (no groups, no classes up front).
+#: Every cue, leftmost-longest: a text without one holds no name this module can find. The definition;
+#: :func:`_scan` finds the same cues in an Aho-Corasick pass (faster: many cues start with common
+#: characters, 大/小/市/出…, where ``re`` would try the pattern).
 NAME_GATE = re.compile(trie_regex(_CUE_KINDS))
 _ROLE_STRONG_RE = re.compile(r"\s*(?:[:：]|是|为|叫)")
 _AFTER_STRONG_RE = re.compile(rf"\s*[:：]?\s*(?:是|为|叫)?\s*({_name(SURNAMES)}){_END}")
@@ -118,6 +119,14 @@ _TRADE_SURNAME_SET = frozenset(_TRADE_SURNAMES)
 _COLON_NUMBER_RE = re.compile(r"[:：]\s*[0-9+(]")
 _PHONE_WORD_RE = re.compile(r"(?:电话|手机|联系电话|联系方式)\)?[:：]?\s*[0-9+(]")
 _PERSON_DETAILS_RE = re.compile(r"[,，、]\s*(?:男|女|现年|今年[0-9]|[0-9]{1,3}岁)")
+# These are found in the cues' Aho-Corasick pass, from the words they hold (a cue may start with one,
+# as 女儿 and 女士 do, but overlaps none otherwise): what must follow a colon or a phone word is then
+# matched there, and a person's details are traced back from 男/女/现年/今年/岁 to their comma.
+_DETAIL_WORDS = {":": "colon", "：": "colon", "电话": "phone", "手机": "phone", "联系电话": "phone",
+                 "联系方式": "phone", "男": "person", "女": "person", "现年": "person", "今年": "person",
+                 "岁": "person"}
+_COLON_TAIL_RE = re.compile(r"\s*[0-9+(]")
+_PHONE_TAIL_RE = re.compile(r"\)?[:：]?\s*[0-9+(]")
 _NAME_BEFORE_RE = re.compile(rf"((?:{_COMPOUND}|[{_TITLE_SURNAMES}]){_GIVEN}{{1,2}})\s*$")
 _NAME_BEFORE_PHONE_RE = re.compile(rf"((?:{_COMPOUND}|[{_TITLE_SURNAMES}]){_GIVEN}{{1,2}})\s*[,，]?\s*\(?$")
 _PERSON_AFTER_RE = re.compile(r"[,，、]\s*(?:男|女|现年|今年[0-9]|[0-9]{1,3}岁)")
@@ -188,34 +197,130 @@ def _before_title(text: str, end: int, single: frozenset[str]) -> tuple[int, int
     return None
 
 
+@lru_cache(maxsize=1)
+def _automaton() -> tuple[Any, tuple[str, ...], tuple[str | None, ...]]:
+    """An Aho-Corasick DFA over the cues and the details' words (leftmost-longest, as ``NAME_GATE``
+    finds the cues), with the kind of each pattern index and the person's detail word it starts with."""
+    import ahocorasick_rs
+
+    words = list(_CUE_KINDS) + list(_DETAIL_WORDS)
+    automaton = ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+                                           implementation=ahocorasick_rs.Implementation.DFA)
+    person = [w for w, kind in _DETAIL_WORDS.items() if kind == "person"]
+    return (automaton, tuple(_CUE_KINDS.get(w) or _DETAIL_WORDS[w] for w in words),
+            tuple(next((p for p in person if w.startswith(p)), None) for w in words))
+
+
+_Cue = tuple[str, int, int]
+
+
+def _scan(text: str) -> tuple[list[_Cue], list[int], list[int], list[int]]:
+    """The cues, as (kind, start, end) like ``NAME_GATE.finditer``, and the starts of the matches of
+    ``_COLON_NUMBER_RE``, ``_PHONE_WORD_RE`` and ``_PERSON_DETAILS_RE``, from one pass."""
+    automaton, kinds, person_words = _automaton()
+    found: list[_Cue] = []
+    colons: list[int] = []
+    phones: list[int] = []
+    persons: list[int] = []
+    for i, start, end in automaton.find_matches_as_indexes(text):
+        kind = kinds[i]
+        if kind == "colon":
+            if _COLON_TAIL_RE.match(text, end) is not None:
+                colons.append(start)
+            continue
+        if kind == "phone":  # 联系电话 hides its 电话, as in the regex
+            if _PHONE_TAIL_RE.match(text, end) is not None:
+                phones.append(start)
+            continue
+        if kind != "person":
+            found.append((kind, start, end))
+        word = person_words[i]  # also in the cues 女儿 and 女士
+        if word is not None:
+            comma = _person_comma(text, word, start, start + len(word))
+            if comma >= 0:
+                persons.append(comma)
+    return found, colons, phones, persons
+
+
+def _person_comma(text: str, word: str, start: int, end: int) -> int:
+    """Where ``_PERSON_DETAILS_RE`` matches, from a word of its at ``start``: the comma before, or -1.
+
+    The regex: a comma, whitespace, then 男, 女, 现年, 今年 and a digit, or 1–3 digits and 岁."""
+    if word == "岁":
+        q = start
+        while q > start - 4 and q > 0 and "0" <= text[q - 1] <= "9":
+            q -= 1
+        if not 1 <= start - q <= 3:
+            return -1
+        start = q
+    elif word == "今年" and not (end < len(text) and "0" <= text[end] <= "9"):
+        return -1
+    c = start - 1
+    while c >= 0 and text[c].isspace():  # ``\s`` of a str pattern is ``str.isspace``
+        c -= 1
+    return c if c >= 0 and text[c] in ",，、" else -1
+
+
+def cues(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of every cue in ``text``, as ``NAME_GATE.finditer`` finds them."""
+    return _scan(text)[0]
+
+
 def find_names(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of the names in ``text``: one scan for the cues, then a match at each."""
-    for cue in NAME_GATE.finditer(text):
-        kind = _CUE_KINDS[cue.group()]
+    found, colons, phones, persons = _scan(text)
+    n = len(text)
+    for kind, start, end in found:
+        # the character after the cue, for a cheap test before the regexes (what they can start with)
+        after = text[end] if end < n else ""
+        space_after = after.isspace()
         if kind in ("polite", "trade", "comrade"):
-            single = {"polite": _TITLE_SURNAME_SET, "trade": _TRADE_SURNAME_SET}.get(kind, frozenset())
-            span = _before_title(text, cue.start(), single)
+            single = _TITLE_SURNAME_SET if kind == "polite" else _TRADE_SURNAME_SET if kind == "trade" else _EMPTY
+            span = _before_title(text, start, single) if _may_end_name(text, start, single) else None
             if span is not None:
                 yield span
-            if kind == "trade":  # a name after a job title: "英语老师孙思琪是", "包工头尹川牛"
-                m = _AFTER_WEAK_RE.match(text, cue.end())
+            # a name after a job title: "英语老师孙思琪是", "包工头尹川牛"
+            if kind == "trade" and (after in _WEAK_NEXT or space_after):
+                m = _AFTER_WEAK_RE.match(text, end)
                 if m is not None and _plausible(m.group(1)):
                     yield m.span(1)
-        else:
-            strong = kind == "strong" or (kind == "role" and _ROLE_STRONG_RE.match(text, cue.end()) is not None)
-            m = (_AFTER_STRONG_RE if strong else _AFTER_WEAK_RE).match(text, cue.end())
+        elif after in (_STRONG_NEXT if kind != "weak" else _WEAK_NEXT) or space_after:
+            strong = kind == "strong" or (kind == "role" and _ROLE_STRONG_RE.match(text, end) is not None)
+            m = (_AFTER_STRONG_RE if strong else _AFTER_WEAK_RE).match(text, end)
             if m is not None and (kind == "strong" or _plausible(m.group(1))
                                   or _PERSON_AFTER_RE.match(text, m.end(1)) is not None):
                 yield m.span(1)
-    yield from _names_before_details(text)
+    yield from _names_before_details(text, colons, phones, persons)
 
 
-def _names_before_details(text: str) -> Iterator[tuple[int, int]]:
-    for rx, before, person in ((_COLON_NUMBER_RE, _NAME_BEFORE_RE, False),
-                               (_PHONE_WORD_RE, _NAME_BEFORE_PHONE_RE, False),
-                               (_PERSON_DETAILS_RE, _NAME_BEFORE_RE, True)):
-        for d in rx.finditer(text):
-            m = before.search(text, max(0, d.start() - 9), d.start())
+# The characters that may come right after a cue when a name follows (besides whitespace): what
+# ``_AFTER_STRONG_RE`` (the looser one) and ``_AFTER_WEAK_RE`` can start with.
+_COMPOUND_FIRSTS = "".join(c[0] for c in _COMPOUND.split("|"))
+_STRONG_NEXT = frozenset(":：是为叫" + SURNAMES + _COMPOUND_FIRSTS)
+_WEAK_NEXT = frozenset("是叫" + _WEAK_SURNAMES + _COMPOUND_FIRSTS)
+
+
+_COMPOUND_SECONDS = frozenset(c[1] for c in _COMPOUND.split("|"))
+
+
+def _may_end_name(text: str, end: int, single: frozenset[str]) -> bool:
+    """Whether :func:`_before_title` can find a name ending at ``end``: its last character is a given
+    name's, a one-character name in ``single`` or the end of a compound surname (a cheap test first)."""
+    if end == 0:
+        return False
+    ch = text[end - 1]
+    return ch in single or ch in _COMPOUND_SECONDS or _is_given(ch)
+
+
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _names_before_details(text: str, colons: list[int], phones: list[int],
+                          persons: list[int]) -> Iterator[tuple[int, int]]:
+    for starts, before, person in ((colons, _NAME_BEFORE_RE, False), (phones, _NAME_BEFORE_PHONE_RE, False),
+                                   (persons, _NAME_BEFORE_RE, True)):
+        for d in starts:
+            m = before.search(text, max(0, d - 9), d)
             if m is None:
                 continue
             start, end = m.span(1)
@@ -226,6 +331,7 @@ def _names_before_details(text: str) -> Iterator[tuple[int, int]]:
                     yield start, end
             elif _plausible(m.group(1)):
                 yield start, end
+
 
 _LIST_NEXT_RE = re.compile(
     rf"\s*、\s*((?:{_COMPOUND}|[{SURNAMES}]){_GIVEN}{{1,2}}?)(?=、|{_END_WORDS}|[^\u4e00-\u9fff]|$)"

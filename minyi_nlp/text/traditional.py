@@ -27,7 +27,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["build_triggers", "dictionary_entries", "has_traditional", "triggers_file", "write_triggers"]
+__all__ = [
+    "build_triggers", "dictionary_entries", "has_traditional", "trigger_chars", "triggers_file", "write_triggers",
+]
 
 
 def triggers_file() -> Path:
@@ -41,10 +43,16 @@ _ASTRAL_RE = re.compile(r"[\U00010000-\U0010ffff]")
 
 
 @lru_cache(maxsize=1)
+def trigger_chars() -> frozenset[str]:
+    """Every trigger character (the packaged list)."""
+    return frozenset(triggers_file().read_text(encoding="utf-8").strip())
+
+
+@lru_cache(maxsize=1)
 def _triggers() -> tuple[re.Pattern[str], frozenset[str]]:
     """A regex of the BMP trigger characters (a bitmap lookup in ``re``) and the set of the others."""
-    chars = triggers_file().read_text(encoding="utf-8").strip()
-    bmp = "".join(ch for ch in chars if ord(ch) < 0x10000)
+    chars = trigger_chars()
+    bmp = "".join(sorted(ch for ch in chars if ord(ch) < 0x10000))
     return re.compile("[" + re.escape(bmp) + "]"), frozenset(ch for ch in chars if ord(ch) >= 0x10000)
 
 
