@@ -26,6 +26,12 @@ _CN_DATE = str.maketrans(
     | {"：": ":", "／": "/", "－": "-"}
 )
 _NON_TEXT = re.compile(r"[^\w]|_", re.UNICODE)
+_TEXT_CHAR = re.compile(r"[^\W_]")  # what _NON_TEXT keeps
+_CJK = re.compile("[\u4e00-\u9fff]")  # unified ideographs: NFKC-stable, \w, and OpenCC maps them to ideographs
+#: every character that is, or NFKC-normalises to something holding, "<" or "&" (``normalize_text`` strips
+#: HTML only when one of these is there; tests/data/test_validate_fast.py derives the set from Unicode)
+HTML_TRIGGERS = "&<\ufe60\ufe64\uff06\uff1c"
+_HTML_TRIGGER = re.compile("[" + re.escape(HTML_TRIGGERS) + "]")
 
 
 @dataclass(frozen=True)
@@ -101,18 +107,36 @@ def require_columns(path: object, required: Sequence[str], found: Sequence[str],
     )
 
 
-def check_content(content: str | None, max_content_chars: int) -> tuple[str, tuple[str, str] | None]:
-    """``(duplicate key, None)`` for a usable appeal text, else ``("", (rule, reason))``."""
+def has_text(content: str) -> bool:
+    """Whether ``content_key(content)`` is non-empty: some letter, digit or CJK character survives
+    normalisation. Without normalising when the text holds a CJK ideograph and nothing that could start
+    HTML stripping (nothing else in ``normalize_text`` removes an ideograph)."""
+    if _CJK.search(content) and not _HTML_TRIGGER.search(content):
+        return True
     from minyi_nlp.text import normalize_text
 
+    return _TEXT_CHAR.search(normalize_text(content)) is not None
+
+
+def check_content(
+    content: str | None, max_content_chars: int, *, key: bool = True
+) -> tuple[str, tuple[str, str] | None]:
+    """``(duplicate key, None)`` for a usable appeal text, else ``("", (rule, reason))``. With ``key=False``
+    the text is only checked (the key returned is ``""``), which needs no normalisation for most texts."""
     if content is None or not content.strip():
         return "", ("content_empty", "content is empty")
     if len(content) > max_content_chars:
         return "", ("content_too_long", f"content has {len(content)} characters, limit {max_content_chars}")
-    key = content_key(content, normalize_text(content))
-    if not key:
+    if key:
+        from minyi_nlp.text import normalize_text
+
+        found = content_key(content, normalize_text(content))
+        usable = bool(found)
+    else:
+        found, usable = "", has_text(content)
+    if not usable:
         return "", ("content_no_text", "content has no letter, digit or CJK character (punctuation/symbols only)")
-    return key, None
+    return found, None
 
 
 def check_rows(
@@ -120,10 +144,12 @@ def check_rows(
     *,
     max_content_chars: int,
     labels: Collection[str] | None = None,
+    with_keys: bool = True,
 ) -> tuple[list[Problem], pd.Series, pd.Series]:
     """Apply the row rules to a mapped frame (string cells, ``row`` column set).
 
-    Returns ``(problems, submitted_at parsed, content keys)``; the keys are ``""`` for rejected content.
+    Returns ``(problems, submitted_at parsed, content keys)``; the keys are ``""`` for rejected content,
+    and for every row with ``with_keys=False`` (a caller that only needs the verdicts: the batch job).
     """
 
     allowed = sorted(labels) if labels is not None else None
@@ -138,7 +164,7 @@ def check_rows(
         if _is_missing(rec.id) or not str(rec.id).strip():
             problems.append(Problem(row, "id_empty", "id", "id is empty"))
         content = rec.content
-        key, issue = check_content(None if _is_missing(content) else str(content), max_content_chars)
+        key, issue = check_content(None if _is_missing(content) else str(content), max_content_chars, key=with_keys)
         if issue is not None:
             problems.append(Problem(row, issue[0], "content", issue[1]))
         keys.append(key)
@@ -190,8 +216,11 @@ def rejects_frame(source: str, problems: Iterable[Problem], original: pd.DataFra
             "reason": pd.Series([p.reason for p in probs], dtype="string"),
         }
     )
-    meta = mask_frame(meta)  # a reason may quote a value ("submitted_at '…' is not a date")
-    values = mask_frame(original.iloc[[p.row - 1 for p in probs]].reset_index(drop=True))
+    if probs:  # (an empty frame has nothing to mask)
+        meta = mask_frame(meta)  # a reason may quote a value ("submitted_at '…' is not a date")
+    values = original.iloc[[p.row - 1 for p in probs]].reset_index(drop=True)
+    if probs:
+        values = mask_frame(values)
     values.columns = [f"orig.{c}" if c in REJECT_COLUMNS else str(c) for c in values.columns]
     return pd.concat([meta, values], axis=1)
 
