@@ -30,7 +30,8 @@ def job(tmp_path_factory: pytest.TempPathFactory, real_texts, real_dispatcher) -
     frame = pd.DataFrame(
         {
             "id": [f"k{i:05d}" for i in range(ROWS)],
-            "content": [real_texts[i % len(real_texts)][1][:40] for i in range(ROWS)],
+            # whole appeals up to 400 characters: the job must still be running well after its third part
+            "content": [real_texts[i % len(real_texts)][1][:400] for i in range(ROWS)],
             "category": [real_texts[i % len(real_texts)][0] for i in range(ROWS)],
         }
     )
