@@ -1,0 +1,92 @@
+"""Where a batch appeal's time goes: each step of ``Dispatcher.suggest_many`` timed on its own.
+
+On ``--sample`` real Teddy Cup appeals (the texts ``bench/reclassify.py`` times its components on), in batches of
+``--batch-size``, one core, the garbage collector frozen after loading (as the batch job does), best of
+``--repeats``. Prints µs per appeal for the whole call (``explain=False, reasons=False``: what the batch job asks)
+and for each step fed with the previous steps' outputs; what the steps leave out of the total is department
+ranking, deadlines and building the suggestions.
+
+    python bench/dispatch_stages.py [--sample 3000] [--batch-size 1000] [--repeats 5] [--bundle DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+try:
+    import minyi_nlp  # noqa: F401
+except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reclassify import load_pool, sample_pairs  # noqa: E402
+
+from minyi_nlp.config import get_settings  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--bundle", type=Path, default=None, help="bundle folder (default: the served one)")
+    args = parser.parse_args(argv)
+
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.dispatch.subcategory import read_subcategories
+    from minyi_nlp.models.encoder import head_text, join_masked, mask_pairs
+    from minyi_nlp.routing import find_jurisdiction
+
+    pairs = sample_pairs(load_pool(get_settings().raw_dir), args.sample)
+    d = Dispatcher.load(args.bundle)
+    b, enc = d.bundle, d.bundle.encoder
+    gc.collect()
+    gc.freeze()
+    batches = [pairs[i : i + args.batch_size] for i in range(0, len(pairs), args.batch_size)]
+    d.suggest_many(batches[0][:50], explain=False, reasons=False)
+    prepared = [[join_masked(t, c, enc.params.max_chars) for t, c in mask_pairs(p)] for p in batches]
+    X = [enc.transform_prepared(p) for p in prepared]
+    cat = [b.predict_proba("category", x) for x in X]
+    seg, n = enc.segment.unfiltered, enc.params.head_chars
+
+    def best(fn: Callable[[], Any]) -> float:
+        t = float("inf")
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            fn()
+            t = min(t, time.perf_counter() - t0)
+        return t / len(pairs) * 1e6
+
+    steps: dict[str, Callable[[], Any]] = {
+        "suggest_many (all)": lambda: [d.suggest_many(p, explain=False, reasons=False) for p in batches],
+        "normalise + mask": lambda: [mask_pairs(p) for p in batches],
+        "segmentation (text + title)": lambda: [[seg(t) for t in p] + [seg(head_text(t, n)) for t in p]
+                                                for p in prepared],
+        "features (segmentation included)": lambda: [enc.transform_prepared(p) for p in prepared],
+        "head: category": lambda: [b.predict_proba("category", x) for x in X],
+        "head: department (+ rules)": lambda: [b.predict_proba("department", x, p)
+                                               for x, p in zip(X, prepared, strict=True)],
+        "head: appeal type (+ rules)": lambda: [b.predict_proba("appeal_type", x, p)
+                                                for x, p in zip(X, prepared, strict=True)],
+        "urgency (head + lexicon)": lambda: [d.urgency.score_many(x, p) for x, p in zip(X, prepared, strict=True)],
+        "sub-categories": lambda: [read_subcategories(b, x, c, d.category_labels,
+                                                      threshold=d.routing.subcategory_threshold,
+                                                      top_k=d.settings.top_subcategories)
+                                   for x, c in zip(X, cat, strict=True)],
+        "place (jurisdiction)": lambda: [[find_jurisdiction(t, gazetteer=d.gazetteer) for t in p] for p in prepared],
+    }
+    out = {name: best(fn) for name, fn in steps.items()}
+    print(f"{len(pairs):,} real appeals, batches of {args.batch_size}, best of {args.repeats}, model {d.version}")
+    for name, us in out.items():
+        print(f"{name:<34}{us:8.1f} µs/appeal")
+    return out
+
+
+if __name__ == "__main__":
+    main()
