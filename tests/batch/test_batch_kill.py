@@ -30,8 +30,7 @@ def job(tmp_path_factory: pytest.TempPathFactory, real_texts, real_dispatcher) -
     frame = pd.DataFrame(
         {
             "id": [f"k{i:05d}" for i in range(ROWS)],
-            # whole appeals up to 400 characters: the job must still be running well after its third part
-            "content": [real_texts[i % len(real_texts)][1][:400] for i in range(ROWS)],
+            "content": [real_texts[i % len(real_texts)][1][:40] for i in range(ROWS)],
             "category": [real_texts[i % len(real_texts)][0] for i in range(ROWS)],
         }
     )
@@ -51,7 +50,10 @@ def _parts(out: Path) -> list[Path]:
 
 
 def _start_and_interrupt(cmd: list[str], out: Path, sig: int, min_parts: int = 3) -> subprocess.CompletedProcess:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it, whatever this run inherited: a shell starts background commands with SIGINT
+    # ignored, and a Python started so never turns SIGINT into KeyboardInterrupt
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while len(_parts(out)) < min_parts:
         if proc.poll() is not None:
