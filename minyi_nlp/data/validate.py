@@ -127,14 +127,8 @@ def check_content(
         return "", ("content_empty", "content is empty")
     if len(content) > max_content_chars:
         return "", ("content_too_long", f"content has {len(content)} characters, limit {max_content_chars}")
-    if key:
-        from minyi_nlp.text import normalize_text
-
-        found = content_key(content, normalize_text(content))
-        usable = bool(found)
-    else:
-        found, usable = "", has_text(content)
-    if not usable:
+    found = content_key(content) if key else ""
+    if not (found if key else has_text(content)):
         return "", ("content_no_text", "content has no letter, digit or CJK character (punctuation/symbols only)")
     return found, None
 
@@ -216,11 +210,9 @@ def rejects_frame(source: str, problems: Iterable[Problem], original: pd.DataFra
             "reason": pd.Series([p.reason for p in probs], dtype="string"),
         }
     )
-    if probs:  # (an empty frame has nothing to mask)
-        meta = mask_frame(meta)  # a reason may quote a value ("submitted_at '…' is not a date")
     values = original.iloc[[p.row - 1 for p in probs]].reset_index(drop=True)
-    if probs:
-        values = mask_frame(values)
+    if probs:  # a reason may quote a value ("submitted_at '…' is not a date"); nothing to mask in no rows
+        meta, values = mask_frame(meta), mask_frame(values)
     values.columns = [f"orig.{c}" if c in REJECT_COLUMNS else str(c) for c in values.columns]
     return pd.concat([meta, values], axis=1)
 
