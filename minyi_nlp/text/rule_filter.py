@@ -1,9 +1,10 @@
 """Which of many regular expressions can match a text, found in one Aho–Corasick pass.
 
 Every match of a pattern starts with one of its *literal prefixes* (read from Python's own parse of the
-pattern: the literal characters every branch begins with). One automaton over all prefixes finds the
-patterns whose prefix occurs in a text; only those, and the patterns without a literal prefix, are then
-searched with ``re``. The answer is the same as searching every pattern (tested against it).
+pattern: the literal characters every branch begins with), or, for a branch that starts with a class or an
+anchor, contains the literal prefix of what follows. One automaton over all these literals finds the
+patterns one of whose literals occurs in a text; only those, and the patterns without such literals, are
+then searched with ``re``. The answer is the same as searching every pattern (tested against it).
 """
 
 from __future__ import annotations
@@ -68,6 +69,34 @@ def literal_prefixes(pattern: str, flags: int = 0) -> set[str]:
     return {""} if "" in prefixes else prefixes
 
 
+def _contained(items: Any) -> set[str]:
+    """Literal strings one of which every match of ``items`` contains: each top-level branch's own, where
+    a branch has no literal prefix the prefix of its rest after the first items that have none (a match of a
+    sequence holds a match of every tail of it)."""
+    if len(items) == 1 and items[0][0] is sre_constants.BRANCH:
+        out: set[str] = set()
+        for branch in items[0][1][1]:
+            found = _contained(branch)
+            if "" in found:
+                return {""}
+            out |= found
+        return out
+    for start in range(len(items)):
+        prefixes, _ = _prefixes(items[start:])
+        if "" not in prefixes:
+            return prefixes
+    return {""}
+
+
+def required_literals(pattern: str, flags: int = 0) -> set[str]:
+    """Literal strings one of which occurs in every match of ``pattern`` (its literal prefixes where it has
+    them); ``{""}`` when there is none to rely on."""
+    parsed = sre_parse.parse(pattern, flags)
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE) or flags & (re.IGNORECASE | re.VERBOSE):
+        return {""}
+    return _contained(parsed)
+
+
 class RuleFilter:
     """``search(text)``: indexes (ascending) of the compiled ``patterns`` that match ``text``."""
 
@@ -78,7 +107,7 @@ class RuleFilter:
         self.always: list[int] = []
         owners: dict[str, set[int]] = {}
         for i, rx in enumerate(self.patterns):
-            prefixes = literal_prefixes(rx.pattern, rx.flags & ~re.UNICODE)
+            prefixes = required_literals(rx.pattern, rx.flags & ~re.UNICODE)
             if "" in prefixes:
                 self.always.append(i)
             for p in prefixes - {""}:

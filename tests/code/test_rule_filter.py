@@ -9,7 +9,7 @@ import pytest
 
 from minyi_nlp.models.training import read_keyword_rules
 from minyi_nlp.routing.departments import unit_name_rules
-from minyi_nlp.text.rule_filter import RuleFilter, literal_prefixes
+from minyi_nlp.text.rule_filter import RuleFilter, literal_prefixes, required_literals
 
 TEXTS = [
     "A3区某小区燃气管道漏气，已向燃气公司和住建局反映，请公安局、派出所和消防支队尽快处理。",
@@ -36,6 +36,25 @@ TEXTS = [
 ])
 def test_literal_prefixes(pattern, expected):
     assert literal_prefixes(pattern) == expected
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("公安(?:分)?局", {"公安局", "公安分局"}),
+    ("(?:^|[\\s。])建议", {"建议"}),
+    ("(?:^|[\\s。，,！!；;])建议|我建议|提议|倡议", {"建议", "我建议", "提议", "倡议"}),
+    ("[^a]b", {"b"}),
+    ("a.*b", {"a"}),
+    (".*[0-9]", {""}),
+    ("x|[0-9]+", {""}),
+    ("(?i)abc", {""}),
+])
+def test_required_literals(pattern, expected):
+    """Where a pattern has no literal prefix, a literal every match contains still lets the filter skip it."""
+    assert required_literals(pattern) == expected
+    rx = re.compile(pattern)
+    for text in TEXTS + ["xb", "ab", "a1b", "9", "我建议", "提议。", "倡议书"]:
+        if rx.search(text):
+            assert "" in expected or any(lit in text for lit in expected), (pattern, text)
 
 
 def _rule_sets() -> list[list[tuple[str, str]]]:
