@@ -46,8 +46,9 @@ class DutyTable:
     """The duty list of one lists object as arrays over one department axis: per category key a row of
     P(d|key) (``weights``), whether d is listed for the key at all (``listed``) and d's level there.
 
-    Rows and departments are added on first use (any key the lists resolve, any department a model
-    names), under a lock, so one table serves every thread of a process."""
+    Every key of the lists' taxonomy has its row from the start; other rows and departments are added on
+    first use (any key the lists resolve, any department a model names), under a lock, so one table serves
+    every thread of a process."""
 
     def __init__(self, lists: Any) -> None:
         self.lists = lists
@@ -59,6 +60,10 @@ class DutyTable:
         self._level_id: dict[str, int] = {}
         self._rows: list[tuple[str, tuple[Any, ...]]] = []
         self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        # every key of the taxonomy up front: otherwise the first thousands of small batches (a service's
+        # micro-batches) keep meeting new sub-category keys, and each new key rebuilds the arrays
+        for key in sorted(getattr(lists, "category_keys", ())):
+            self._add_key(key)
 
     def _add_departments(self, names: Sequence[str]) -> None:
         for name in names:
