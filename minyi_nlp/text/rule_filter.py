@@ -29,8 +29,8 @@ def _prefixes(items: Any) -> tuple[set[str], bool]:
     for op, av in items:
         if op is sre_constants.LITERAL:
             part, whole = {chr(av)}, True
-        elif op is sre_constants.SUBPATTERN:
-            part, whole = _prefixes(av[-1])
+        elif op is sre_constants.SUBPATTERN and not av[1] & (re.IGNORECASE | re.VERBOSE):
+            part, whole = _prefixes(av[-1])  # a group; one that turns on ignore-case, e.g. (?i:…), is no literal
         elif op is sre_constants.BRANCH:
             part, whole = set(), True
             for branch in av[1]:

@@ -47,12 +47,14 @@ def test_literal_prefixes(pattern, expected):
     (".*[0-9]", {""}),
     ("x|[0-9]+", {""}),
     ("(?i)abc", {""}),
+    ("x(?i:abc)", {"x"}),
+    ("(?i:abc)d", {"d"}),
 ])
 def test_required_literals(pattern, expected):
     """Where a pattern has no literal prefix, a literal every match contains still lets the filter skip it."""
     assert required_literals(pattern) == expected
     rx = re.compile(pattern)
-    for text in TEXTS + ["xb", "ab", "a1b", "9", "我建议", "提议。", "倡议书"]:
+    for text in TEXTS + ["xb", "ab", "a1b", "9", "我建议", "提议。", "倡议书", "xABC", "ABCd"]:
         if rx.search(text):
             assert "" in expected or any(lit in text for lit in expected), (pattern, text)
 
