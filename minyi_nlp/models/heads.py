@@ -207,12 +207,16 @@ class LinearHead:
         kept = np.concatenate([[0], np.cumsum(hit)])
         return sp.csr_matrix((X.data[hit], pos[hit], kept[X.indptr]), shape=(X.shape[0], len(self.cols_)))
 
-    def weight_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Rows ``rows`` of ``W`` as float32 (dequantised when the head stores int8 weights)."""
+    def weight_rows(self, rows: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``rows`` of ``W`` (only ``columns`` of them, if given) as float32, dequantised when the head
+        stores int8 weights."""
+        W = np.take(self.W_, rows, axis=0)
+        if columns is not None:
+            W = W[:, columns]
         if self.W_scale_ is None:
-            return np.asarray(self.W_[rows], np.float32)
-        out = self.W_[rows].astype(np.float32)
-        out *= self.W_scale_[rows, None]
+            return np.asarray(W, np.float32)
+        out = W.astype(np.float32)
+        out *= np.take(self.W_scale_, rows)[:, None]
         return out
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
@@ -291,7 +295,7 @@ class LinearHead:
         for j in np.unique(wanted):
             rows = np.flatnonzero(self.target_ == (1 if binary else j))
             sel = np.flatnonzero(wanted[row_of] == j)
-            w = np.asarray(self.weight_rows(local.indices[sel])[:, rows], np.float64).mean(axis=1)
+            w = np.asarray(self.weight_rows(local.indices[sel], rows), np.float64).mean(axis=1)
             contrib[sel] = local.data[sel] * w * (-1.0 if binary and j == 0 else 1.0)
         return np.asarray(self.cols_)[local.indices], contrib, local.indptr
 
