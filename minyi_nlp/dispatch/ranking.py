@@ -229,8 +229,11 @@ def rank_departments_many(
     top_scores = np.take_along_axis(scores, order, axis=1)
     levels = _levels(P, weights, listed, level_ids, order)
     out: list[list[RankedDepartment]] = []
+    starts = np.r_[0, np.cumsum([len(probs) for probs in category_probs])].tolist()
     for i in range(n):
         ranked = []
+        row_keys = (list(zip(category_probs[i], category_probs[i].values(), key_rows[starts[i]:starts[i + 1]],
+                             strict=True)) if reasons else [])
         for j in range(order.shape[1]):
             score = float(top_scores[i, j])
             if score <= 0:
@@ -241,7 +244,7 @@ def rank_departments_many(
             why: tuple[str, ...] = ()
             if reasons:
                 shown = key_scores[i] if key_scores is not None else None
-                why = _reasons(table, category_probs[i], dept, c, shown or {},
+                why = _reasons(weights, listed, row_keys, dept, c, shown or {},
                                0.0 if model_full is None else float(model_full[i, c]))
             ranked.append(RankedDepartment(dept, table.level_name(lvl) if lvl >= 0 else default_level(dept, lists),
                                            score, why))
@@ -271,12 +274,11 @@ def _levels(P: sp.csr_matrix, weights: np.ndarray, listed: np.ndarray, level_ids
     return np.where(np.isfinite(terms.max(axis=1)), level_ids[chosen, order], -1)
 
 
-def _reasons(table: DutyTable, probs: Mapping[str, float], dept: str, column: int, shown: Mapping[str, float],
-             model_score: float, k: int = 2) -> tuple[str, ...]:
-    weights, listed, _, _ = table.arrays()
-    rows, _ = table.prepare(list(probs))
-    terms = [(p * weights[r, column], key, p) for (key, p), r in zip(probs.items(), rows, strict=True)
-             if r >= 0 and listed[r, column]]
+def _reasons(weights: np.ndarray, listed: np.ndarray, keys: Sequence[tuple[str, float, int]], dept: str,
+             column: int, shown: Mapping[str, float], model_score: float, k: int = 2) -> tuple[str, ...]:
+    """The reasons for department ``column``: the duty-list keys (``(key, probability, table row)`` of the
+    appeal) that weigh most towards it, and the department model's score."""
+    terms = [(p * weights[r, column], key, p) for key, p, r in keys if r >= 0 and listed[r, column]]
     why = [f"职责清单: {c} ({shown.get(c, p):.2f}) → {dept}" for _, c, p in sorted(terms, reverse=True)[:k]
            if p >= 0.05]
     if model_score >= 0.05:
