@@ -143,3 +143,26 @@ def test_batch_ranking_without_any_mass_gives_no_route():
     from minyi_nlp.dispatch.ranking import rank_departments_many
 
     assert rank_departments_many([{"不存在": 1.0}, {}], LISTS) == [[], []]
+
+
+def test_duty_table_holds_every_taxonomy_key_from_the_start():
+    """A service's micro-batches keep meeting new sub-category keys; each would rebuild the table's arrays if
+    the keys were added on first use. Every key of the taxonomy has its row up front."""
+    from minyi_nlp.dispatch.ranking import DutyTable
+    from minyi_nlp.routing.lists import load_lists
+
+    lists = load_lists()
+    assert lists.category_keys is lists.category_keys  # kept on the lists, not re-derived per look-up
+    table = DutyTable(lists)
+    arrays = table.arrays()
+    keys = sorted(lists.category_keys)
+    rows, _ = table.prepare(keys[::7])
+    assert table.arrays() is arrays  # nothing new: no rebuild
+    for key, row in zip(keys[::7], rows, strict=True):
+        try:
+            lists.departments_for(key)
+        except KeyError:  # a key the duty list cannot resolve has the row −1
+            assert row == -1
+        else:
+            assert row >= 0
+    assert len(table._rows) == sum(r >= 0 for r in table.prepare(keys)[0])

@@ -200,3 +200,19 @@ def test_the_product_is_scipys(fitted):
     B = sp.random(40, 30, density=0.1, format="csr", dtype=np.float32, random_state=rng)
     for a, b in ((A, B), (A[:0], B), (A.astype(np.float64), B), (sp.csr_matrix((5, 40), dtype=np.float32), B)):
         np.testing.assert_array_equal(_dense_product(a, b), (a @ b).toarray().astype(np.float64))
+
+
+def test_labels_are_a_fresh_copy_that_follows_the_classes(fitted):
+    """The labels are made once per ``classes_`` but handed out as a copy: a caller that edits its list does
+    not change the head's, and a refit (new ``classes_``) gives the new labels."""
+    _, head = fitted
+    first = head.labels
+    first.append("edited")
+    assert head.labels == [str(c) for c in head.classes_] and head.labels is not head.labels
+    old = head.classes_
+    try:
+        head.classes_ = np.asarray([*old[:-1], "教育文体/改名"], dtype=object)
+        assert head.labels[-1] == "教育文体/改名"
+    finally:
+        head.classes_ = old
+    assert head.labels[-1] == str(old[-1])
