@@ -213,7 +213,8 @@ def rank_departments_many(
     n_depts = weights.shape[1]
     key_rows_arr = np.asarray(key_rows, np.int64)
     mass = np.fromiter((p for probs in category_probs for p in probs.values()), np.float64, len(keys))
-    row_of = np.repeat(np.arange(n), [len(probs) for probs in category_probs])
+    counts = [len(probs) for probs in category_probs]
+    row_of = np.repeat(np.arange(n), counts)
     keep = key_rows_arr >= 0
     P = sp.csr_matrix((mass[keep], key_rows_arr[keep], np.r_[0, np.cumsum(np.bincount(row_of[keep], minlength=n))]),
                       shape=(n, weights.shape[0]))
@@ -229,7 +230,7 @@ def rank_departments_many(
     top_scores = np.take_along_axis(scores, order, axis=1)
     levels = _levels(P, weights, listed, level_ids, order)
     out: list[list[RankedDepartment]] = []
-    starts = np.r_[0, np.cumsum([len(probs) for probs in category_probs])].tolist()
+    starts = np.r_[0, np.cumsum(counts)].tolist()
     for i in range(n):
         ranked = []
         row_keys = (list(zip(category_probs[i], category_probs[i].values(), key_rows[starts[i]:starts[i + 1]],

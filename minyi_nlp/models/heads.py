@@ -207,16 +207,20 @@ class LinearHead:
         kept = np.concatenate([[0], np.cumsum(hit)])
         return sp.csr_matrix((X.data[hit], pos[hit], kept[X.indptr]), shape=(X.shape[0], len(self.cols_)))
 
-    def weight_rows(self, rows: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+    def weight_rows(self, rows: np.ndarray, columns: np.ndarray | None = None, *,
+                    keep: np.ndarray | None = None) -> np.ndarray:
         """Rows ``rows`` of ``W`` (only ``columns`` of them, if given) as float32, dequantised when the head
-        stores int8 weights."""
-        W = np.take(self.W_, rows, axis=0)
+        stores int8 weights; with ``keep``, the rows where it is False are zeros."""
+        W = np.take(self.W_, rows, axis=0)  # ≈ 3× faster than fancy indexing on a batch's rows
         if columns is not None:
             W = W[:, columns]
-        if self.W_scale_ is None:
+        scale = np.take(self.W_scale_, rows) if self.W_scale_ is not None else None
+        if keep is not None:
+            scale = np.where(keep, np.float32(1) if scale is None else scale, np.float32(0))
+        if scale is None:
             return np.asarray(W, np.float32)
-        out = W.astype(np.float32)
-        out *= np.take(self.W_scale_, rows)[:, None]
+        out = np.empty(W.shape, np.float32)
+        np.multiply(W, scale[:, None], out=out)  # converts, scales and zeroes in one pass
         return out
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
@@ -230,11 +234,7 @@ class LinearHead:
         used, local = compacted(X)
         rows = self._colmap[used]
         hit = rows >= 0
-        rows = np.where(hit, rows, 0)
-        scale = np.take(self.W_scale_, rows) if self.W_scale_ is not None else np.ones(len(rows), np.float32)
-        W = np.empty((len(rows), self.W_.shape[1]), np.float32)
-        # np.take along axis 0 gathers ≈ 3× faster than fancy indexing; one pass converts and scales
-        np.multiply(np.take(self.W_, rows, axis=0), np.where(hit, scale, np.float32(0))[:, None], out=W)
+        W = self.weight_rows(np.where(hit, rows, 0), keep=hit)
         return np.asarray(local @ W, dtype=np.float64) + self.b_
 
     @cached_property

@@ -59,11 +59,19 @@ def _prefixes(items: Any) -> tuple[set[str], bool]:
     return out, True
 
 
+def _parsed(pattern: str, flags: int) -> Any | None:
+    """Python's parse of ``pattern``, or None when its flags make literals unreliable (ignore-case, verbose)."""
+    parsed = sre_parse.parse(pattern, flags)
+    if (parsed.state.flags | flags) & (re.IGNORECASE | re.VERBOSE):
+        return None
+    return parsed
+
+
 def literal_prefixes(pattern: str, flags: int = 0) -> set[str]:
     """Literal strings one of which starts every match of ``pattern``; ``{""}`` when there is none to rely
     on (then the pattern must be searched on every text)."""
-    parsed = sre_parse.parse(pattern, flags)
-    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE) or flags & (re.IGNORECASE | re.VERBOSE):
+    parsed = _parsed(pattern, flags)
+    if parsed is None:
         return {""}
     prefixes, _ = _prefixes(parsed)
     return {""} if "" in prefixes else prefixes
@@ -91,10 +99,8 @@ def _contained(items: Any) -> set[str]:
 def required_literals(pattern: str, flags: int = 0) -> set[str]:
     """Literal strings one of which occurs in every match of ``pattern`` (its literal prefixes where it has
     them); ``{""}`` when there is none to rely on."""
-    parsed = sre_parse.parse(pattern, flags)
-    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE) or flags & (re.IGNORECASE | re.VERBOSE):
-        return {""}
-    return _contained(parsed)
+    parsed = _parsed(pattern, flags)
+    return {""} if parsed is None else _contained(parsed)
 
 
 class RuleFilter:
