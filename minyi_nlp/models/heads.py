@@ -234,8 +234,12 @@ class LinearHead:
         used, local = compacted(X)
         rows = self._colmap[used]
         hit = rows >= 0
-        W = self.weight_rows(np.where(hit, rows, 0), keep=hit)
-        return np.asarray(local @ W, dtype=np.float64) + self.b_
+        if 3 * np.count_nonzero(hit) > 2 * len(hit):  # the head reads most columns: zero the others' rows
+            W = self.weight_rows(np.where(hit, rows, 0), keep=hit)
+            return np.asarray(local @ W, dtype=np.float64) + self.b_
+        # it reads few: multiply only those columns (dropping terms that were exact zeros keeps every sum)
+        read = np.flatnonzero(hit)
+        return np.asarray(local[:, read] @ self.weight_rows(rows[read]), dtype=np.float64) + self.b_
 
     @cached_property
     def _isotonic_axis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -183,3 +183,24 @@ def test_scores_read_only_the_heads_features_and_follow_each_matrix(data, weight
         expected = np.asarray(Xp[:, head.cols_] @ head.weight_rows(np.arange(len(head.cols_))), np.float64) + head.b_
         assert np.array_equal(head.scores(Xp), expected)
         assert np.array_equal(head.scores(Xp), expected)  # the second head on the same matrix: the kept form
+
+
+@pytest.mark.parametrize("weights", ["float32", "int8"])
+def test_scores_are_exact_whether_the_head_reads_few_or_most_of_a_batchs_columns(data, weights):
+    """A head that reads at most ⅔ of the batch's columns multiplies only those; one that reads more zeroes the
+    other weight rows. Both give exactly ``X[:, cols] @ W + b``."""
+    from minyi_nlp.models.heads import compacted
+
+    enc, X, labels = data
+    rows = [i for i, c in enumerate(labels) if c == "城乡建设"]
+    other = [i for i, c in enumerate(labels) if c != "城乡建设"]
+    head = LinearHead(HeadParams(calibration_cv=2, weights=weights)).fit(X[rows + other[:2]],
+                                                                         [labels[i] for i in rows + other[:2]])
+    shares = []
+    for batch in (X[rows], X[other]):
+        used, _ = compacted(batch)
+        shares.append(float(np.mean(head._colmap[used] >= 0)))
+        expected = np.asarray(batch[:, head.cols_] @ head.weight_rows(np.arange(len(head.cols_))),
+                              np.float64) + head.b_
+        assert np.array_equal(head.scores(batch), expected)
+    assert shares[0] > 2 / 3 >= shares[1]  # both ways were taken
