@@ -68,12 +68,21 @@ class KeywordRules(BaseModel):
         if self.weight <= 0 or not self.rules:
             return out
         index = {lab: j for j, lab in enumerate(labels)}
+        rows: list[int] = []
+        q_rows: list[int] = []
+        q_cols: list[int] = []
+        q_vals: list[float] = []
         for i, text in enumerate(texts):
             fired = [index[t] for t in self.fired(text) if t in index]
             if fired:
-                q = np.zeros(len(labels))
-                q[fired] = 1.0 / len(fired)
-                out[i] = (1 - self.weight) * out[i] + self.weight * q
+                q_rows += [len(rows)] * len(fired)
+                q_cols += fired
+                q_vals += [1.0 / len(fired)] * len(fired)
+                rows.append(i)
+        if rows:
+            q = np.zeros((len(rows), len(labels)))
+            q[q_rows, q_cols] = q_vals  # a label a rule names twice counts once, as in ``q[fired] = …``
+            out[rows] = (1 - self.weight) * out[rows] + self.weight * q
         return out
 
 
