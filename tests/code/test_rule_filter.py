@@ -88,3 +88,11 @@ def test_keyword_rules_fire_through_the_filter():
     assert "公安局" in rules.fired("昨晚派出所民警来过")
     assert "消防救援" in rules.fired("消防大队检查了楼道")
     assert rules.fired("完全无关的话") == []
+
+
+def test_filter_reads_any_str_even_a_lone_surrogate():
+    compiled = [re.compile(p) for _, p in unit_name_rules()]
+    fast = RuleFilter(compiled)
+    for text in ["\ud800派出所不管", "😀ＡＢＣ交警大队abc", "派出\udfff所", "x" * 10 + "消防大队" + "\U0001f600"]:
+        assert fast.search(text) == [i for i, rx in enumerate(compiled) if rx.search(text)], ascii(text)
+    assert fast.search("派出\udfff所") == []  # a surrogate inside a key's word breaks it, as for the regex
