@@ -1,7 +1,7 @@
 """Where a batch appeal's time goes: each step of ``Dispatcher.suggest_many`` timed on its own.
 
 On ``--sample`` real Teddy Cup appeals (the texts ``bench/reclassify.py`` times its components on), in batches of
-``--batch-size``, one core, the garbage collector frozen after loading (as the batch job does), best of
+``--batch-size``, one core, the garbage collector tuned after loading as a batch process tunes it, best of
 ``--repeats``. Prints µs per appeal for the whole call (``explain=False, reasons=False``: what the batch job asks)
 and for each step fed with the previous steps' outputs; what the steps leave out of the total is department
 ranking, deadlines and building the suggestions.
@@ -12,7 +12,6 @@ ranking, deadlines and building the suggestions.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--bundle", type=Path, default=None, help="bundle folder (default: the served one)")
     args = parser.parse_args(argv)
 
+    from minyi_nlp.batch.gc_tuning import freeze_loaded
     from minyi_nlp.dispatch import Dispatcher
     from minyi_nlp.dispatch.subcategory import read_subcategories
     from minyi_nlp.models.encoder import head_text, join_masked, mask_pairs
@@ -46,8 +46,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     pairs = sample_pairs(load_pool(get_settings().raw_dir), args.sample)
     d = Dispatcher.load(args.bundle)
     b, enc = d.bundle, d.bundle.encoder
-    gc.collect()
-    gc.freeze()
+    freeze_loaded()  # as a batch process does
     batches = [pairs[i : i + args.batch_size] for i in range(0, len(pairs), args.batch_size)]
     d.suggest_many(batches[0][:50], explain=False, reasons=False)
     prepared = [[join_masked(t, c, enc.params.max_chars) for t, c in mask_pairs(p)] for p in batches]
