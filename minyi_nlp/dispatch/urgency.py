@@ -25,7 +25,6 @@ import scipy.sparse as sp
 from minyi_nlp.dispatch.urgency_stack import Stacker
 from minyi_nlp.models.bundle import Bundle
 from minyi_nlp.params import HazardMixParams
-from minyi_nlp.routing.urgency_eval import binary_report, evaluate_scorer, in_test_half, threshold_at_recall
 
 URGENCY_EXTRA = "urgency"  # the bundle's urgency.json
 HEAD = "urgency"
@@ -133,6 +132,8 @@ def choose(y: np.ndarray, model: np.ndarray, lexicon: np.ndarray, weights: Seque
            target: float) -> dict[str, float]:
     """The (weight, threshold) with recall ≥ ``target`` and the best precision on ``y`` (ties: the smaller
     weight), with that precision and recall."""
+    from minyi_nlp.routing.urgency_eval import threshold_at_recall  # evaluation code: scikit-learn, pandas
+
     best: dict[str, float] | None = None
     for w in weights:
         s = mix(model, lexicon, w)
@@ -184,7 +185,7 @@ def tune_urgency(bundle: Bundle, section: HazardMixParams, *, labels: Any | None
     threshold on the hand-labelled set (all of it: what is shipped) and score the same choice out of fold
     (what is reported). Returns (``urgency.json``, the report)."""
     from minyi_nlp.data.urgency_labels import read_urgency_labels
-    from minyi_nlp.routing.urgency_eval import Targets, read_design
+    from minyi_nlp.routing.urgency_eval import Targets, binary_report, evaluate_scorer, in_test_half, read_design
 
     labels = read_urgency_labels() if labels is None else labels
     sizes = read_design()["stratum_sizes"]
@@ -243,7 +244,7 @@ def evaluate_urgency(bundle: Bundle, *, labels: Any | None = None, lexicon: Any 
     hand-labelled set. The threshold was chosen on these labels: ``minyi train``'s out-of-fold figure in
     ``reports/urgency_eval.json`` is the honest one."""
     from minyi_nlp.data.urgency_labels import read_urgency_labels
-    from minyi_nlp.routing.urgency_eval import read_design
+    from minyi_nlp.routing.urgency_eval import binary_report, evaluate_scorer, read_design
 
     labels = read_urgency_labels() if labels is None else labels
     sizes = read_design()["stratum_sizes"]
