@@ -22,3 +22,12 @@ def test_importing_the_packages_loads_no_heavy_library():
             "print(sorted(m for m in ('torch', 'ray', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_dispatcher_loads_without_the_evaluation_libraries():
+    """What a batch worker or a serving process imports to suggest routes: no scikit-learn, no pandas (the
+    urgency scorer's evaluation helpers import them only when evaluating)."""
+    code = ("import sys; from minyi_nlp.dispatch import Dispatcher; "
+            "print(sorted(m for m in ('sklearn', 'pandas', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
