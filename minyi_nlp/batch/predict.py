@@ -122,30 +122,35 @@ def _pairs(valid: pd.DataFrame) -> list[tuple[str | None, str]]:
 
 def _table(valid: pd.DataFrame, suggestions: list[Suggestion], top_k: int) -> pa.Table:
     schema = output_schema(top_k)
-    cols: dict[str, list[Any]] = {name: [] for name in schema.names}
-    cols["id"] = [str(v) for v in valid["id"].tolist()]
-    cols["source"] = [str(v) for v in valid["source"].tolist()]
-    cols["row"] = [int(v) for v in valid["row"].tolist()]
+    cols: dict[str, list[Any]] = {
+        "id": [str(v) for v in valid["id"].tolist()],
+        "source": [str(v) for v in valid["source"].tolist()],
+        "row": [int(v) for v in valid["row"].tolist()],
+    }
     previous = [_text(v) for v in valid["category"].tolist()]
-    for s, prev in zip(suggestions, previous, strict=True):
-        for i in range(top_k):
-            cat = s.categories[i] if i < len(s.categories) else None
-            cols[f"category_{i + 1}"].append(cat.label if cat else None)
-            cols[f"category_{i + 1}_score"].append(cat.score if cat else None)
-            sub = s.subcategories[i] if i < len(s.subcategories) else None
-            cols[f"subcategory_{i + 1}"].append(sub.path if sub else None)
-            cols[f"subcategory_{i + 1}_score"].append(sub.score if sub else None)
-            dep = s.departments[i] if i < len(s.departments) else None
-            cols[f"department_{i + 1}"].append(dep.department if dep else None)
-            cols[f"department_{i + 1}_jurisdiction"].append(dep.jurisdiction if dep else None)
-            cols[f"department_{i + 1}_score"].append(dep.score if dep else None)
-        cols["urgent"].append(bool(s.urgent))
-        cols["urgency_score"].append(s.urgency.score if s.urgency is not None else None)
-        cols["urgency_hazards"].append("、".join(s.urgency.hazards) or None if s.urgency is not None else None)
-        cols["needs_review"].append(bool(s.needs_review))
-        cols["review_reasons"].append("; ".join(s.review_reasons) or None)
-        cols["model_version"].append(s.model_version)
-        cols["previous_category"].append(prev)
-        top = s.categories[0].label if s.categories else None
-        cols["changed"].append(None if prev is None else prev != top)
-    return pa.table(cols, schema=schema)
+    cats = [s.categories for s in suggestions]
+    subs = [s.subcategories for s in suggestions]
+    deps = [s.departments for s in suggestions]
+    for i in range(top_k):  # column by column: one list comprehension each
+        n = i + 1
+        cat = [c[i] if i < len(c) else None for c in cats]
+        cols[f"category_{n}"] = [c and c.label for c in cat]
+        cols[f"category_{n}_score"] = [c and c.score for c in cat]
+        sub = [c[i] if i < len(c) else None for c in subs]
+        cols[f"subcategory_{n}"] = [c and c.path for c in sub]
+        cols[f"subcategory_{n}_score"] = [c and c.score for c in sub]
+        dep = [c[i] if i < len(c) else None for c in deps]
+        cols[f"department_{n}"] = [c and c.department for c in dep]
+        cols[f"department_{n}_jurisdiction"] = [c and c.jurisdiction for c in dep]
+        cols[f"department_{n}_score"] = [c and c.score for c in dep]
+    urg = [s.urgency for s in suggestions]
+    cols["urgent"] = [bool(s.urgent) for s in suggestions]
+    cols["urgency_score"] = [None if u is None else u.score for u in urg]
+    cols["urgency_hazards"] = [None if u is None else "、".join(u.hazards) or None for u in urg]
+    cols["needs_review"] = [bool(s.needs_review) for s in suggestions]
+    cols["review_reasons"] = ["; ".join(s.review_reasons) or None for s in suggestions]
+    cols["model_version"] = [s.model_version for s in suggestions]
+    cols["previous_category"] = previous
+    cols["changed"] = [None if prev is None else prev != (c[0].label if c else None)
+                       for prev, c in zip(previous, cats, strict=True)]
+    return pa.table({name: cols[name] for name in schema.names}, schema=schema)
