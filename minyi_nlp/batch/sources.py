@@ -2,10 +2,12 @@
 
 Chunk boundaries depend only on the file and ``batch_size``: chunk ``c`` of a file holds its records
 ``c * batch_size + 1 … (c + 1) * batch_size`` (1-based, header excluded), so a re-run reads the same
-chunks and a finished chunk can be skipped. CSV is read with ``pd.read_csv(chunksize=…)``, JSONL line
-by line, Parquet with ``ParquetFile.iter_batches``, XLSX row by row with openpyxl in read-only mode;
-only the job's columns are kept. Cells keep the semantics of :func:`minyi_nlp.data.read_table`
-(text, empty cell → missing; Parquet native types).
+chunks and a finished chunk can be skipped. CSV is read by pyarrow, in pieces of whole records, where
+that gives what ``pd.read_csv(chunksize=…)`` gives, else (ragged rows, duplicate or empty header names,
+an unclosed quote, another encoding, …) by pandas itself, from the chunk where pyarrow stopped; JSONL
+line by line, Parquet with ``ParquetFile.iter_batches``, XLSX row by row with openpyxl in read-only mode;
+only the job's columns are kept. Cells keep the semantics of :func:`minyi_nlp.data.read_table` (text,
+empty cell → missing; Parquet native types).
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import re
 import warnings
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from minyi_nlp.data.readers import FALLBACK_ENCODING, FORMATS, EncodingWarning
 from minyi_nlp.data.readers import _json_cell as json_cell  # the loader's JSONL cell rule
@@ -29,6 +34,15 @@ from minyi_nlp.data.validate import require_columns
 logger = logging.getLogger(__name__)
 
 _SNIFF_BLOCK = 1 << 20
+#: encodings of the CSV files that pyarrow reads (UTF-8 itself, skipping a BOM as pandas does; GB18030 and
+#: GBK decoded by Python's codec, as pandas decodes them)
+_ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk"})
+_BLOCK = 1 << 19  # bytes read at a time; pyarrow parses them in pieces of whole records
+_MAX_PIECE = 64 << 20  # a record longer than this: pandas reads the file
+#: every field of a record appended to each piece pyarrow parses: read back last, it shows that the piece
+#: did not end inside a quoted field (at the end of the file, pandas: "EOF inside string")
+_END_MARK = "\x01minyi: end of piece\x01"
+_LONE_CR = re.compile(rb"\r(?=[^\n])")
 
 
 @dataclass(frozen=True)
@@ -202,17 +216,10 @@ def count_rows(file: InputFile, columns: ColumnMap) -> int:
         with file.path.open(encoding=file.encoding) as fh:
             return sum(1 for line in fh if line.strip())
     if file.format == "csv":
-        total = 0
         try:
-            reader = pd.read_csv(
-                file.path, usecols=[columns.id], chunksize=200_000, **_csv_kwargs(file.encoding or "utf-8-sig")
-            )
-            with reader:
-                for chunk in reader:
-                    total += len(chunk)
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise DataError(f"{file.path}: malformed CSV: {err}") from None
-        return total
+            return sum(t.num_rows for t in _arrow_csv_tables(file, (columns.id,), 200_000))
+        except _NotArrow:
+            return _pandas_csv_count(file, columns)
     return sum(len(c.frame) for c in iter_chunks(file, columns, 50_000))
 
 
@@ -225,6 +232,21 @@ def iter_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterato
 
 
 def _csv_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterator[RawChunk]:
+    done = 0
+    try:
+        for table in _arrow_csv_tables(file, columns.wanted, batch_size):
+            frame = pd.DataFrame({c: pd.arrays.ArrowStringArray(table.column(c)) for c in table.column_names})
+            yield RawChunk(done, done * batch_size + 1, frame)
+            done += 1
+        return
+    except _NotArrow as why:  # before the first chunk, or where pyarrow stopped: pandas goes on from there
+        logger.debug("%s: read by pandas from chunk %d (%s)", file.path, done, why)
+    for chunk in _pandas_csv_chunks(file, columns, batch_size):
+        if chunk.index >= done:
+            yield chunk
+
+
+def _pandas_csv_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterator[RawChunk]:
     wanted = set(columns.wanted)
     try:
         reader = pd.read_csv(
@@ -236,6 +258,130 @@ def _csv_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterato
                 yield RawChunk(index, index * batch_size + 1, frame)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataError(f"{file.path}: malformed CSV: {err}") from None
+
+
+def _pandas_csv_count(file: InputFile, columns: ColumnMap) -> int:
+    total = 0
+    try:
+        reader = pd.read_csv(
+            file.path, usecols=[columns.id], chunksize=200_000, **_csv_kwargs(file.encoding or "utf-8-sig")
+        )
+        with reader:
+            for chunk in reader:
+                total += len(chunk)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{file.path}: malformed CSV: {err}") from None
+    return total
+
+
+class _NotArrow(Exception):
+    """pyarrow would not read this CSV as pandas does, or cannot read it: pandas reads it."""
+
+
+def _arrow_csv_tables(file: InputFile, wanted: Collection[str], batch_size: int) -> Iterator[pa.Table]:
+    """The CSV's records as :func:`_pandas_csv_chunks` reads them, read by pyarrow: tables of ``batch_size``
+    rows (the last may be shorter; one empty table for a file without records), the ``wanted`` columns in
+    file order as ``large_string``, an empty cell null. Raises :class:`_NotArrow` where pandas would read
+    the file otherwise or fail: before the first table, or where pyarrow meets what it cannot read.
+    """
+    encoding = file.encoding or "utf-8-sig"
+    try:
+        codec = codecs.lookup(encoding).name
+        header = [str(c) for c in pd.read_csv(file.path, nrows=0, **_csv_kwargs(encoding)).columns]
+    except Exception as err:  # pandas will say why, or read the file after all
+        raise _NotArrow(f"{type(err).__name__}: {err}") from None
+    wanted = set(wanted)
+    cols = [c for c in header if c in wanted]
+    if codec not in _ARROW_ENCODINGS or len(header) < 2 or not cols:  # one column: pandas skips blank-ish lines
+        raise _NotArrow(f"encoding {encoding}, columns {header}")
+    pending: list[pa.Table] = []
+    have = sent = 0
+    for piece in _arrow_csv_pieces(file.path, codec, header):
+        pending.append(piece.select(cols))
+        have += piece.num_rows
+        while have >= batch_size:
+            table = pa.concat_tables(pending)
+            yield table.slice(0, batch_size).combine_chunks()
+            sent += 1
+            pending, have = [table.slice(batch_size)], have - batch_size
+    if have or not sent:
+        yield pa.concat_tables(pending).combine_chunks()
+
+
+def _arrow_csv_pieces(path: Path, codec: str, header: list[str]) -> Iterator[pa.Table]:
+    """The CSV's records, every column as text, parsed by pyarrow one piece of whole lines
+    (:func:`_whole_lines`) at a time, each piece as one block: between the blocks of pyarrow's streaming
+    reader a quoted CRLF may lose its LF. Raises :class:`_NotArrow` at a header that pyarrow reads otherwise
+    than pandas (duplicate or empty names), a row it cannot parse (ragged, not text) and a piece or file
+    that ends inside a quoted field (told by the end record appended to each piece)."""
+    import pyarrow.csv as pcsv
+
+    end = ("\n" + ",".join([_END_MARK] * len(header)) + "\n").encode("ascii")
+    parse = pcsv.ParseOptions(newlines_in_values=True)
+    convert = pcsv.ConvertOptions(  # every column, so checked as text: pandas decodes the whole file
+        column_types=dict.fromkeys(header, pa.large_string()), null_values=[""], strings_can_be_null=True
+    )
+    for index, (lines, last) in enumerate(_whole_lines(_utf8_blocks(path, codec))):
+        # the first piece starts with the header; a later one with a blank line, lest pyarrow take a
+        # BOM that starts it for the file's
+        piece = b"".join((b"\n" if index else b"", *lines, end))
+        names = header if index else None
+        read = pcsv.ReadOptions(use_threads=False, block_size=len(piece) + 1, column_names=names)
+        try:
+            table = pcsv.read_csv(pa.py_buffer(piece), read_options=read, parse_options=parse, convert_options=convert)
+        except pa.ArrowException as err:
+            raise _NotArrow(f"{type(err).__name__}: {err}") from None
+        if table.column_names != header:  # pandas renames duplicate and empty names
+            raise _NotArrow(f"pyarrow reads the header as {table.column_names}")
+        if not table.num_rows or set(table.slice(table.num_rows - 1).to_pylist()[0].values()) != {_END_MARK}:
+            raise _NotArrow(f"{'the file' if last else 'a piece'} ends inside a quoted field")
+        yield table.slice(0, table.num_rows - 1)
+
+
+def _whole_lines(blocks: Iterator[tuple[bytes, bool]]) -> Iterator[tuple[list[bytes | memoryview], bool]]:
+    """``(parts, last)``: the text of ``blocks`` in pieces that end at the last line end read so far before
+    which the number of quotes is even: outside a quoted field, unless a quote stands inside an unquoted
+    one (then a piece may end inside quotes, which its end record tells)."""
+    rest: list[bytes | memoryview] = []
+    rest_bytes = rest_quotes = 0
+    for data, last in blocks:
+        quotes = rest_quotes + int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord('"')))
+        cut, after = len(data), 0  # the end of the file: all that is left
+        if not last:
+            cut = data.rfind(b"\n") + 1
+            after = data.count(b'"', cut)
+            while cut and (quotes - after) % 2:
+                line = data.rfind(b"\n", 0, cut - 1) + 1
+                after += data.count(b'"', line, cut)
+                cut = line
+            if not cut:  # no such line end in the new text: read on
+                rest, rest_bytes, rest_quotes = [*rest, data], rest_bytes + len(data), quotes
+                if rest_bytes > _MAX_PIECE:
+                    raise _NotArrow(f"no line end outside quotes in {rest_bytes} bytes")
+                continue
+        yield [*rest, memoryview(data)[:cut]], last
+        rest, rest_bytes, rest_quotes = [data[cut:]], len(data) - cut, after
+
+
+def _utf8_blocks(path: Path, codec: str) -> Iterator[tuple[bytes, bool]]:
+    """``(text, last)``: the file in blocks of UTF-8, decoded by Python's codec as pandas decodes it (a UTF-8
+    file as it is), the last one empty. Raises :class:`_NotArrow` at a NUL byte (pyarrow may end a quoted
+    field at one) and at a CR without an LF (pandas drops the delimiter after a blank line a lone CR ends)."""
+    decoder = None if codec in ("utf-8", "utf-8-sig") else codecs.getincrementaldecoder(codec)()
+    cr = False
+    with path.open("rb") as fh:
+        while True:
+            raw = fh.read(_BLOCK)
+            try:
+                text = raw if decoder is None else decoder.decode(raw, final=not raw).encode("utf-8")
+            except UnicodeError as err:
+                raise _NotArrow(f"{type(err).__name__}: {err}") from None
+            if b"\x00" in text or (cr and text[:1] not in (b"", b"\n")) or (b"\r" in text and _LONE_CR.search(text)):
+                raise _NotArrow("a NUL byte or a CR without an LF")
+            cr = text.endswith(b"\r")
+            yield text, not raw
+            if not raw:
+                return
 
 
 def _jsonl_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterator[RawChunk]:
