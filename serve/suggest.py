@@ -31,7 +31,8 @@ from serve.store import NewSuggestion, Store
 log = logging.getLogger(__name__)
 
 
-WARM_UP_TEXT = "A3区某小区门口路灯损坏多日，夜间出行不便，请尽快维修。"
+# a name by a title ("王经理") makes the name finder load its word list (≈ 13 MB, ≈ 80 ms) now, not in a request
+WARM_UP_TEXT = "A3区某小区门口路灯损坏多日，夜间出行不便，物业王经理说没人管，请尽快维修。"
 
 
 def warm_up(dispatcher: Any, *, prefault: bool = True) -> Any:
