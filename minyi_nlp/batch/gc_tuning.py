@@ -19,5 +19,5 @@ def freeze_loaded() -> None:
     :data:`YOUNG_THRESHOLD` (the older generations keep theirs): cycles are still collected, less often."""
     gc.collect()
     gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(max(YOUNG_THRESHOLD, gc.get_threshold()[0]), older, oldest)
+    young, older, oldest = gc.get_threshold()
+    gc.set_threshold(max(YOUNG_THRESHOLD, young), older, oldest)

@@ -246,32 +246,25 @@ def _csv_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterato
             yield chunk
 
 
-def _pandas_csv_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterator[RawChunk]:
-    wanted = set(columns.wanted)
+def _pandas_csv_frames(file: InputFile, usecols: Any, chunksize: int) -> Iterator[pd.DataFrame]:
+    """``pd.read_csv(chunksize=…)`` of the file, a parse or decoding error as a :class:`DataError`."""
     try:
-        reader = pd.read_csv(
-            file.path, usecols=lambda c: c in wanted, chunksize=batch_size, **_csv_kwargs(file.encoding or "utf-8-sig")
-        )
+        reader = pd.read_csv(file.path, usecols=usecols, chunksize=chunksize,
+                             **_csv_kwargs(file.encoding or "utf-8-sig"))
         with reader:
-            for index, chunk in enumerate(reader):
-                frame = chunk.reset_index(drop=True).astype("string")
-                yield RawChunk(index, index * batch_size + 1, frame)
+            yield from reader
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataError(f"{file.path}: malformed CSV: {err}") from None
+
+
+def _pandas_csv_chunks(file: InputFile, columns: ColumnMap, batch_size: int) -> Iterator[RawChunk]:
+    wanted = set(columns.wanted)
+    for index, chunk in enumerate(_pandas_csv_frames(file, lambda c: c in wanted, batch_size)):
+        yield RawChunk(index, index * batch_size + 1, chunk.reset_index(drop=True).astype("string"))
 
 
 def _pandas_csv_count(file: InputFile, columns: ColumnMap) -> int:
-    total = 0
-    try:
-        reader = pd.read_csv(
-            file.path, usecols=[columns.id], chunksize=200_000, **_csv_kwargs(file.encoding or "utf-8-sig")
-        )
-        with reader:
-            for chunk in reader:
-                total += len(chunk)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataError(f"{file.path}: malformed CSV: {err}") from None
-    return total
+    return sum(len(chunk) for chunk in _pandas_csv_frames(file, [columns.id], 200_000))
 
 
 class _NotArrow(Exception):
