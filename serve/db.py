@@ -12,6 +12,7 @@ import logging
 import os
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +92,18 @@ class DecisionRow(Base):
 # --------------------------------------------------------------------------- engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+DEFAULT_SQLITE_CACHE_MIB = 8
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, cache_mib: int = DEFAULT_SQLITE_CACHE_MIB) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cur.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes; WAL checkpoints fsync
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection (default 2 MiB)
+    # page cache per connection, in KiB: it holds the pages a connection has read or written and is kept at its
+    # limit for the connection's life (SQLite's default is 2 MiB); reads of the file go through mmap instead
+    cur.execute(f"PRAGMA cache_size={-1024 * cache_mib}")
     cur.execute("PRAGMA mmap_size=1073741824")  # read through the OS page cache without a copy per page
     cur.close()
 
@@ -115,15 +121,16 @@ def private_sqlite_file(path: Path) -> None:
                 item.chmod(0o600)
 
 
-def make_engine(database_url: str, *, timeout_s: float = 5.0, echo: bool = False) -> Engine:
-    """An engine for ``database_url``: SQLite in WAL mode (file created 0600, parent folder created), or
-    PostgreSQL."""
+def make_engine(database_url: str, *, timeout_s: float = 5.0, echo: bool = False,
+                sqlite_cache_mib: int = DEFAULT_SQLITE_CACHE_MIB) -> Engine:
+    """An engine for ``database_url``: SQLite in WAL mode (file created 0600, parent folder created, a page
+    cache of ``sqlite_cache_mib`` per connection), or PostgreSQL."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             private_sqlite_file(Path(url.database).expanduser())
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": timeout_s})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, cache_mib=sqlite_cache_mib))
         return engine
     connect_args: dict[str, Any] = {}
     if url.get_backend_name() == "postgresql":

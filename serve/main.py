@@ -56,7 +56,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app.state
     settings: ServeSettings = state.settings
     tune_allocator(arena_max=settings.serve_malloc_arena_max, mmap_threshold=settings.serve_malloc_mmap_threshold)
-    engine = make_engine(settings.database_url, timeout_s=settings.serve_db_timeout_s)
+    engine = make_engine(settings.database_url, timeout_s=settings.serve_db_timeout_s,
+                         sqlite_cache_mib=settings.serve_sqlite_cache_mib)
     await anyio.to_thread.run_sync(migrate, engine)
     state.store = Store(engine)
     collector = MonitorCollector(engine, lambda: monitor.served_reference_of(state))
@@ -152,7 +153,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, log_leve
     if settings.bundle_dir is None:
         ensure_bundle()
     load_api_keys(settings.api_keys, settings.api_keys_file)  # fail early; create the dev keys file once
-    engine = make_engine(settings.database_url, timeout_s=settings.serve_db_timeout_s)
+    engine = make_engine(settings.database_url, timeout_s=settings.serve_db_timeout_s,
+                         sqlite_cache_mib=settings.serve_sqlite_cache_mib)
     try:
         migrate(engine)
     finally:

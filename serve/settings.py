@@ -60,6 +60,9 @@ class ServeSettings(BaseSettings):
     serve_batch_chunk: int = Field(100, ge=1)  # model call size inside POST /v1/suggestions:batch
     serve_explain: bool = True  # keywords (the words that drove the top category) in every answer
     serve_db_timeout_s: float = Field(5.0, gt=0)
+    # SQLite only: page cache per connection (MiB). Each pooled connection fills its cache as the database grows
+    # and keeps it, so this bounds what the database adds to a serving process; reads go through mmap anyway
+    serve_sqlite_cache_mib: int = Field(8, ge=1)
     # after a reload: collect the previous model and give its freed heap back to the OS (a full collection
     # costs ~0.1-1 s in a process with a large heap, e.g. a test run's)
     serve_release_memory_on_reload: bool = True

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
 def reliability_bins(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> list[dict]:
@@ -43,6 +42,10 @@ def classification_report(
     y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], n_bins: int = 10
 ) -> dict:
     """Per-class P/R/F1, macro-F1, accuracy, top-2 accuracy, ECE, reliability bins, confusion matrix."""
+    # scikit-learn only here: a serving process computes the monitor's calibration gauges with the functions
+    # above, and would hold scikit-learn (≈ 50 MB) from its first /metrics scrape on
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
     classes = list(classes)
     y = np.asarray(list(y_true), dtype=object)
     n = len(y)

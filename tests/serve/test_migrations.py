@@ -41,3 +41,21 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     engine.dispose()
+
+
+def test_sqlite_page_cache_per_connection_is_bounded_by_the_setting(tmp_path, monkeypatch):
+    """Each pooled connection keeps its page cache full for its life: the serving setting bounds it."""
+    from sqlalchemy import text
+
+    from serve.db import DEFAULT_SQLITE_CACHE_MIB
+    from serve.settings import ServeSettings
+
+    monkeypatch.setenv("MINYI_SERVE_SQLITE_CACHE_MIB", "3")
+    assert ServeSettings().serve_sqlite_cache_mib == 3
+    for mib, expected in ((3, -3 * 1024), (None, -DEFAULT_SQLITE_CACHE_MIB * 1024)):
+        kwargs = {} if mib is None else {"sqlite_cache_mib": mib}
+        engine = make_engine(f"sqlite:///{tmp_path / f'{mib}.db'}", **kwargs)
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA cache_size")).scalar_one() == expected
+            assert conn.execute(text("PRAGMA mmap_size")).scalar_one() > 0
+        engine.dispose()

@@ -5,6 +5,8 @@ tiny real bundle; from day 20 a new kind of appeal (学校门口乱停车, sent 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -61,6 +63,17 @@ def test_monitor_report_flags_the_drop_of_a_simulated_month(month, tmp_path):
     assert list(weeks) == ["2026-W44", "2026-W45", "2026-W46", "2026-W47", "2026-W48", "2026-W49"]
     assert weeks["2026-W48"]["override_rate"] > weeks["2026-W45"]["override_rate"] + 0.2
     assert (out / "monitor.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_gauges_are_computed_without_scikit_learn(month):
+    """What a /metrics scrape runs (the report, with its calibration bins) imports no scikit-learn: a serving
+    process would otherwise hold it (≈ 50 MB) from its first scrape on."""
+    url, counts = month
+    code = ("import sys; from datetime import UTC, datetime; from minyi_nlp.monitor import report_from_store; "
+            "r = report_from_store(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), "
+            f"database_url={url!r}); print(r['decisions'], r['reliability']['n'] > 0, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(counts["suggestions"]), "True", "False"]
 
 
 def test_no_drop_is_flagged_when_nothing_changes(make_settings, stub_dispatcher):
