@@ -319,6 +319,15 @@ def department_scores(dispatcher: Any, texts: Sequence[str]) -> tuple[list[dict]
     return cats, as_dicts(bundle.predict_proba("department", X, prepared), bundle.head("department").labels)
 
 
+def served_routes(dispatcher: Any, texts: Sequence[str]) -> tuple[list[list[Any]], int]:
+    """The dispatcher's own route lists for ``texts`` (what the service and the batch job return), and how many
+    of them an urgent hazard's responders changed."""
+    suggestions = dispatcher.suggest_many([(None, t) for t in texts], explain=False, reasons=False)
+    lexicon = dispatcher.urgency.lexicon
+    flagged = sum(1 for s in suggestions if s.urgent and lexicon.responders_of(s.urgency.kinds))
+    return [s.departments for s in suggestions], flagged
+
+
 def evaluate_department_file(
     path: Path | None,
     *,
@@ -354,10 +363,14 @@ def evaluate_department_file(
     cats, scores = department_scores(dispatcher, frame["text"].astype(str).tolist())
     metrics = evaluate_rankings(frame, cats, scores, lists, blend=dispatcher.routing.blend,
                                 temperature=dispatcher.routing.temperature)
+    served, flagged = served_routes(dispatcher, frame["text"].astype(str).tolist())
+    metrics["methods"]["served"] = ranking_metrics(served, frame["label"].astype(str).tolist())
     out = {**headline(metrics), **extra}
     out["methods"] = {k: {kk: (round(vv, 4) if isinstance(vv, float) else vv) for kk, vv in v.items()
                           if kk in ("top1", "top3", "top1_ci95", "top3_ci95", "mrr", "ece")}
                       for k, v in metrics["methods"].items()}
+    out["served_note"] = (f"served: the dispatcher's own route list (the blend; for an urgent appeal whose hazard "
+                          f"has responders in hazards.yaml, those mixed in): {flagged} of {len(frame)} rows")
     if "routes" in metrics:
         out["routes"] = metrics["routes"]
     if "by_source" in metrics and path is None:

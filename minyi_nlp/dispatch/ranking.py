@@ -11,6 +11,10 @@ answers P(d|c).
     blend(d) = (1 − w) · duty(d) + w · P_model(d|text)      (w tuned on a validation part)
     score(d) = blend(d)^(1/T) / Σ_d' blend(d')^(1/T)        (temperature T fitted on the same part)
 
+For an urgent appeal whose hazard has responders (``hazards.yaml``), those are mixed in last::
+
+    score'(d) = (1 − u) · score(d) + u · share(d)         (share: 1/i over the responders, normalised)
+
 A type's handling level is that of its largest duty term (the first such key), else its default level.
 :func:`rank_departments_many` ranks a whole batch with a few array operations over one department axis
 (:class:`DutyTable`: the duty list as a key × department matrix); :func:`rank_departments`,
@@ -197,18 +201,27 @@ def rank_departments_many(
     reasons: bool = True,
     top_k: int | None = None,
     key_scores: Sequence[Mapping[str, float] | None] | None = None,
+    responders: Sequence[Mapping[str, str] | None] | None = None,
+    responder_weight: float = 0.5,
 ) -> list[list[RankedDepartment]]:
     """Department types best first (ties by name) for each row: the duty list through the row's category
     probabilities, blended with the department model's scores when given (an (n, L) array with
     ``model_labels``, or one mapping per row). Scores are over all types (``top_k`` only cuts the list).
-    ``key_scores``: per row, the probability a reason shows for a key (default its mass)."""
+    ``key_scores``: per row, the probability a reason shows for a key (default its mass). ``responders``: per
+    row, the department types that act first on the hazard an urgent appeal names (type → the hazard's name,
+    first the strongest), mixed in with ``responder_weight`` (:func:`mix_responders`)."""
     _check(blend, temperature)
+    if not 0.0 <= responder_weight <= 1.0:
+        raise ValueError(f"responder_weight must be in [0, 1], got {responder_weight}")
     n = len(category_probs)
     if model is not None and not isinstance(model, np.ndarray):
         model, model_labels = _model_matrix(model)
     table = duty_table(lists)
     keys = [k for probs in category_probs for k in probs]
-    key_rows, model_cols = table.prepare(keys, list(model_labels or ()))
+    n_model = len(model_labels or ())
+    responder_names = list(dict.fromkeys(d for r in responders or () if r for d in r))
+    key_rows, columns = table.prepare(keys, [*(model_labels or ()), *responder_names])
+    model_cols, responder_cols = columns[:n_model], dict(zip(responder_names, columns[n_model:], strict=True))
     weights, listed, level_ids, name_rank = table.arrays()
     n_depts = weights.shape[1]
     key_rows_arr = np.asarray(key_rows, np.int64)
@@ -224,6 +237,8 @@ def rank_departments_many(
         model_full = np.zeros((n, n_depts))
         model_full[:, model_cols] = np.asarray(model, np.float64)
     scores = _combine(duty, model_full, blend, temperature)
+    if responder_cols:
+        scores = mix_responders(scores, responders or (), responder_cols, responder_weight)
     order = np.lexsort((np.broadcast_to(name_rank, scores.shape), -scores), axis=-1)
     if top_k is not None:
         order = order[:, :top_k]
@@ -247,10 +262,29 @@ def rank_departments_many(
                 shown = key_scores[i] if key_scores is not None else None
                 why = _reasons(weights, listed, row_keys, dept, c, shown or {},
                                0.0 if model_full is None else float(model_full[i, c]))
+                hazard = (responders[i] or {}).get(dept) if responders is not None else None
+                if hazard is not None:
+                    why = (f"险情联动: {hazard} → {dept}", *why)
             ranked.append(RankedDepartment(dept, table.level_name(lvl) if lvl >= 0 else default_level(dept, lists),
                                            score, why))
         out.append(ranked)
     return out
+
+
+def mix_responders(scores: np.ndarray, responders: Sequence[Mapping[str, str] | None], columns: Mapping[str, int],
+                   weight: float) -> np.ndarray:
+    """``(1 − weight)·scores + weight·share`` on the rows with responders, where ``share`` spreads 1 over the row's
+    responders, the i-th weighing 1/i (normalised); a row whose scores are all 0 takes ``share`` alone. Rows
+    without responders are returned as they are."""
+    share = np.zeros_like(scores)
+    for i, row in enumerate(responders):
+        if row:
+            w = 1.0 / np.arange(1, len(row) + 1)
+            share[i, [columns[d] for d in row]] = w / w.sum()
+    flagged = share.sum(axis=1) > 0
+    empty = scores.sum(axis=1) <= 0
+    mixed = np.where(empty[:, None], share, (1.0 - weight) * scores + weight * share)
+    return np.where(flagged[:, None], mixed, scores)
 
 
 def _levels(P: sp.csr_matrix, weights: np.ndarray, listed: np.ndarray, level_ids: np.ndarray,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -140,9 +140,13 @@ class HazardLexicon:
         hedge_factor: float,
         historical_factor: float,
         negation_window: int,
+        responders: Mapping[str, Sequence[str]] | None = None,
+        responder_weight: float = 0.5,
     ) -> None:
         self.version = version
         self.kinds = dict(kinds)
+        self.responders = {k: tuple(v) for k, v in (responders or {}).items()}
+        self.responder_weight = responder_weight
         self.flag_at = flag_at
         self.hedge_factor = hedge_factor
         self.historical_factor = historical_factor
@@ -165,6 +169,22 @@ class HazardLexicon:
                 cue_table.setdefault(word, []).append(cue_kind)
         self._cues, self._cue_kinds = _automaton(cue_table)
         self.n_terms = len(table)
+
+    def responders_of(self, kinds: Sequence[str]) -> dict[str, str]:
+        """The responders of ``kinds`` (strongest first), first come first, each with the kind's name (its reason)."""
+        out: dict[str, str] = {}
+        for kind in kinds:
+            for department in self.responders.get(kind, ()):
+                out.setdefault(department, self.kinds.get(kind, kind))
+        return out
+
+    def check_responders(self, departments: Container[str], file: str = "hazards.yaml") -> None:
+        """Raise :class:`ListsError` naming the kind and the name when a responder is no department type."""
+        for kind, names in self.responders.items():
+            for name in names:
+                if name not in departments:
+                    raise _fail(file, f"responders.{kind}", "(list)",
+                                f"{name!r} is not a department type of departments.yaml")
 
     # ----------------------------------------------------------------- matching
     def match(self, text: str) -> HazardResult:
@@ -353,6 +373,14 @@ def parse_hazards(path: Path) -> HazardLexicon:
             raise _fail(file, name, "terms", "an entry needs at least one term or pattern")
         excludes.extend((t, i) for t in _strings(raw.get("exclude"), file, name, "exclude"))
     context = _parse_context(data.get("context"), file)
+    responders = data.get("responders") or {}
+    if not isinstance(responders, dict):
+        raise _fail(file, "responders", "(section)", "must be a mapping kind → list of department types")
+    for kind, names in responders.items():
+        if kind not in kinds:
+            raise _fail(file, f"responders.{kind}", "(key)",
+                        f"{kind!r} is not one of the declared kinds {sorted(kinds)}")
+        _strings(names, file, f"responders.{kind}", "(list)")
     cues = data.get("cues") or {}
     if not isinstance(cues, dict) or set(cues) - set(CUE_KINDS):
         raise _fail(file, "cues", "(keys)", f"must be a mapping with keys among {list(CUE_KINDS)}")
@@ -368,6 +396,8 @@ def parse_hazards(path: Path) -> HazardLexicon:
         hedge_factor=_number(data, "hedge_factor", file, "(top level)", default=0.5),
         historical_factor=_number(data, "historical_factor", file, "(top level)", default=0.4),
         negation_window=window,
+        responders={str(k): _strings(v, file, f"responders.{k}", "(list)") for k, v in responders.items()},
+        responder_weight=_number(data, "responder_weight", file, "(top level)", default=0.5),
     )
 
 

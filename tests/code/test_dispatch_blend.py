@@ -166,3 +166,30 @@ def test_duty_table_holds_every_taxonomy_key_from_the_start():
         else:
             assert row >= 0
     assert len(table._rows) == sum(r >= 0 for r in table.prepare(keys)[0])
+
+
+def test_responders_of_an_urgent_hazard_are_mixed_in_with_their_reason():
+    """score'(d) = (1 − w)·score(d) + w·share(d), share 1/i normalised over the row's responders; rows without
+    responders are ranked as before; a responder outside the duty list takes its vocabulary level."""
+    from minyi_nlp.dispatch.ranking import rank_departments_many
+
+    rows = [{"城乡建设": 0.9, "交通运输": 0.1}, {"城乡建设": 0.9, "交通运输": 0.1}]
+    responders = [{"教育局": "危险A", "交通运输局": "危险A"}, None]
+    plain = rank_departments_many(rows, LISTS, reasons=True)
+    mixed = rank_departments_many(rows, LISTS, reasons=True, responders=responders, responder_weight=0.5)
+    assert mixed[1] == plain[1]
+    before = {r.department: r.score for r in plain[0]}
+    after = {r.department: r for r in mixed[0]}
+    share = {"教育局": 2 / 3, "交通运输局": 1 / 3}
+    for name, score in before.items():
+        assert after[name].score == pytest.approx(0.5 * score + 0.5 * share.get(name, 0.0))
+    assert after["教育局"].score == pytest.approx(1 / 3)  # in no duty entry: the share alone
+    assert sum(r.score for r in mixed[0]) == pytest.approx(1.0)
+    assert [r.department for r in mixed[0]][0] == "教育局" and after["教育局"].level == "district"
+    assert after["教育局"].reasons[0] == "险情联动: 危险A → 教育局"
+    assert not any("险情" in reason for r in mixed[0] if r.department not in share for reason in r.reasons)
+    # a row with no other mass is routed to its responders alone
+    alone = rank_departments_many([{"不存在": 1.0}], LISTS, responders=[{"公积金中心": "危险B"}])
+    assert [(r.department, r.level, r.score) for r in alone[0]] == [("公积金中心", "city", pytest.approx(1.0))]
+    with pytest.raises(ValueError, match="responder_weight"):
+        rank_departments_many(rows, LISTS, responders=responders, responder_weight=1.5)

@@ -164,6 +164,9 @@ def _minimal() -> dict:
         (lambda d: d.update(context={"x": {"factor": 2, "words": ["a"]}}), "context.x: field 'factor'"),
         (lambda d: d.update(cues={"maybe": ["a"]}), "entry cues"),
         (lambda d: d.pop("version"), "field 'version'"),
+        (lambda d: d.update(responders={"smoke": ["消防救援"]}), "entry responders.smoke: field"),
+        (lambda d: d.update(responders={"gas": "燃气企业"}), "entry responders.gas: field"),
+        (lambda d: d.update(responder_weight=2), "field 'responder_weight'"),
     ],
 )
 def test_invalid_lexicon_names_entry_and_field(  # type: ignore[no-untyped-def]
@@ -193,3 +196,20 @@ def test_lists_dir_override_and_fallback(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("MINYI_LISTS_DIR", str(empty))
     get_lists_settings.cache_clear()
     assert load_hazards().version == parse_hazards(PACKAGED).version
+
+
+def test_responders_name_department_types_and_come_strongest_kind_first(lexicon, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every packaged responder is a department type of the packaged lists; a lexicon naming an unknown one is
+    refused when checked against them, naming the kind and the name."""
+    from minyi_nlp.routing import load_lists
+
+    departments = load_lists().departments
+    lexicon.check_responders(departments)
+    assert set(lexicon.responders) <= set(lexicon.kinds)
+    assert list(lexicon.responders_of(["gas", "fire"])) == ["燃气企业", "住房和城乡建设局", "消防救援", "应急管理局"]
+    assert lexicon.responders_of(["gas"])["燃气企业"] == lexicon.kinds["gas"]
+    assert lexicon.responders_of(["life_threat"]) == {}
+    data = _minimal()
+    data["responders"] = {"gas": ["燃气公司"]}
+    with pytest.raises(ListsError, match=r"responders.gas: field '\(list\)': '燃气公司' is not a department type"):
+        parse_hazards(_write(tmp_path, data)).check_responders(departments)

@@ -130,7 +130,11 @@ def test_cli_contract_on_a_file_of_raw_unit_names(dispatcher, tmp_path):
     assert out["n"] == 4 and out["rejected_unknown_department"] == 1
     assert 0.0 <= out["top1"] <= out["top3"] <= 1.0
     assert out["top3"] >= 0.5
-    assert set(out["methods"]) == {"duty_list", "model", "blend"}
+    assert set(out["methods"]) == {"duty_list", "model", "blend", "served"}
+    # served: the dispatcher's own route lists; with no urgent hazard among the rows, the blend's
+    assert out["served_note"].endswith(": 0 of 4 rows")
+    assert out["methods"]["served"]["top1"] == out["methods"]["blend"]["top1"]
+    assert out["methods"]["served"]["top3"] == out["methods"]["blend"]["top3"]
     assert out["routes"]["blend"]["n"] == 4
     json.dumps(out, ensure_ascii=False)  # the CLI prints it as one JSON line
     assert (tmp_path / "labelled.rejects.csv").exists()

@@ -77,3 +77,29 @@ def test_the_department_report_compares_routing_with_and_without_subcategories(t
     assert set(without) >= {"blend", "duty_list", "model"}
     # the duty list read with the finest sure keys knows more than the seven 一级
     assert routing["methods"]["duty_list"]["top3"] > without["duty_list"]["top3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "also"),
+    [
+        (GAS, "燃气企业", "住房和城乡建设局"),
+        ("A3区洋湖街道一栋居民楼着火了，浓烟很大，楼上还有人被困", "消防救援", "应急管理局"),
+        ("我家五岁的孩子在A1区万达广场走失了，穿红色外套，求助", "公安局", None),
+        ("小区电梯困人半小时了，物业电话一直打不通", "市场监督管理局", None),
+    ],
+)
+def test_an_urgent_hazard_goes_first_to_those_who_act_on_it(real_dispatcher, text, first, also):
+    """Whatever the topic the words suggest (a gas leak reads like pollution to the heads), a flagged hazard's
+    responders (hazards.yaml) lead the route list, with the hazard named in the reason."""
+    s = real_dispatcher.suggest(None, text, received_at=RECEIVED)
+    assert s.urgent, s.urgency
+    assert s.departments[0].department == first, _routes(s, 5)
+    assert s.departments[0].reasons[0].startswith("险情联动: "), s.departments[0].reasons
+    if also is not None:
+        assert also in [d.department for d in s.departments[:3]], _routes(s, 5)
+
+
+def test_an_ordinary_appeal_has_no_hazard_route(real_dispatcher):
+    s = real_dispatcher.suggest(None, "A3区某小区门口路灯不亮好几天了，晚上出行不便", received_at=RECEIVED)
+    assert not s.urgent
+    assert not any(r.startswith("险情联动") for d in s.departments for r in d.reasons), _routes(s, 5)
