@@ -14,6 +14,7 @@ from typing import Any
 
 _DUTY = re.compile(r"^职责清单:\s*(?P<category>.+?)\s*\([\d.]+\)\s*→\s*(?P<department>.+)$")
 _MODEL = re.compile(r"^部门模型:")
+_HAZARD = re.compile(r"^险情联动:\s*(?P<hazard>.+?)\s*→\s*(?P<department>.+)$")
 _PLACE_NAMED = re.compile(r"^管辖地:\s*文中提到\s*(?P<place>.+)$")
 _PLACE_DEFAULT = re.compile(r"^管辖地:\s*未提到区县,?\s*默认\s*(?P<place>.+)$")
 _SCORE = re.compile(r"\d\.\d|%")
@@ -30,6 +31,8 @@ def plain_reason(reason: str) -> str | None:
         return f"「{_category_words(m['category'])}」类诉求按职责清单由{m['department']}办理"
     if _MODEL.match(reason):
         return "以往同类诉求多分拨至该部门"
+    if m := _HAZARD.match(reason):
+        return f"紧急险情（{m['hazard']}）由{m['department']}先行处置"
     if m := _PLACE_NAMED.match(reason):
         return f"诉求中提到{m['place']}"
     if m := _PLACE_DEFAULT.match(reason):

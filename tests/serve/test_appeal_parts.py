@@ -76,6 +76,7 @@ def test_plain_reasons():
         "「燃气供应」类诉求按职责清单由燃气企业办理"
     assert plain_reason("管辖地: 未提到区县, 默认 A市") == "未提到具体区县，按A市处理"
     assert plain_reason("置信度 0.41") is None
+    assert plain_reason("险情联动: 燃气/煤气泄漏 → 燃气企业") == "紧急险情（燃气/煤气泄漏）由燃气企业先行处置"
     routes = [{"department": "教育局", "reasons": ["部门模型: 0.38"]}, {"department": "公安局", "reasons": []}]
     similar = [{"department": "教育局", "jurisdiction": "A3区"}]
     assert plain_reasons(routes, similar) == [["相似诉求曾分拨至A3区教育局", "以往同类诉求多分拨至该部门"], []]
