@@ -17,7 +17,7 @@ urgency_app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 @urgency_app.command("match")
 def match_command(texts: Annotated[list[str], typer.Argument(help="appeal texts")]) -> None:
-    """Print the hazard lexicon's verdict and hits for each text (as JSON lines)."""
+    """Print the hazard lexicon's verdict, hits and the responders an urgent appeal is routed to first (JSON lines)."""
     from minyi_nlp.routing.hazards import load_hazards
     from minyi_nlp.text import preprocess
 
@@ -25,7 +25,8 @@ def match_command(texts: Annotated[list[str], typer.Argument(help="appeal texts"
     for text in texts:
         result = lexicon.match(preprocess(text))
         typer.echo(json.dumps({"urgent": result.urgent, "score": round(result.score, 3), "kinds": result.kinds,
-                               "context": result.context, "hits": [h.as_dict() for h in result.hits]},
+                               "context": result.context, "hits": [h.as_dict() for h in result.hits],
+                               "responders": list(lexicon.responders_of(result.kinds))},
                               ensure_ascii=False))
 
 

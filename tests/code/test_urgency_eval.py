@@ -109,3 +109,4 @@ def test_cli_match_prints_hits() -> None:
     first, second = (json.loads(line) for line in result.output.strip().splitlines())
     assert first["urgent"] and "gas" in first["kinds"] and first["hits"][0]["term"] == "燃气泄漏"
     assert not second["urgent"] and second["hits"] == []
+    assert first["responders"][:2] == ["燃气企业", "住房和城乡建设局"] and second["responders"] == []
