@@ -118,8 +118,9 @@ def test_spans_point_at_the_text(lexicon) -> None:  # type: ignore[no-untyped-de
 
 
 def test_excluded_phrases_do_not_hit(lexicon) -> None:  # type: ignore[no-untyped-def]
-    for text in ("危房改造资金", "跳楼价甩卖", "扶贫工作覆盖贫困人口"):
+    for text in ("危房改造资金", "跳楼价甩卖", "扶贫工作覆盖贫困人口", "农户为了减轻生产成本冒险通行", "珍惜年轻生命"):
         assert not lexicon.match(text).hits, text
+    assert lexicon.match("他最近情绪低落，有轻生的念头").kinds == ("self_harm",)
 
 
 def test_anchored_pattern_and_covered_hits(lexicon) -> None:  # type: ignore[no-untyped-def]
