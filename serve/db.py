@@ -35,6 +35,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from serve.settings import DEFAULT_SQLITE_CACHE_MIB
+
 log = logging.getLogger(__name__)
 SERVE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = SERVE_DIR / "migrations"
@@ -90,9 +92,6 @@ class DecisionRow(Base):
 
 
 # --------------------------------------------------------------------------- engine
-
-
-DEFAULT_SQLITE_CACHE_MIB = 8
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, cache_mib: int = DEFAULT_SQLITE_CACHE_MIB) -> None:

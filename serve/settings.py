@@ -23,6 +23,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minyi_nlp.config import get_settings as get_minyi_settings
 
+DEFAULT_SQLITE_CACHE_MIB = 8  # SQLite page cache per pooled connection (MiB)
+
 
 def serve_data_dir() -> Path:
     """Where the service keeps its default files (``<project>/data/serve``)."""
@@ -62,7 +64,7 @@ class ServeSettings(BaseSettings):
     serve_db_timeout_s: float = Field(5.0, gt=0)
     # SQLite only: page cache per connection (MiB). Each pooled connection fills its cache as the database grows
     # and keeps it, so this bounds what the database adds to a serving process; reads go through mmap anyway
-    serve_sqlite_cache_mib: int = Field(8, ge=1)
+    serve_sqlite_cache_mib: int = Field(DEFAULT_SQLITE_CACHE_MIB, ge=1)
     # after a reload: collect the previous model and give its freed heap back to the OS (a full collection
     # costs ~0.1-1 s in a process with a large heap, e.g. a test run's)
     serve_release_memory_on_reload: bool = True

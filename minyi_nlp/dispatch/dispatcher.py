@@ -270,13 +270,12 @@ class Dispatcher:
             cats = [CategoryScore(labels[j], row[j]) for j in sorted(range(len(labels)), key=lambda j: -row[j])]
             cats_of.append(cats)
             keys_of.append(self._list_keys(cats, sub))
-        lexicon = self.urgency.lexicon
         ranked = rank_departments_many(
             [k[0] for k in keys_of], self.lists, dep, dep_labels, blend=self.routing.blend,
             temperature=self.routing.temperature, top_k=self.settings.top_departments, reasons=reasons,
             key_scores=[k[1] for k in keys_of],
-            responders=[lexicon.responders_of(u.kinds) if u.urgent else None for u in urgency],
-            responder_weight=lexicon.responder_weight)
+            responders=[self.urgency.responders(u) for u in urgency],
+            responder_weight=self.urgency.lexicon.responder_weight)
         deadlines: dict[tuple[str, bool], tuple[datetime | None, str | None]] = {}
         out = []
         for i, text in enumerate(prepared):

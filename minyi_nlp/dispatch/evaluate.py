@@ -323,8 +323,7 @@ def served_routes(dispatcher: Any, texts: Sequence[str]) -> tuple[list[list[Any]
     """The dispatcher's own route lists for ``texts`` (what the service and the batch job return), and how many
     of them an urgent hazard's responders changed."""
     suggestions = dispatcher.suggest_many([(None, t) for t in texts], explain=False, reasons=False)
-    lexicon = dispatcher.urgency.lexicon
-    flagged = sum(1 for s in suggestions if s.urgent and lexicon.responders_of(s.urgency.kinds))
+    flagged = sum(1 for s in suggestions if s.urgency is not None and dispatcher.urgency.responders(s.urgency))
     return [s.departments for s in suggestions], flagged
 
 

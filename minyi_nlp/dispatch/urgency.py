@@ -106,6 +106,11 @@ class UrgencyScorer:
             return None
         return self.head.predict_proba(X)[:, self.head.labels.index(URGENT_LABEL)]
 
+    def responders(self, urgency: Urgency) -> dict[str, str] | None:
+        """The department types an appeal's route list mixes in (type → the hazard's name), None unless it is
+        urgent and a hazard it names has responders in the lexicon."""
+        return (self.lexicon.responders_of(urgency.kinds) or None) if urgency.urgent else None
+
     def score_many(self, X: sp.csr_matrix, prepared: Sequence[str]) -> list[Urgency]:
         """Urgency of each encoded appeal (``prepared``: its normalised, masked text)."""
         results = self.lexicon.match_many(prepared)

@@ -373,14 +373,15 @@ def parse_hazards(path: Path) -> HazardLexicon:
             raise _fail(file, name, "terms", "an entry needs at least one term or pattern")
         excludes.extend((t, i) for t in _strings(raw.get("exclude"), file, name, "exclude"))
     context = _parse_context(data.get("context"), file)
-    responders = data.get("responders") or {}
-    if not isinstance(responders, dict):
+    raw_responders = data.get("responders") or {}
+    if not isinstance(raw_responders, dict):
         raise _fail(file, "responders", "(section)", "must be a mapping kind → list of department types")
-    for kind, names in responders.items():
+    responders: dict[str, list[str]] = {}
+    for kind, names in raw_responders.items():
         if kind not in kinds:
             raise _fail(file, f"responders.{kind}", "(key)",
                         f"{kind!r} is not one of the declared kinds {sorted(kinds)}")
-        _strings(names, file, f"responders.{kind}", "(list)")
+        responders[str(kind)] = _strings(names, file, f"responders.{kind}", "(list)")
     cues = data.get("cues") or {}
     if not isinstance(cues, dict) or set(cues) - set(CUE_KINDS):
         raise _fail(file, "cues", "(keys)", f"must be a mapping with keys among {list(CUE_KINDS)}")
@@ -396,7 +397,7 @@ def parse_hazards(path: Path) -> HazardLexicon:
         hedge_factor=_number(data, "hedge_factor", file, "(top level)", default=0.5),
         historical_factor=_number(data, "historical_factor", file, "(top level)", default=0.4),
         negation_window=window,
-        responders={str(k): _strings(v, file, f"responders.{k}", "(list)") for k, v in responders.items()},
+        responders=responders,
         responder_weight=_number(data, "responder_weight", file, "(top level)", default=0.5),
     )
 
