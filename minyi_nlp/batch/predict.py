@@ -10,7 +10,9 @@ stopping a long job.
 Output columns (:func:`output_schema`): ``id``, ``source`` (input file), ``row`` (record number in
 it), ``category_1..k`` with ``category_i_score``, ``subcategory_1..k`` (``一级/二级[/三级]``) with
 ``subcategory_i_score`` (nulls without a sub-category head), ``department_1..k`` with
-``department_i_jurisdiction`` and ``department_i_score`` (fewer than k departments → nulls), ``urgent``,
+``department_i_jurisdiction`` and ``department_i_score`` (fewer than k departments → nulls), ``appeal_type``
+with ``appeal_type_score`` (投诉/咨询/建议/举报/求助; nulls without an appeal-type head), ``jurisdiction`` (the place
+of the matter, e.g. ``B市B9区``; the default city when the text names none), ``urgent``,
 ``urgency_score``, ``urgency_hazards`` (hazard names joined with ``"、"``, null if none; no ``due_at``: a
 re-classified row has no time of receipt, and the output must not depend on when the job ran),
 ``needs_review``, ``review_reasons``
@@ -53,6 +55,9 @@ def output_schema(top_k: int) -> pa.Schema:
             pa.field(f"department_{i}_score", pa.float64()),
         ]
     fields += [
+        pa.field("appeal_type", pa.string()),
+        pa.field("appeal_type_score", pa.float64()),
+        pa.field("jurisdiction", pa.string()),
         pa.field("urgent", pa.bool_()),
         pa.field("urgency_score", pa.float64()),
         pa.field("urgency_hazards", pa.string()),
@@ -143,6 +148,9 @@ def _table(valid: pd.DataFrame, suggestions: list[Suggestion], top_k: int) -> pa
         cols[f"department_{n}"] = [c and c.department for c in dep]
         cols[f"department_{n}_jurisdiction"] = [c and c.jurisdiction for c in dep]
         cols[f"department_{n}_score"] = [c and c.score for c in dep]
+    cols["appeal_type"] = [s.appeal_type for s in suggestions]
+    cols["appeal_type_score"] = [s.appeal_type_score for s in suggestions]
+    cols["jurisdiction"] = [s.jurisdiction for s in suggestions]
     urg = [s.urgency for s in suggestions]
     cols["urgent"] = [bool(s.urgent) for s in suggestions]
     cols["urgency_score"] = [None if u is None else u.score for u in urg]

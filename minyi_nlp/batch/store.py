@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from minyi_nlp.data.private import open_private
 from minyi_nlp.data.schema import DataError
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: appeal type and jurisdiction columns (parts of format 1 lack them)
 _PART_RE = re.compile(r"^part-(\d{5})-(\d{7})\.parquet$")
 
 

@@ -20,18 +20,23 @@ class Tally:
 
     rows: int = 0
     needs_review: int = 0
+    urgent: int = 0
     with_previous: int = 0
     changed: int = 0
     predicted: Counter[str] = field(default_factory=Counter)
+    appeal_types: Counter[str] = field(default_factory=Counter)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     rejected_rows: int = 0
     rejected_by_rule: Counter[str] = field(default_factory=Counter)
 
     def add_part(self, table: pa.Table) -> None:
-        frame = table.select(["category_1", "needs_review", "previous_category", "changed"]).to_pandas()
+        frame = table.select(["category_1", "appeal_type", "urgent", "needs_review", "previous_category",
+                              "changed"]).to_pandas()
         self.rows += len(frame)
         self.needs_review += int(frame["needs_review"].sum())
+        self.urgent += int(frame["urgent"].sum())
         self.predicted.update(frame["category_1"].dropna().tolist())
+        self.appeal_types.update(frame["appeal_type"].dropna().tolist())
         prev = frame[frame["previous_category"].notna()]
         self.with_previous += len(prev)
         self.changed += int(prev["changed"].astype(bool).sum())
@@ -60,11 +65,13 @@ class Summary:
     rejected: int
     rejected_by_rule: dict[str, int]
     needs_review: int
+    urgent: int
     with_previous_label: int
     changed: int
     changed_share: float | None
     changes: list[dict[str, Any]]
     predicted_categories: dict[str, int]
+    predicted_appeal_types: dict[str, int]
     resumed_rows: int
     rows_this_run: int
     elapsed_s: float
@@ -87,8 +94,10 @@ class Summary:
             f"with {self.model_version} → {self.output}",
             f"rejected {self.rejected:,} rows → {self.rejects}"
             + (f" ({', '.join(f'{k}={v}' for k, v in self.rejected_by_rule.items())})" if self.rejected else ""),
-            f"needs review: {self.needs_review:,}",
+            f"needs review: {self.needs_review:,}; flagged urgent: {self.urgent:,}",
         ]
+        if self.predicted_appeal_types:
+            lines.append("appeal types: " + ", ".join(f"{k} {v:,}" for k, v in self.predicted_appeal_types.items()))
         if self.with_previous_label:
             lines.append(
                 f"changed category: {self.changed:,} of {self.with_previous_label:,} rows with a previous label"
@@ -157,11 +166,13 @@ def build_summary(tally: Tally, **fields: Any) -> Summary:
         rejected=tally.rejected_rows,
         rejected_by_rule=dict(sorted(tally.rejected_by_rule.items())),
         needs_review=tally.needs_review,
+        urgent=tally.urgent,
         with_previous_label=tally.with_previous,
         changed=tally.changed,
         changed_share=(tally.changed / tally.with_previous) if tally.with_previous else None,
         changes=changes,
         predicted_categories=dict(tally.predicted.most_common()),
+        predicted_appeal_types=dict(tally.appeal_types.most_common()),
         peak_rss_mb=peak_rss_mb(),
         **fields,
     )

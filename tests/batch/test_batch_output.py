@@ -26,3 +26,37 @@ def test_subcategory_and_urgency_columns(tiny_dispatcher):
     assert bool(gas["urgent"]) and bool(gas["needs_review"]) and "燃气" in gas["urgency_hazards"]
     assert not bool(noise["urgent"]) and pd.isna(noise["urgency_hazards"])
     assert gas["urgency_score"] > noise["urgency_score"]
+
+
+def test_appeal_type_and_place_columns_are_the_service_answers(tiny_dispatcher):
+    texts = ["B9市阳三街道的路灯坏了一个月，晚上出行很危险，请尽快维修", "请问A市的公积金怎么提取？"]
+    valid = pd.DataFrame({"id": ["p", "q"], "source": ["in.csv"] * 2, "row": [1, 2], "title": [None, None],
+                          "content": texts, "category": [None, None]})
+    out = predict_frame(tiny_dispatcher, valid, 3).to_pandas()
+    for (_, row), text in zip(out.iterrows(), texts, strict=True):
+        s = tiny_dispatcher.suggest(None, text)
+        assert row["appeal_type"] == s.appeal_type and row["appeal_type_score"] == s.appeal_type_score
+        assert row["jurisdiction"] == s.jurisdiction
+    assert out.loc[0, "jurisdiction"] == "B9市阳三街道"  # the place the text names, not the default A市
+
+
+def test_the_summary_counts_urgent_rows_and_appeal_types(tiny_dispatcher):
+    from minyi_nlp.batch.summary import Tally, build_summary
+
+    valid = pd.DataFrame({
+        "id": ["g", "n", "m"], "source": ["in.csv"] * 3, "row": [1, 2, 3], "title": [None] * 3,
+        "content": ["A3区某小区燃气泄漏，闻到很浓的煤气味，随时可能爆炸", "A2区楼下烧烤店噪音扰民，每天闹到凌晨",
+                    "请问A市的公积金怎么提取？"],
+        "category": [None] * 3,
+    })
+    table = predict_frame(tiny_dispatcher, valid, 3)
+    tally = Tally()
+    tally.add_part(table)
+    out = table.to_pandas()
+    assert tally.urgent == int(out["urgent"].sum()) >= 1
+    assert sum(tally.appeal_types.values()) == 3 and tally.appeal_types == out["appeal_type"].value_counts().to_dict()
+    fields = dict(output="o", rejects="r", engine="local", workers=1, batch_size=3, top_k=3, model_version="v",
+                  files=1, rows_read=3, resumed_rows=0, rows_this_run=3, elapsed_s=1.0, processing_s=1.0,
+                  rows_per_s=3.0)
+    text = build_summary(tally, **fields).format_text()
+    assert f"flagged urgent: {tally.urgent}" in text and "appeal types: " in text
