@@ -12,7 +12,7 @@ it), ``category_1..k`` with ``category_i_score``, ``subcategory_1..k`` (``一级
 ``subcategory_i_score`` (nulls without a sub-category head), ``department_1..k`` with
 ``department_i_jurisdiction`` and ``department_i_score`` (fewer than k departments → nulls), ``appeal_type``
 with ``appeal_type_score`` (投诉/咨询/建议/举报/求助; nulls without an appeal-type head), ``jurisdiction`` (the place
-of the matter, e.g. ``B市B9区``; the default city when the text names none), ``urgent``,
+of the matter, e.g. ``A3区洋湖街道`` or ``B9市阳三街道``; the default city when the text names none), ``urgent``,
 ``urgency_score``, ``urgency_hazards`` (hazard names joined with ``"、"``, null if none; no ``due_at``: a
 re-classified row has no time of receipt, and the output must not depend on when the job ran),
 ``needs_review``, ``review_reasons``
