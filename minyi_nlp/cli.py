@@ -17,11 +17,13 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 def _register_subcommands() -> None:
     from minyi_nlp.batch.cli import reclassify_command  # imports typer only; the rest loads lazily
     from minyi_nlp.hotspots.cli import hotspots_command  # imports typer only
+    from minyi_nlp.lists_cli import lists_app  # imports typer only
     from minyi_nlp.models_cli import models_app  # imports typer only
     from minyi_nlp.urgency_cli import urgency_app  # imports typer only
 
     app.add_typer(models_app, name="models")
     app.add_typer(urgency_app, name="urgency")
+    app.add_typer(lists_app, name="lists")
     app.command("reclassify")(reclassify_command)
     app.command("hotspots")(hotspots_command)
 

@@ -43,9 +43,9 @@ def default_loader(bundle_dir: Path | None) -> Loader:
 
     def load() -> Any:
         from minyi_nlp.dispatch import Dispatcher
-        from minyi_nlp.routing import load_lists
+        from minyi_nlp.routing.list_check import clear_caches
 
-        load_lists.cache_clear()  # an administrator may have edited the lists
+        clear_caches()  # an administrator may have edited any list: lists, places, hazards
         return Dispatcher.load(bundle_dir)
 
     return load
@@ -78,7 +78,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(state.appeals.rebuild_index, state.dispatcher)
     if settings.serve_gc_freeze:
         await anyio.to_thread.run_sync(freeze_long_lived)
-    state.metrics.set_model(getattr(state.dispatcher, "version", None))
+    state.metrics.set_model(getattr(state.dispatcher, "version", None), getattr(state.dispatcher, "lists", None))
     log.info("minyi service ready: model %s, database %s", getattr(state.dispatcher, "version", None),
              engine.url.render_as_string(hide_password=True))
     try:

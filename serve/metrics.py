@@ -7,7 +7,9 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prometheus_client import (
     CollectorRegistry,
@@ -37,6 +39,7 @@ class Metrics:
     model_batch: Histogram
     model_seconds: Histogram
     model_loaded: Gauge
+    calendar_until: Gauge
     reloads: Counter
 
     @classmethod
@@ -59,18 +62,40 @@ class Metrics:
             model_seconds=Histogram("minyi_model_call_duration_seconds", "model call (suggest_many) time",
                                     buckets=LATENCY_BUCKETS, registry=reg),
             model_loaded=Gauge("minyi_model_loaded", "1 when a model is loaded", ["model_version"], registry=reg),
+            calendar_until=Gauge("minyi_lists_calendar_until_timestamp_seconds",
+                                 "end of the last day the loaded lists' working-day calendar covers (Unix time)",
+                                 ["lists_version"], registry=reg),
             reloads=Counter("minyi_model_reloads", "model reloads", ["result"], registry=reg),
         )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    def set_model(self, version: str | None) -> None:
+    def set_model(self, version: str | None, lists: Any | None = None) -> None:
+        """The loaded model, and the reach of its lists' working-day calendar (logged as a warning when it
+        ends within ``WARN_DAYS``: after it, deadlines are left to a person)."""
         self.model_loaded.clear()
         if version:
             self.model_loaded.labels(model_version=version).set(1)
+        self.calendar_until.clear()
+        if lists is not None:
+            until, warning = calendar_reach(lists)
+            self.calendar_until.labels(lists_version=lists.version).set(until.timestamp())
+            if warning:
+                log.warning("lists %s: %s", lists.version, warning)
 
 
+def calendar_reach(lists: Any) -> tuple[datetime, str | None]:
+    """(the end of the last covered day, in the lists' time zone; the warning for today, if any)."""
+    from minyi_nlp.routing.list_check import calendar_warning
+
+    zone = ZoneInfo(lists.timezone)
+    last = lists.calendar.covered_until()
+    return (datetime(last.year, last.month, last.day, tzinfo=zone) + timedelta(days=1),
+            calendar_warning(last, datetime.now(zone).date()))
+
+
+log = logging.getLogger(__name__)
 access_log = logging.getLogger("serve.access")
 
 
@@ -165,7 +190,7 @@ class MonitorCollector:
         try:
             report = self.report()
         except Exception:  # a scrape never fails because the store is busy: the gauges are left out
-            logging.getLogger(__name__).exception("monitor gauges not computed")
+            log.exception("monitor gauges not computed")
             return []
         return self._families(report)
 

@@ -143,6 +143,7 @@ class Dispatcher:
 
     def __init__(self, bundle: Bundle, *, lists: Any | None = None, settings: DispatchSettings | None = None) -> None:
         from minyi_nlp.routing import load_lists
+        from minyi_nlp.routing.hazards import load_hazards
         from minyi_nlp.routing.jurisdiction import load_gazetteer
 
         self.bundle = bundle
@@ -151,12 +152,14 @@ class Dispatcher:
         self.settings = settings or get_dispatch_settings()
         self.routing = Routing.from_extra(bundle.extras.get(ROUTING_EXTRA))
         self.category_labels = bundle.head("category").labels
-        self.urgency = UrgencyScorer(bundle)
+        self.urgency = UrgencyScorer(bundle, load_hazards(self.lists.directory))  # the lists' own folder
         self.urgency.lexicon.check_responders(self.lists.departments)
 
     @property
     def version(self) -> str:
-        return f"{self.bundle.version}+lists-{self.lists.version}"
+        """The bundle's version and every list it reads (a stored suggestion says what made it)."""
+        return (f"{self.bundle.version}+lists-{self.lists.version}+places@{self.gazetteer.version}"
+                f"+hazards@{self.urgency.lexicon.version}")
 
     @classmethod
     def load(cls, bundle_dir: Path | None = None) -> Dispatcher:

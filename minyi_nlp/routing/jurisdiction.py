@@ -182,13 +182,21 @@ def _parse_gazetteer(data: Mapping[str, Any]) -> Gazetteer:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str) -> Gazetteer:
-    return _parse_gazetteer(read_yaml(Path(path)))
+    return parse_gazetteer(Path(path))
+
+
+def parse_gazetteer(path: Path) -> Gazetteer:
+    """Read and validate a ``gazetteer.yaml`` (not cached: what ``minyi lists check`` reads)."""
+    return _parse_gazetteer(read_yaml(path))
 
 
 def load_gazetteer(directory: Path | None = None) -> Gazetteer:
     """Load ``gazetteer.yaml`` from the lists folder (``MINYI_LISTS_DIR`` or packaged); cached."""
     folder = Path(directory) if directory is not None else default_lists_dir()
     return _load_cached(str((folder / GAZETTEER_FILE).resolve()))
+
+
+load_gazetteer.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- matching

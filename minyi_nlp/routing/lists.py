@@ -183,6 +183,14 @@ class WorkCalendar:
             f"list {day.year} under local_years, or upgrade chinese-calendar"
         )
 
+    def covered_until(self) -> date:
+        """The last day of the calendar without a gap: the national one, then the ``local_years`` right after it
+        (a year listed after a missing one does not count: the missing year stops every deadline first)."""
+        last = national_years()[1]
+        while last + 1 in self.local_years:
+            last += 1
+        return date(last, 12, 31)
+
 
 @lru_cache(maxsize=1)
 def national_years() -> tuple[int, int]:

@@ -40,7 +40,7 @@ async def reload_models(request: Request, _: AdminRole, metrics: MetricsDep) -> 
                                  status.HTTP_503_SERVICE_UNAVAILABLE)
         state.dispatcher = new
         request.app.openapi_schema = None  # its vocabulary comes from the lists just loaded
-        metrics.set_model(new.version)
+        metrics.set_model(new.version, getattr(new, "lists", None))
         metrics.reloads.labels("ok").inc()
         freeze = state.settings.serve_gc_freeze
         if state.settings.serve_release_memory_on_reload:  # the previous model's pages, once it is gone

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -21,7 +23,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "model not loaded or database unreachable"}})
 async def readyz(request: Request, store: StoreDep) -> Response:
-    """Ready when a model is loaded and the database answers."""
+    """Ready when a model is loaded and the database answers; also says the lists' version and the last day
+    their working-day calendar covers."""
     dispatcher = getattr(request.app.state, "dispatcher", None)
     checks: dict[str, str] = {"model": "ok" if dispatcher is not None else "not loaded"}
     try:
@@ -31,8 +34,11 @@ async def readyz(request: Request, store: StoreDep) -> Response:
     except Exception as exc:  # any failure means not ready
         checks["database"] = f"unreachable ({type(exc).__name__})"
     ready = all(v == "ok" for v in checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks,
-            "model_version": getattr(dispatcher, "version", None)}
+    body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks,
+                            "model_version": getattr(dispatcher, "version", None)}
+    lists = getattr(dispatcher, "lists", None)
+    if lists is not None:  # how far deadlines can be counted (the calendar is not a readiness check)
+        body["lists"] = {"version": lists.version, "calendar_until": lists.calendar.covered_until().isoformat()}
     return json_response(body, status_code=200 if ready else 503)
 
 

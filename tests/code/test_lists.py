@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
+from lists_helpers import copy_lists, edit_yaml
 
 from minyi_nlp.config import PROJECT_DIR, RESOURCES_DIR
 from minyi_nlp.routing.lists import (
@@ -38,16 +38,7 @@ def _fresh_caches() -> Iterator[None]:
 
 @pytest.fixture
 def lists_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "lists"
-    shutil.copytree(PACKAGED, target)
-    return target
-
-
-def _edit(folder: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
-    path = folder / name
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return copy_lists(tmp_path)
 
 
 def test_packaged_lists_load_with_versions() -> None:
@@ -130,7 +121,7 @@ def test_departments_vocabulary_flags_generic_offices() -> None:
 def test_broken_duty_file_names_file_entry_and_field(
     lists_copy: Path, change: Callable[[dict[str, Any]], None], entry: str, field: str
 ) -> None:
-    _edit(lists_copy, "duty.yaml", change)
+    edit_yaml(lists_copy, "duty.yaml", change)
     with pytest.raises(ListsError) as info:
         load_lists(lists_copy)
     message = str(info.value)
@@ -141,7 +132,7 @@ def test_broken_duty_file_names_file_entry_and_field(
 
 @pytest.mark.parametrize("days", [0, -3, 2.5, "3", True])
 def test_sla_deadline_must_be_a_positive_int(lists_copy: Path, days: Any) -> None:
-    _edit(lists_copy, "sla.yaml", lambda d: d["sla"].update({"城乡建设/安全生产": {"working_days": days}}))
+    edit_yaml(lists_copy, "sla.yaml", lambda d: d["sla"].update({"城乡建设/安全生产": {"working_days": days}}))
     with pytest.raises(
         ListsError, match=r"sla\.yaml: entry sla\['城乡建设/安全生产'\]: field 'working_days'"
     ):
@@ -149,11 +140,11 @@ def test_sla_deadline_must_be_a_positive_int(lists_copy: Path, days: Any) -> Non
 
 
 def test_sla_unknown_category_and_bad_urgent(lists_copy: Path) -> None:
-    _edit(lists_copy, "sla.yaml", lambda d: d["sla"].update({"外星事务": {"working_days": 2}}))
+    edit_yaml(lists_copy, "sla.yaml", lambda d: d["sla"].update({"外星事务": {"working_days": 2}}))
     with pytest.raises(ListsError, match="sla.yaml.*外星事务.*'category'"):
         parse_lists(lists_copy)
     shutil.copy(PACKAGED / "sla.yaml", lists_copy / "sla.yaml")
-    _edit(
+    edit_yaml(
         lists_copy, "sla.yaml", lambda d: d["sla"].update({"纪检监察": {"working_days": 2, "urgent": "yes"}})
     )
     with pytest.raises(ListsError, match="'urgent'"):
@@ -173,7 +164,7 @@ def test_sla_unknown_category_and_bad_urgent(lists_copy: Path) -> None:
 def test_broken_departments_file(
     lists_copy: Path, change: Callable[[dict[str, Any]], None], field: str
 ) -> None:
-    _edit(lists_copy, "departments.yaml", change)
+    edit_yaml(lists_copy, "departments.yaml", change)
     with pytest.raises(ListsError, match=f"departments.yaml: entry .*field '{field}'"):
         parse_lists(lists_copy)
 
@@ -183,13 +174,13 @@ def test_missing_file_and_missing_version(lists_copy: Path) -> None:
     with pytest.raises(ListsError, match="sla.yaml.*not found"):
         parse_lists(lists_copy)
     shutil.copy(PACKAGED / "sla.yaml", lists_copy / "sla.yaml")
-    _edit(lists_copy, "duty.yaml", lambda d: d.pop("version"))
+    edit_yaml(lists_copy, "duty.yaml", lambda d: d.pop("version"))
     with pytest.raises(ListsError, match="duty.yaml.*'version'"):
         parse_lists(lists_copy)
 
 
 def test_lists_dir_from_environment(lists_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _edit(lists_copy, "duty.yaml", lambda d: d.update({"version": "admin-edit-7"}))
+    edit_yaml(lists_copy, "duty.yaml", lambda d: d.update({"version": "admin-edit-7"}))
     monkeypatch.setenv("MINYI_LISTS_DIR", str(lists_copy))
     get_lists_settings.cache_clear()
     lists = load_lists()
@@ -245,7 +236,7 @@ def test_local_days_and_years_from_sla_yaml(lists_copy: Path) -> None:
         d["extra_workdays"] = [f"{new_year}-01-09"]  # a Saturday or Sunday worked
         d["local_years"] = [new_year]
 
-    _edit(lists_copy, "sla.yaml", local)
+    edit_yaml(lists_copy, "sla.yaml", local)
     lists = load_lists(lists_copy)
     assert not lists.is_working_day(date(last, 6, 3))
     assert not lists.is_working_day(date(new_year, 1, 1))
@@ -269,13 +260,13 @@ def test_urgent_appeals_are_due_in_hours() -> None:
 
 
 def test_timezone_and_urgent_hours_are_configurable(lists_copy: Path) -> None:
-    _edit(lists_copy, "sla.yaml", lambda d: d.update({"timezone": "Asia/Urumqi", "urgent_hours": 4}))
+    edit_yaml(lists_copy, "sla.yaml", lambda d: d.update({"timezone": "Asia/Urumqi", "urgent_hours": 4}))
     lists = load_lists(lists_copy)
     due = lists.due_at("教育文体", datetime(2026, 12, 1, 8, 0), urgent=True)
     assert due == datetime(2026, 12, 1, 12, 0, tzinfo=ZoneInfo("Asia/Urumqi"))
     for field, value in (("timezone", "Mars/Olympus"), ("urgent_hours", 0), ("local_years", ["2027"])):
         shutil.copy(PACKAGED / "sla.yaml", lists_copy / "sla.yaml")
-        _edit(lists_copy, "sla.yaml", lambda d, f=field, v=value: d.update({f: v}))
+        edit_yaml(lists_copy, "sla.yaml", lambda d, f=field, v=value: d.update({f: v}))
         with pytest.raises(ListsError, match=f"sla.yaml: entry .*field '{field}'"):
             parse_lists(lists_copy)
 

@@ -69,3 +69,19 @@ def test_console_page(client):
     assert client.get("/static/console.js").status_code == 200
     deps = client.get("/v1/departments", headers=AS_DISPATCHER).json()
     assert any(d["name"] == "教育局" for d in deps["items"])
+
+
+def test_readyz_and_metrics_say_how_far_the_calendar_reaches(client):
+    from minyi_nlp.routing.lists import national_years
+
+    last = national_years()[1]
+    lists = client.get("/readyz").json()["lists"]
+    assert lists["calendar_until"] == f"{last}-12-31" and lists["version"].startswith("taxonomy@")
+    # the end of that day in Asia/Shanghai: alert on `… - time() < 60 * 86400`
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    end = datetime(last + 1, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    text = client.get("/metrics").text
+    line = next(x for x in text.splitlines() if x.startswith("minyi_lists_calendar_until_timestamp_seconds{"))
+    assert float(line.rsplit(" ", 1)[1]) == end

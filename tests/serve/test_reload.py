@@ -95,3 +95,33 @@ def test_loaded_model_is_frozen_out_of_gc_and_a_swapped_out_one_is_collected(mak
         assert version(client).startswith("stub-category-2")
     finally:
         gc.unfreeze()  # the rest of the test run collects normally
+
+
+def test_the_default_loader_reads_every_list_again(tmp_path, monkeypatch):
+    """An administrator edits hazards.yaml and gazetteer.yaml, then reloads: the new dispatcher reads the new
+    files (before, only the four routing lists were read again; places and hazards stayed cached)."""
+    from lists_helpers import copy_lists, edit_yaml
+
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.routing.hazards import load_hazards
+    from minyi_nlp.routing.jurisdiction import load_gazetteer
+    from minyi_nlp.routing.list_check import clear_caches
+    from minyi_nlp.routing.lists import get_lists_settings, load_lists
+    from serve.main import default_loader
+
+    folder = copy_lists(tmp_path)
+    monkeypatch.setenv("MINYI_LISTS_DIR", str(folder))
+    get_lists_settings.cache_clear()
+    monkeypatch.setattr(Dispatcher, "load", classmethod(
+        lambda cls, bundle_dir=None: (load_lists().version, load_hazards().version, load_gazetteer().version)))
+    try:
+        loader = default_loader(None)
+        first = loader()
+        for name in ("hazards.yaml", "gazetteer.yaml", "sla.yaml"):
+            edit_yaml(folder, name, lambda data: data.update(version="9999.1"))
+        lists, hazards, gazetteer = loader()
+        assert first[1] != "9999.1" and (hazards, gazetteer) == ("9999.1", "9999.1")
+        assert lists.endswith("sla@9999.1")
+    finally:
+        get_lists_settings.cache_clear()
+        clear_caches()
