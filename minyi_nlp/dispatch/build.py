@@ -36,6 +36,7 @@ from minyi_nlp.dispatch.evaluate import (
     evaluate_rankings,
     headline,
     rankings,
+    read_audit,
     tune_blend,
     write_department_report,
 )
@@ -116,7 +117,7 @@ def tune_routing(trained: Trained, params: Params, lists: Any) -> dict[str, Any]
              len(val.frame))
     test_duty = duty(test)
     metrics = evaluate_rankings(test.frame, test_duty, test_model, lists, blend=tuning["blend"],
-                                temperature=tuning["temperature"])
+                                temperature=tuning["temperature"], audit=read_audit(lists))
     metrics["tuning"] = {**tuning, "subcategory_threshold": threshold}
     if SUBCATEGORY in bundle.heads:  # the same, with the duty list read through the category head alone
         cats_val = as_dicts(category.predict_proba(val.X), category.labels)

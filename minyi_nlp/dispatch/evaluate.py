@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,9 +179,12 @@ def evaluate_rankings(
     *,
     blend: float = 0.0,
     temperature: float = 1.0,
+    audit: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """All methods on ``frame`` (columns ``text``, ``label`` = department type, optional ``source``,
-    ``jurisdiction``), from the category probabilities and the department head's scores per row."""
+    ``jurisdiction``, ``id``), from the category probabilities and the department head's scores per row;
+    with ``audit`` (:func:`~minyi_nlp.data.department_audit.read_department_audit`) and an ``id`` column, also
+    on the audited labels (``audit``)."""
     texts = frame["text"].astype(str).tolist()
     labels = frame["label"].astype(str).tolist()
     sources = frame["source"].astype(str).tolist() if "source" in frame else None
@@ -200,6 +203,9 @@ def evaluate_rankings(
     if "jurisdiction" in frame:
         places = frame["jurisdiction"].tolist()
         out["routes"] = {name: route_hits(r, texts, labels, places, sources) for name, r in ranked.items()}
+    if audit is not None and "id" in frame:
+        out["audit"] = audited_metrics(frame["id"].astype(str).tolist(), ranked, labels, audit,
+                                       generic_types(lists))
     best = "blend" if "blend" in ranked else "duty_list"
     out["per_department"] = _per_department(ranked[best], labels)
     reachable = set()
@@ -209,6 +215,35 @@ def evaluate_rankings(
     if model_scores:
         targets = set(model_scores[0])
         out["labels_outside_model_targets"] = int(sum(y not in targets for y in labels))
+    return out
+
+
+def audited_metrics(ids: Sequence[str], ranked: Mapping[str, Sequence[Sequence[RankedDepartment]]],
+                    derived: Sequence[str], audit: pd.DataFrame, generic: Collection[str] = ()) -> dict[str, Any]:
+    """Each method on the audited rows: ``confirmed`` (the rows whose derived label the audit confirmed, scored
+    against it) and ``audited_labels`` (every audited row but the unclear ones and those whose handler was a
+    ``generic`` office, which the derived labels leave out too, scored against its label after the audit), with
+    the audit's verdict counts and the derived labels' precision."""
+    from minyi_nlp.data.department_audit import audited_labels
+
+    verdict = dict(zip(audit["id"].astype(str), audit["verdict"], strict=True))
+    after = audited_labels(audit)
+    rows = [i for i, x in enumerate(ids) if x in verdict]
+    counts = {v: sum(verdict[ids[i]] == v for i in rows) for v in ("correct", "wrong", "unclear")}
+    out: dict[str, Any] = {"audited": len(rows), "not_audited": len(ids) - len(rows), "verdicts": counts,
+                           "handled_by_a_generic_office": sum(after[ids[i]] in generic for i in rows)}
+    judged = counts["correct"] + counts["wrong"]
+    if judged:
+        out["derived_label_precision"] = round(counts["correct"] / judged, 4)
+        out["derived_label_precision_ci95"] = wilson_interval(counts["correct"], judged)
+    confirmed = [i for i in rows if verdict[ids[i]] == "correct"]
+    relabelled = [i for i in rows if after[ids[i]] is not None and after[ids[i]] not in generic]
+    keep = ("n", "top1", "top3", "top1_ci95", "top3_ci95")
+    for name, idx, labels in (("confirmed", confirmed, [derived[i] for i in confirmed]),
+                              ("audited_labels", relabelled, [after[ids[i]] for i in relabelled])):
+        if idx:
+            out[name] = {m: {k: v for k, v in ranking_metrics([r[i] for i in idx], labels).items() if k in keep}
+                         for m, r in ranked.items()}
     return out
 
 
@@ -297,6 +332,18 @@ def normalise_labels(raw: Sequence[Any], lists: Any | None = None) -> list[tuple
     return out
 
 
+def generic_types(lists: Any) -> set[str]:
+    """The department types that are generic offices (区县人民政府, 信访局 …): never a derived label."""
+    return {d.name for d in lists.departments.values() if d.generic}
+
+
+def read_audit(lists: Any) -> pd.DataFrame | None:
+    """The hand audit of the held-out derived labels (``data/labels/departments/audit.csv``), if the project has it."""
+    from minyi_nlp.data.department_audit import audit_path, read_department_audit
+
+    return read_department_audit(departments=lists.departments) if audit_path().is_file() else None
+
+
 def held_out_ids(bundle: Any, head: str) -> set[str]:
     """The ids of head ``head``'s test part, as recorded in the bundle's ``splits.json``."""
     splits = bundle.extras.get("splits", {}).get(head)
@@ -364,6 +411,12 @@ def evaluate_department_file(
                                 temperature=dispatcher.routing.temperature)
     served, flagged = served_routes(dispatcher, frame["text"].astype(str).tolist())
     metrics["methods"]["served"] = ranking_metrics(served, frame["label"].astype(str).tolist())
+    audit = read_audit(lists) if path is None else None
+    if audit is not None:
+        ranked = rankings(cats, scores, lists, blend=dispatcher.routing.blend,
+                          temperature=dispatcher.routing.temperature)
+        extra["audit"] = audited_metrics(frame["id"].astype(str).tolist(), {**ranked, "served": served},
+                                         frame["label"].astype(str).tolist(), audit, generic_types(lists))
     out = {**headline(metrics), **extra}
     out["methods"] = {k: {kk: (round(vv, 4) if isinstance(vv, float) else vv) for kk, vv in v.items()
                           if kk in ("top1", "top3", "top1_ci95", "top3_ci95", "mrr", "ece")}
