@@ -44,22 +44,6 @@ def _cross_fitted_logit(E: np.ndarray, y: np.ndarray, C: float, folds: int) -> n
     return out
 
 
-def _stage(F: np.ndarray, y: np.ndarray, grid: list[float], folds: int) -> tuple[Any, dict[str, float]]:
-    """The second stage as ``fit_stacker`` fits it: C by cross-validated average precision on the rows."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    split = StratifiedKFold(folds, shuffle=True, random_state=0)
-    tried = {}
-    for C in grid:
-        m = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
-        tried[C] = float(average_precision_score(y, cross_val_predict(m, F, y, cv=split,
-                                                                      method="predict_proba")[:, 1]))
-    best = max(grid, key=lambda c: (tried[c], -c))
-    return LogisticRegression(C=best, class_weight="balanced", max_iter=5000).fit(F, y), tried
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bundle", type=Path, default=None, help="bundle folder (default: the served one)")
@@ -72,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from minyi_nlp.data.urgency_labels import read_urgency_labels
     from minyi_nlp.dispatch import Dispatcher
     from minyi_nlp.dispatch.urgency import UrgencyScorer
-    from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features
+    from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features, fit_stage
     from minyi_nlp.models.training import encode
     from minyi_nlp.params import load_params
     from minyi_nlp.routing.hazards import load_hazards
@@ -123,8 +107,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from sklearn.metrics import average_precision_score
 
     results: dict[str, Any] = {}
-    grid = list(stack_params.C)
-    base, tried = _stage(F, y, grid, folds)
+    base, tried = fit_stage(F, y, stack_params, folds)
     results["shipped stage (head + lexicon)"] = {**scored(base.predict_proba(Fe)[:, 1]), "C_tried": tried}
     for C in (0.1, 1.0):
         e_cf = _cross_fitted_logit(E, y, C, folds)
@@ -132,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         e_eval = e_all.decision_function(Ee)
         cv_ap = float(average_precision_score(y, e_cf))
         results[f"e5 alone (LR C={C:g})"] = {**scored(e_eval), "train_cv_ap": round(cv_ap, 4)}
-        stage, tried = _stage(np.column_stack([F, e_cf]), y, grid, folds)
+        stage, tried = fit_stage(np.column_stack([F, e_cf]), y, stack_params, folds)
         results[f"stage + e5 logit (LR C={C:g})"] = {
             **scored(stage.predict_proba(np.column_stack([Fe, e_eval]))[:, 1]), "C_tried": tried,
             "e5_coef": round(float(stage.coef_[0][-1]), 4)}

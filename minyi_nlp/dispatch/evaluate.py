@@ -180,15 +180,18 @@ def evaluate_rankings(
     blend: float = 0.0,
     temperature: float = 1.0,
     audit: pd.DataFrame | None = None,
+    ranked: Mapping[str, Sequence[Sequence[RankedDepartment]]] | None = None,
 ) -> dict[str, Any]:
     """All methods on ``frame`` (columns ``text``, ``label`` = department type, optional ``source``,
     ``jurisdiction``, ``id``), from the category probabilities and the department head's scores per row;
     with ``audit`` (:func:`~minyi_nlp.data.department_audit.read_department_audit`) and an ``id`` column, also
-    on the audited labels (``audit``)."""
+    on the audited labels (``audit``). ``ranked``: the methods' rankings (:func:`rankings`) when the caller has
+    them already."""
     texts = frame["text"].astype(str).tolist()
     labels = frame["label"].astype(str).tolist()
     sources = frame["source"].astype(str).tolist() if "source" in frame else None
-    ranked = rankings(cat_probs, model_scores, lists, blend=blend, temperature=temperature)
+    if ranked is None:
+        ranked = rankings(cat_probs, model_scores, lists, blend=blend, temperature=temperature)
     methods = {name: ranking_metrics(r, labels) for name, r in ranked.items()}
     out: dict[str, Any] = {"n": len(labels), "methods": methods, "label_note": LABEL_NOTE}
     if sources is not None:
@@ -407,14 +410,12 @@ def evaluate_department_file(
     if frame.empty:
         raise ValueError(f"{path}: no usable rows to evaluate")
     cats, scores = department_scores(dispatcher, frame["text"].astype(str).tolist())
-    metrics = evaluate_rankings(frame, cats, scores, lists, blend=dispatcher.routing.blend,
-                                temperature=dispatcher.routing.temperature)
+    ranked = rankings(cats, scores, lists, blend=dispatcher.routing.blend, temperature=dispatcher.routing.temperature)
+    metrics = evaluate_rankings(frame, cats, scores, lists, ranked=ranked)
     served, flagged = served_routes(dispatcher, frame["text"].astype(str).tolist())
     metrics["methods"]["served"] = ranking_metrics(served, frame["label"].astype(str).tolist())
     audit = read_audit(lists) if path is None else None
     if audit is not None:
-        ranked = rankings(cats, scores, lists, blend=dispatcher.routing.blend,
-                          temperature=dispatcher.routing.temperature)
         extra["audit"] = audited_metrics(frame["id"].astype(str).tolist(), {**ranked, "served": served},
                                          frame["label"].astype(str).tolist(), audit, generic_types(lists))
     out = {**headline(metrics), **extra}

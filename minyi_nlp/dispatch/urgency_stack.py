@@ -94,13 +94,26 @@ def fit_stacker(section: HeadSection, params: StackParams, rows: Encoded, encode
     """Fit the second stage on the urgency task's rows (``minyi train`` passes all of them: weak and hand-read,
     never the hand-labelled evaluation set); returns it and a report (rows, C tried with their cross-validated
     average precision)."""
+    y = (rows.frame["label"] == "urgent").to_numpy(int)
+    folds = max(2, min(params.folds, int(y.sum()), int((1 - y).sum())))
+    X = features(cross_fitted_proba(section, rows, encoder, folds), lexicon.match_many(rows.prepared))
+    model, tried = fit_stage(X, y, params, folds)
+    stacker = Stacker(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), float(model.C))
+    report = {"rows": len(y), "urgent": int(y.sum()), "C_tried": {str(c): round(v, 4) for c, v in tried.items()},
+              **stacker.as_dict(),
+              "note": "fitted on the urgency head's training rows (weak + hand-read), head P cross-fitted; "
+                      "C by cross-validated average precision there"}
+    return stacker, report
+
+
+def fit_stage(X: np.ndarray, y: np.ndarray, params: StackParams, folds: int) -> tuple[Any, dict[float, float]]:
+    """The second stage's logistic regression on feature rows ``X``: each ``C`` of ``params`` scored by
+    cross-validated average precision on the rows, the best (ties: the smaller ``C``) refitted on all of them.
+    Returns the fitted model and ``{C: average precision}``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    y = (rows.frame["label"] == "urgent").to_numpy(int)
-    folds = max(2, min(params.folds, int(y.sum()), int((1 - y).sum())))
-    X = features(cross_fitted_proba(section, rows, encoder, folds), lexicon.match_many(rows.prepared))
     split = StratifiedKFold(folds, shuffle=True, random_state=0)
     tried = {}
     for C in params.C:
@@ -108,10 +121,4 @@ def fit_stacker(section: HeadSection, params: StackParams, rows: Encoded, encode
         cv = cross_val_predict(model, X, y, cv=split, method="predict_proba")[:, 1]
         tried[C] = float(average_precision_score(y, cv))
     best = max(params.C, key=lambda c: (tried[c], -c))
-    model = LogisticRegression(C=best, class_weight=params.class_weight, max_iter=5000).fit(X, y)
-    stacker = Stacker(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), float(best))
-    report = {"rows": len(y), "urgent": int(y.sum()), "C_tried": {str(c): round(v, 4) for c, v in tried.items()},
-              **stacker.as_dict(),
-              "note": "fitted on the urgency head's training rows (weak + hand-read), head P cross-fitted; "
-                      "C by cross-validated average precision there"}
-    return stacker, report
+    return LogisticRegression(C=best, class_weight=params.class_weight, max_iter=5000).fit(X, y), tried

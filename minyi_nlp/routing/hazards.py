@@ -421,20 +421,22 @@ def _load_cached(path: str) -> HazardLexicon:
     return parse_hazards(Path(path))
 
 
-def load_hazards(directory: Path | None = None) -> HazardLexicon:
-    """The hazard lexicon of ``directory`` (default: the lists folder), parsed once and cached.
-
-    A lists folder without ``hazards.yaml`` (one made before the lexicon existed) falls back to the
-    packaged lexicon, with an INFO log line naming both.
-    """
+def hazards_file(folder: Path) -> Path:
+    """The ``hazards.yaml`` of a lists ``folder``, or the packaged one when the folder has none (a lists folder
+    made before the lexicon existed)."""
     from minyi_nlp.config import RESOURCES_DIR
 
-    folder = Path(directory) if directory is not None else default_lists_dir()
     path = folder / HAZARDS_FILE
-    if not path.is_file():
-        packaged = RESOURCES_DIR / "lists" / HAZARDS_FILE
-        log.info("no %s in %s: using the packaged %s", HAZARDS_FILE, folder, packaged)
-        path = packaged
+    return path if path.is_file() else RESOURCES_DIR / "lists" / HAZARDS_FILE
+
+
+def load_hazards(directory: Path | None = None) -> HazardLexicon:
+    """The hazard lexicon of ``directory`` (default: the lists folder), parsed once and cached; the packaged
+    lexicon, with an INFO log line naming both, when the folder has no ``hazards.yaml``."""
+    folder = Path(directory) if directory is not None else default_lists_dir()
+    path = hazards_file(folder)
+    if path.parent != folder:
+        log.info("no %s in %s: using the packaged %s", HAZARDS_FILE, folder, path)
     return _load_cached(str(path.resolve()))
 
 

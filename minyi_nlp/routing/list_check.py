@@ -30,8 +30,8 @@ class ListsReport:
     """What :func:`check_lists` found: versions and sizes per file, the calendar's last day, warnings."""
 
     directory: Path
-    versions: dict[str, str]
-    counts: dict[str, int]
+    versions: dict[str, str]  # per file (without .yaml)
+    counts: dict[str, dict[str, int]]  # per file: what it holds, e.g. {"gazetteer": {"places": 8, "streets": 443}}
     calendar_until: date
     today: date
     warnings: tuple[str, ...] = field(default=())
@@ -49,8 +49,7 @@ class ListsReport:
         """The report as text, one line per file, then the calendar and the warnings."""
         out = [f"lists in {self.directory}"]
         for name, version in self.versions.items():
-            detail = ", ".join(f"{n:,} {what}" for what, n in self.counts.items() if what.startswith(name + " "))
-            detail = detail.replace(name + " ", "")
+            detail = ", ".join(f"{n:,} {what}" for what, n in self.counts.get(name, {}).items())
             out.append(f"  {name + '.yaml':19s} {version:18s} {detail}")
         out.append(f"  working days known until {self.calendar_until} ({self.days_left} days from {self.today})")
         out += [f"warning: {w}" for w in self.warnings]
@@ -74,7 +73,7 @@ def check_lists(directory: Path | None = None, *, today: date | None = None,
     """Read every list of ``directory`` (default: ``MINYI_LISTS_DIR`` or the packaged lists) afresh and check
     them together; raises ``ListsError`` / ``DataError`` naming the file, entry and field at fault."""
     from minyi_nlp.data.weak_labels import LEXICON_FILE, load_lexicon
-    from minyi_nlp.routing.hazards import HAZARDS_FILE, parse_hazards
+    from minyi_nlp.routing.hazards import HAZARDS_FILE, hazards_file, parse_hazards
     from minyi_nlp.routing.jurisdiction import GAZETTEER_FILE, parse_gazetteer
     from minyi_nlp.routing.lists import ListsError, default_lists_dir, parse_lists
 
@@ -83,28 +82,24 @@ def check_lists(directory: Path | None = None, *, today: date | None = None,
         raise ListsError(f"{folder}: no such lists folder")
     lists = parse_lists(folder)
     versions = dict(lists.versions)
-    counts = {"taxonomy items": len(lists.taxonomy), "departments types": len(lists.departments),
-              "duty keys": len(lists.duty), "sla keys": len(lists.sla)}
+    counts = {"taxonomy": {"items": len(lists.taxonomy)}, "departments": {"types": len(lists.departments)},
+              "duty": {"keys": len(lists.duty)}, "sla": {"keys": len(lists.sla)}}
     warnings: list[str] = []
     gazetteer = parse_gazetteer(folder / GAZETTEER_FILE)
     versions["gazetteer"] = gazetteer.version
-    counts["gazetteer places"] = len(gazetteer.places)
-    counts["gazetteer streets"] = len(gazetteer.streets)
-    hazards_path = folder / HAZARDS_FILE
-    if not hazards_path.is_file():
-        from minyi_nlp.config import RESOURCES_DIR
-
-        hazards_path = RESOURCES_DIR / "lists" / HAZARDS_FILE
+    counts["gazetteer"] = {"places": len(gazetteer.places), "streets": len(gazetteer.streets)}
+    hazards_path = hazards_file(folder)
+    if hazards_path.parent != folder:
         warnings.append(f"no {HAZARDS_FILE} in {folder}: the packaged hazard lexicon is used")
     hazards = parse_hazards(hazards_path)
     hazards.check_responders(lists.departments, hazards_path.name)
     versions["hazards"] = hazards.version
-    counts["hazards kinds"] = len(hazards.kinds)
+    counts["hazards"] = {"kinds": len(hazards.kinds)}
     keywords_path = folder / LEXICON_FILE
     if keywords_path.is_file():  # used only to build the sub-category weak labels (training)
         lexicon = load_lexicon(keywords_path, lists)
         versions["item_keywords"] = lexicon.version
-        counts["item_keywords keys"] = len(lexicon.words)
+        counts["item_keywords"] = {"keys": len(lexicon.words)}
     until = lists.calendar.covered_until()
     today = today or datetime.now(ZoneInfo(lists.timezone)).date()
     late = calendar_warning(until, today, warn_days)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lists_helpers import copy_lists, edit_yaml
+from lists_helpers import PACKAGED_LISTS, copy_lists, edit_yaml
 from typer.testing import CliRunner
 
 from minyi_nlp.routing.hazards import load_hazards
@@ -45,7 +45,7 @@ def test_packaged_lists_are_reported_with_every_version() -> None:
     assert set(report.versions) == {"taxonomy", "departments", "duty", "sla", "gazetteer", "hazards",
                                     "item_keywords"}
     assert report.versions["hazards"] == load_hazards().version
-    assert report.counts["taxonomy items"] == 517
+    assert report.counts["taxonomy"] == {"items": 517}
     assert report.calendar_until == date(LAST, 12, 31) and report.warnings == ()
     text = "\n".join(report.lines())
     assert "hazards.yaml" in text and f"working days known until {LAST}-12-31" in text
@@ -73,6 +73,14 @@ def test_adding_the_next_year_to_sla_yaml_extends_the_calendar(lists_copy: Path)
     lists = load_lists(lists_copy)
     due = lists.add_working_days(datetime(LAST, 12, 31, 9, 0), 1)
     assert due.date() > date(LAST + 1, 1, 1) and due.date().weekday() < 5
+
+
+def test_a_folder_without_hazards_yaml_uses_the_packaged_lexicon(lists_copy: Path) -> None:
+    (lists_copy / "hazards.yaml").unlink()
+    report = check_lists(lists_copy, today=date(LAST, 6, 1))
+    assert report.versions["hazards"] == load_hazards(PACKAGED_LISTS).version
+    assert report.warnings == (f"no hazards.yaml in {lists_copy}: the packaged hazard lexicon is used",)
+    assert load_hazards(lists_copy).version == report.versions["hazards"]
 
 
 @pytest.mark.parametrize(("name", "change", "expected"), [
