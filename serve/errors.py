@@ -35,11 +35,15 @@ def describe(errors: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], st
         name = field_name(loc)
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "string_pattern_mismatch":  # the patterns of serve.schemas, in words
-            from serve.schemas import TEXT_PATTERN
+            from serve.schemas import TEXT_PATTERN, is_blank
 
+            value = err.get("input")
             text = (err.get("ctx") or {}).get("pattern") == TEXT_PATTERN
-            msg = ("has no letter, digit or CJK character (punctuation or symbols only)" if text
+            msg = ("has no letter, digit or CJK character (punctuation or symbols only)"
+                   if text and not (isinstance(value, str) and is_blank(value))
                    else "must not be empty or whitespace only")
+        if err.get("type") == "string_too_short" and (err.get("ctx") or {}).get("min_length") == 1:
+            msg = "must not be empty"
         if err.get("type") == "json_invalid":
             name, msg = "body", f"invalid JSON ({(err.get('ctx') or {}).get('error', 'decode error')})"
         detail.append({"loc": loc, "field": name, "msg": msg, "type": err.get("type", "value_error")})

@@ -45,6 +45,17 @@ def test_bad_appeal_is_422_naming_the_field(client, body, field):
     assert any(d["field"] == field for d in data["detail"])
 
 
+@pytest.mark.parametrize(("content", "says"), [
+    ("", "must not be empty"),
+    ("   \n\t\u3000\u200b ", "must not be empty or whitespace only"),
+    ("。。。！！🚧", "has no letter, digit or CJK character (punctuation or symbols only)"),
+], ids=["empty", "whitespace", "punctuation"])
+def test_the_message_says_what_is_wrong_with_the_text(client, content, says):
+    r = post(client, "/v1/suggestions", {"content": content})
+    assert r.status_code == 422, r.text
+    assert r.json()["message"] == f"content: {says}"
+
+
 def test_content_of_exactly_20000_characters_is_fine(client):
     assert post(client, "/v1/suggestions", {"content": "路" * 20_000}).status_code == 201
 
