@@ -74,14 +74,8 @@ class AppealRecord(BaseModel):
     row: int | None = None
 
 
-class SourceSpec(BaseModel):
-    """A declared source: where the file is and how its columns map onto the canonical fields.
-
-    ``columns`` maps a canonical field to one source column or a list of columns (their non-empty,
-    stripped values are concatenated with ``""``). ``id: generated`` gives ids ``<name>:<row>``.
-    ``extra`` carries further columns through: a list keeps their names, a mapping renames
-    (``{new_name: source_column}``). ``labels`` is the expected label set of ``category``.
-    """
+class _FileSpec(BaseModel):
+    """A declared file under ``data/raw``: its name, path (relative to the raw folder) and how to read it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,6 +85,21 @@ class SourceSpec(BaseModel):
     sheet: str | int | None = None
     encoding: str | None = None
     description: str = ""
+
+    def resolve_path(self, raw_dir: Path) -> Path:
+        path = Path(self.path)
+        return path if path.is_absolute() else raw_dir / path
+
+
+class SourceSpec(_FileSpec):
+    """A declared source: where the file is and how its columns map onto the canonical fields.
+
+    ``columns`` maps a canonical field to one source column or a list of columns (their non-empty,
+    stripped values are concatenated with ``""``). ``id: generated`` gives ids ``<name>:<row>``.
+    ``extra`` carries further columns through: a list keeps their names, a mapping renames
+    (``{new_name: source_column}``). ``labels`` is the expected label set of ``category``.
+    """
+
     id: Literal["generated"] | None = None
     columns: dict[str, str | list[str]]
     extra: dict[str, str] = Field(default_factory=dict)
@@ -150,10 +159,6 @@ class SourceSpec(BaseModel):
             seen.setdefault(col, None)
         return list(seen)
 
-    def resolve_path(self, raw_dir: Path) -> Path:
-        path = Path(self.path)
-        return path if path.is_absolute() else raw_dir / path
-
 
 def empty_canonical_frame(extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """An empty frame with the canonical columns and dtypes."""
@@ -170,19 +175,7 @@ def empty_canonical_frame(extra: tuple[str, ...] = ()) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-class TableSpec(BaseModel):
+class TableSpec(_FileSpec):
     """A declared reference table that is not an appeal source (e.g. a category taxonomy)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1)
-    path: str
-    format: Literal["csv", "xlsx", "jsonl", "parquet"] | None = None
-    sheet: str | int | None = None
-    encoding: str | None = None
-    description: str = ""
     columns: list[str]
-
-    def resolve_path(self, raw_dir: Path) -> Path:
-        path = Path(self.path)
-        return path if path.is_absolute() else raw_dir / path
