@@ -4,9 +4,12 @@ On ``--sample`` real Teddy Cup appeals (the texts ``bench/reclassify.py`` times 
 ``--batch-size``, one core, the garbage collector tuned after loading as a batch process tunes it, best of
 ``--repeats``. Prints µs per appeal for the whole call (``explain=False, reasons=False``: what the batch job asks)
 and for each step fed with the previous steps' outputs; what the steps leave out of the total is department
-ranking, deadlines and building the suggestions.
+ranking, deadlines and building the suggestions. Also times jieba-rs alone on the same raw texts (one core, each
+text's tokens dropped once cut, as ``bench/reclassify.py`` does): the batch job reaches 0.2 of jieba-rs's speed on
+2 cores when all its CPU per appeal, in every process, stays under 2 / 0.2 = 10 × jieba-rs's time per text.
+``--plot PNG`` draws the steps as one bar against that budget.
 
-    python bench/dispatch_stages.py [--sample 3000] [--batch-size 1000] [--repeats 5] [--bundle DIR]
+    python bench/dispatch_stages.py [--sample 3000] [--batch-size 1000] [--repeats 5] [--bundle DIR] [--plot PNG]
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ except ModuleNotFoundError:  # running from a checkout without `pip install -e .
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reclassify import load_pool, sample_pairs  # noqa: E402
+from reclassify import jieba_rs_rates, load_pool, sample_pairs  # noqa: E402
 
 from minyi_nlp.config import get_settings  # noqa: E402
+from minyi_nlp.data.tasks import compose_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -35,6 +39,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--bundle", type=Path, default=None, help="bundle folder (default: the served one)")
+    parser.add_argument("--plot", type=Path, default=None, help="write the steps against the 0.2 budget as a PNG")
     args = parser.parse_args(argv)
 
     from minyi_nlp.batch.gc_tuning import freeze_loaded
@@ -81,10 +86,58 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "place (jurisdiction)": lambda: [[find_jurisdiction(t, gazetteer=d.gazetteer) for t in p] for p in prepared],
     }
     out = {name: best(fn) for name, fn in steps.items()}
+    raw = [compose_text(t, c) for t, c in pairs]
+    out["jieba-rs alone (raw text)"] = 1e6 / jieba_rs_rates(raw)[0]
     print(f"{len(pairs):,} real appeals, batches of {args.batch_size}, best of {args.repeats}, model {d.version}")
     for name, us in out.items():
         print(f"{name:<34}{us:8.1f} µs/appeal")
+    budget = 10 * out["jieba-rs alone (raw text)"]
+    print(f"{'0.2 of jieba-rs on 2 cores: budget':<34}{budget:8.1f} µs of CPU per appeal, every process of the job")
+    if args.plot:
+        plot_stages(out, args.plot)
+        print(f"wrote {args.plot}")
     return out
+
+
+def plot_stages(out: dict[str, float], path: Path) -> Path:
+    """One horizontal bar of the steps of ``suggest_many`` (µs per appeal) and the 0.2 budget as a line."""
+    from minyi_nlp.models.plots import pyplot
+
+    segmentation = out["segmentation (text + title)"]
+    parts = {
+        "normalise + mask": out["normalise + mask"],
+        "segmentation": segmentation,
+        "n-gram blocks": out["features (segmentation included)"] - segmentation,
+        "category": out["head: category"],
+        "department": out["head: department (+ rules)"],
+        "appeal type": out["head: appeal type (+ rules)"],
+        "urgency": out["urgency (head + lexicon)"],
+        "sub-categories": out["sub-categories"],
+        "place": out["place (jurisdiction)"],
+    }
+    parts["ranking, deadlines, suggestions"] = max(out["suggest_many (all)"] - sum(parts.values()), 0.0)
+    budget = 10 * out["jieba-rs alone (raw text)"]
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(10, 2.8))
+    left = 0.0
+    colors = plt.get_cmap("tab20").colors
+    for i, (name, us) in enumerate(parts.items()):
+        ax.barh(0, us, left=left, color=colors[i % len(colors)], label=f"{name} {us:.0f}")
+        left += us
+    ax.axvline(budget, color="black", linestyle="--")
+    ax.text(budget, 0.45, f" 0.2 budget {budget:.0f} µs\n (10 × jieba-rs {out['jieba-rs alone (raw text)']:.0f} µs)",
+            va="top", fontsize=8)
+    ax.set_yticks([])
+    ax.set_xlim(0, max(left, budget) * 1.25)
+    ax.set_xlabel("µs of CPU per appeal, batches of 1,000, one core")
+    ax.set_title(f"Dispatcher.suggest_many {out['suggest_many (all)']:.0f} µs per appeal; the job adds its output "
+                 "table, pickling and the parent's reading and writing")
+    ax.legend(ncol=4, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.45), frameon=False)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":
