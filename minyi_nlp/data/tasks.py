@@ -289,17 +289,20 @@ def held_out_pool_keys(tasks: Iterable[TaskData]) -> set[str]:
 def subcategory_task(params: Params, *, processed_dir: Path | None = None,
                      held_out: Iterable[str] = ()) -> TaskData:
     """Weakly labelled appeals (``label``: the path), without the ``held_out`` pool keys and their
-    near-duplicates. The training frame is read from ``processed_dir`` (built there when missing:
-    ``python -m minyi_nlp.data.weak_labels build``, a few minutes)."""
+    near-duplicates. The training frame is read from ``processed_dir``, and built there (a few minutes; also
+    ``python -m minyi_nlp.data.weak_labels build``) when it is missing or stale: when the keyword lexicon, the
+    lists, the hand-labelled set or ``minyi prepare``'s output changed since it was built."""
     from minyi_nlp.config import get_settings
-    from minyi_nlp.data.weak_labels import TRAINING_FILE, write_training_frame
+    from minyi_nlp.data.weak_labels import TRAINING_FILE, stale_inputs, write_training_frame
 
     processed_dir = processed_dir or get_settings().processed_dir
     path = processed_dir / TRAINING_FILE
-    if path.exists():
+    changed = stale_inputs(path, processed_dir) if path.exists() else ["missing"]
+    if not changed:
         weak = pd.read_parquet(path)
     else:
-        log.info("no weak sub-category labels in %s: building them", processed_dir)
+        log.info("weak sub-category labels in %s: %s; building them", processed_dir,
+                 "none yet" if changed == ["missing"] else f"changed since they were built: {', '.join(changed)}")
         _, weak = write_training_frame(processed_dir)
     held = set(held_out)
     held_groups = set(weak.loc[weak["key"].isin(held), "group"])

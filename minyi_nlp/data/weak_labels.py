@@ -63,6 +63,8 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "teddy_label", "department", "appeal", "group",
 )
 TRAINING_FILE = "subcategory_weak.parquet"
+#: next to the training frame: what it was built from (:func:`build_inputs`)
+INPUTS_SUFFIX = ".inputs.json"
 REPORT_JSON = "subcategory_weak_labels.json"
 REPORT_MD = "subcategory_weak_labels.md"
 _MAX_WORD_SCORE = 4
@@ -365,10 +367,45 @@ def training_frame(
     return frame[frame["path"].notna()].reset_index(drop=True)
 
 
+def build_inputs(processed_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file the training frame is built from: the keyword lexicon, the taxonomy and department
+    lists it and the replying units read, the hand-labelled set it leaves out, ``minyi prepare``'s output and
+    this module; and the evaluation fold it leaves out. A frame built from other inputs is stale."""
+    from minyi_nlp.data.subcategory_labels import LABELS_DIR, LABELS_FILE
+    from minyi_nlp.hashing import sha256_file
+    from minyi_nlp.params import load_params
+    from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE
+    from minyi_nlp.routing.lists import default_lists_dir
+
+    lists = default_lists_dir()
+    files = {"lexicon": lexicon_file(), "taxonomy": lists / "taxonomy.yaml", "departments": lists / "departments.yaml",
+             "hand_labels": LABELS_DIR / LABELS_FILE, "appeals": processed_dir / APPEALS_FILE,
+             "copies": processed_dir / COPIES_FILE, "code": Path(__file__)}
+    out = {name: sha256_file(path) if path.is_file() else "missing" for name, path in files.items()}
+    out["eval_fold"] = str(load_params().prepare.eval_fold)
+    return out
+
+
+def inputs_file(frame_path: Path) -> Path:
+    """Where the inputs of the training frame at ``frame_path`` are recorded."""
+    return frame_path.with_name(frame_path.name + INPUTS_SUFFIX)
+
+
+def stale_inputs(frame_path: Path, processed_dir: Path) -> list[str]:
+    """The inputs that changed since the training frame at ``frame_path`` was built (``["no record"]`` when it
+    was built without one); empty when it is up to date."""
+    record = inputs_file(frame_path)
+    if not record.is_file():
+        return ["no record"]
+    built = json.loads(record.read_text(encoding="utf-8"))
+    return [name for name, value in build_inputs(processed_dir).items() if built.get(name) != value]
+
+
 def write_training_frame(processed_dir: Path | None = None, out: Path | None = None,
                          lexicon: Lexicon | None = None, pool: pd.DataFrame | None = None) -> tuple[Path, pd.DataFrame]:
     """Build the training frame from ``pool`` (default: every source, with ``minyi prepare``'s output in
-    ``processed_dir``) and write it to ``out`` (default ``<processed_dir>/``:data:`TRAINING_FILE`)."""
+    ``processed_dir``) and write it to ``out`` (default ``<processed_dir>/``:data:`TRAINING_FILE`), with the
+    inputs it was built from next to it (:func:`build_inputs`; recorded for the default lexicon only)."""
     from minyi_nlp.config import get_settings
     from minyi_nlp.data.pool import load_pool
     from minyi_nlp.data.subcategory_labels import read_labels
@@ -381,6 +418,11 @@ def write_training_frame(processed_dir: Path | None = None, out: Path | None = N
     out = out or processed_dir / TRAINING_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out, index=False)
+    record = inputs_file(out)
+    if lexicon is None or (lexicon.path is not None and lexicon.path.resolve() == lexicon_file().resolve()):
+        record.write_text(json.dumps(build_inputs(processed_dir), indent=2) + "\n", encoding="utf-8")
+    else:  # built from another lexicon than the configured one: never taken for up to date
+        record.unlink(missing_ok=True)
     return out, frame
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from minyi_nlp.hashing import sha256_file
 from minyi_nlp.models.encoder import Encoder
 from minyi_nlp.models.heads import HEAD_FILE, LinearHead
 from minyi_nlp.models.tree_head import TreeHead
@@ -46,14 +47,6 @@ class ModelNotFoundError(FileNotFoundError):
 
 class ModelIntegrityError(RuntimeError):
     """A bundle file does not match the hash recorded in its manifest."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def sha256_texts(values: list[str]) -> str:

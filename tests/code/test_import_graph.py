@@ -17,6 +17,7 @@ PACKAGES = ("minyi_nlp", "serve")
 # longest prefix wins
 LAYERS: dict[str, int] = {
     "minyi_nlp.config": 0,
+    "minyi_nlp.hashing": 0,
     "minyi_nlp.lazy": 0,
     "minyi_nlp.params": 0,
     "minyi_nlp.progress": 0,

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from lists_helpers import copy_lists, edit_yaml
 
+import minyi_nlp.data.weak_labels as wl
 from minyi_nlp.data.schema import DataError
+from minyi_nlp.data.tasks import subcategory_task
 from minyi_nlp.data.weak_labels import (
     HEAD_CHARS,
+    TRAINING_FILE,
     Lexicon,
+    build_inputs,
+    inputs_file,
     load_lexicon,
+    stale_inputs,
     training_frame,
     weak_label,
 )
-from minyi_nlp.routing.lists import load_lists
+from minyi_nlp.params import load_params
+from minyi_nlp.prepare import APPEALS_FILE, COPIES_FILE
+from minyi_nlp.routing.lists import get_lists_settings, load_lists
 
 GAS = "城乡建设/城市建设和市政管理/燃气供应"
 
@@ -142,3 +153,70 @@ def test_the_training_frame_leaves_out_held_rows_and_their_duplicates(lexicon: L
     assert set(frame["key"]) == {"teddy_fj2_raw:2", "x:1"}  # x:5-like rows with no evidence are dropped
     row = frame.set_index("key").loc["teddy_fj2_raw:2"]
     assert (row["l1"], row["rule"]) == ("城乡建设", "teddy_keyword")
+
+
+# --------------------------------------------------------------------------- a cached training frame goes stale
+
+
+@pytest.fixture
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path, Path]]:
+    """(processed folder with stand-in prepare output, a training frame recorded as built from it, lists folder
+    in use: an editable copy of the packaged lists)."""
+    lists = copy_lists(tmp_path)
+    monkeypatch.setenv("MINYI_LISTS_DIR", str(lists))
+    get_lists_settings.cache_clear()
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    for name in (APPEALS_FILE, COPIES_FILE):
+        (processed / name).write_bytes(b"stand-in for prepare's output")
+    frame = processed / TRAINING_FILE
+    pd.DataFrame({"key": ["teddy_fj2:1"]}).to_parquet(frame)
+    inputs_file(frame).write_text(json.dumps(build_inputs(processed)), encoding="utf-8")
+    yield processed, frame, lists
+    get_lists_settings.cache_clear()
+
+
+def test_a_frame_built_from_the_same_inputs_is_up_to_date(built):
+    processed, frame, _ = built
+    assert stale_inputs(frame, processed) == []
+
+
+def test_an_edited_lexicon_or_new_prepare_output_makes_it_stale(built):
+    processed, frame, lists = built
+
+    def add_word(data: dict) -> None:
+        data["version"] = "test-2"
+        data["keywords"]["政法/社会治安/治安案件"].append("被偷走")
+
+    edit_yaml(lists, "item_keywords.yaml", add_word)
+    assert stale_inputs(frame, processed) == ["lexicon"]
+    (processed / APPEALS_FILE).write_bytes(b"prepare ran again on other data")
+    assert stale_inputs(frame, processed) == ["lexicon", "appeals"]
+
+
+def test_a_frame_without_a_record_is_stale(built):
+    processed, frame, _ = built
+    inputs_file(frame).unlink()
+    assert stale_inputs(frame, processed) == ["no record"]
+
+
+def test_the_task_rebuilds_a_stale_frame_and_reads_a_fresh_one(built, monkeypatch: pytest.MonkeyPatch):
+    """``minyi train`` reads the cached frame only while its inputs are unchanged (an administrator's edit to the
+    lexicon reaches the next model), and rebuilds it otherwise."""
+    processed, frame, lists = built
+    cached = pd.DataFrame({"key": ["teddy_fj2:1"], "source": ["teddy_fj2"], "text": ["路灯不亮"],
+                           "path": ["城乡建设/城市建设和市政管理"], "group": [1], "rule": ["keyword"]})
+    cached.to_parquet(frame)
+    rebuilt = cached.assign(text=["小区电动车被偷"], path=["政法/社会治安/治安案件"])
+    calls: list[Path] = []
+
+    def fake_build(processed_dir: Path, *args: object, **kwargs: object) -> tuple[Path, pd.DataFrame]:
+        calls.append(processed_dir)
+        return frame, rebuilt
+
+    monkeypatch.setattr(wl, "write_training_frame", fake_build)
+    assert subcategory_task(load_params(), processed_dir=processed).frame["text"].tolist() == ["路灯不亮"]
+    assert calls == []
+    edit_yaml(lists, "item_keywords.yaml", lambda data: data.update(version="test-3"))
+    assert subcategory_task(load_params(), processed_dir=processed).frame["text"].tolist() == ["小区电动车被偷"]
+    assert calls == [processed]
