@@ -297,12 +297,11 @@ def subcategory_task(params: Params, *, processed_dir: Path | None = None,
 
     processed_dir = processed_dir or get_settings().processed_dir
     path = processed_dir / TRAINING_FILE
-    changed = stale_inputs(path, processed_dir) if path.exists() else ["missing"]
+    changed = stale_inputs(path, processed_dir)
     if not changed:
         weak = pd.read_parquet(path)
     else:
-        log.info("weak sub-category labels in %s: %s; building them", processed_dir,
-                 "none yet" if changed == ["missing"] else f"changed since they were built: {', '.join(changed)}")
+        log.info("weak sub-category labels in %s to build (%s)", processed_dir, ", ".join(changed))
         _, weak = write_training_frame(processed_dir)
     held = set(held_out)
     held_groups = set(weak.loc[weak["key"].isin(held), "group"])

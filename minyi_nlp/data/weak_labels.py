@@ -392,8 +392,10 @@ def inputs_file(frame_path: Path) -> Path:
 
 
 def stale_inputs(frame_path: Path, processed_dir: Path) -> list[str]:
-    """The inputs that changed since the training frame at ``frame_path`` was built (``["no record"]`` when it
-    was built without one); empty when it is up to date."""
+    """The inputs that changed since the training frame at ``frame_path`` was built (``["no frame"]`` when there is
+    none, ``["no record"]`` when it was built without one); empty when it is up to date."""
+    if not frame_path.is_file():
+        return ["no frame"]
     record = inputs_file(frame_path)
     if not record.is_file():
         return ["no record"]

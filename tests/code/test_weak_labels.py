@@ -194,10 +194,12 @@ def test_an_edited_lexicon_or_new_prepare_output_makes_it_stale(built):
     assert stale_inputs(frame, processed) == ["lexicon", "appeals"]
 
 
-def test_a_frame_without_a_record_is_stale(built):
+def test_a_missing_frame_or_record_is_stale(built):
     processed, frame, _ = built
     inputs_file(frame).unlink()
     assert stale_inputs(frame, processed) == ["no record"]
+    frame.unlink()
+    assert stale_inputs(frame, processed) == ["no frame"]
 
 
 def test_the_task_rebuilds_a_stale_frame_and_reads_a_fresh_one(built, monkeypatch: pytest.MonkeyPatch):
