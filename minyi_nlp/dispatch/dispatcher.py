@@ -280,6 +280,7 @@ class Dispatcher:
             responders=[self.urgency.responders(u) for u in urgency],
             responder_weight=self.urgency.lexicon.responder_weight)
         deadlines: dict[tuple[str, bool], tuple[datetime | None, str | None]] = {}
+        version = self.version
         out = []
         for i, text in enumerate(prepared):
             cats = cats_of[i]
@@ -290,7 +291,7 @@ class Dispatcher:
             j = int(np.argmax(typ[i])) if typ is not None else -1
             out.append(
                 Suggestion(
-                    model_version=self.version,
+                    model_version=version,
                     categories=cats,
                     departments=self._departments(ranked[i], juris, city, reasons),
                     appeal_type=typ_labels[j] if typ is not None else None,
