@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from minyi_nlp.routing.jurisdiction import place_at_level  # noqa: F401 (re-exported: a unit's place)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built five times per appeal, and a frozen one is built 3 × slower
 class RankedDepartment:
     """A department type with its combined score, its handling level and why it is there."""
 
@@ -246,17 +246,15 @@ def rank_departments_many(
     levels = _levels(P, weights, listed, level_ids, order)
     out: list[list[RankedDepartment]] = []
     starts = np.r_[0, np.cumsum(counts)].tolist()
-    for i in range(n):
+    for i, (row_order, row_scores, row_levels) in enumerate(
+            zip(order.tolist(), top_scores.tolist(), levels.tolist(), strict=True)):
         ranked = []
         row_keys = (list(zip(category_probs[i], category_probs[i].values(), key_rows[starts[i]:starts[i + 1]],
                              strict=True)) if reasons else [])
-        for j in range(order.shape[1]):
-            score = float(top_scores[i, j])
+        for c, score, lvl in zip(row_order, row_scores, row_levels, strict=True):
             if score <= 0:
                 break
-            c = int(order[i, j])
             dept = table.departments[c]
-            lvl = int(levels[i, j])
             why: tuple[str, ...] = ()
             if reasons:
                 shown = key_scores[i] if key_scores is not None else None

@@ -26,7 +26,7 @@ from minyi_nlp.models.subcategories import DecidedKey, decided_columns, ranked, 
 HEAD = "subcategory"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SubcategoryReading:
     """One appeal's sub-categories (``paths``: best first) and decided keys (one per 一级, most probable first),
     kept as columns: each key's path, its probability and its 一级's (see :attr:`keys`)."""

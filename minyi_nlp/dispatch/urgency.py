@@ -55,7 +55,7 @@ class UrgencyConfig:
         return mix(model, np.array([r.score for r in results], float), self.weight)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Urgency:
     """One appeal's urgency: the mixed ``score``, the flag, the model's and the lexicon's parts, the hazard
     kinds the lexicon found (strongest first; ``hazards``: their names in Chinese) and the words it read."""
@@ -114,17 +114,17 @@ class UrgencyScorer:
     def score_many(self, X: sp.csr_matrix, prepared: Sequence[str]) -> list[Urgency]:
         """Urgency of each encoded appeal (``prepared``: its normalised, masked text)."""
         results = self.lexicon.match_many(prepared)
-        lex = np.array([r.score for r in results], float)
         model = self.model_proba(X)
         scores = self.config.scores(model, results)
+        flags = (scores >= self.config.threshold).tolist()
+        models = [None] * len(results) if model is None else np.asarray(model, float).tolist()
         out = []
-        for i, res in enumerate(results):
+        for i, (res, score) in enumerate(zip(results, np.asarray(scores, float).tolist(), strict=True)):
             kinds = [k for k in res.kinds if k != GENERIC or len(res.kinds) == 1]
             terms = [h.term for h in sorted(res.hits, key=lambda h: -h.confidence)
                      if h.kind in kinds and h.confidence >= res.flag_at]
             out.append(Urgency(
-                score=float(scores[i]), urgent=bool(scores[i] >= self.config.threshold),
-                model=None if model is None else float(model[i]), lexicon=float(lex[i]), kinds=kinds,
+                score=score, urgent=flags[i], model=models[i], lexicon=float(res.score), kinds=kinds,
                 hazards=[self.lexicon.kinds.get(k, k) for k in kinds], terms=list(dict.fromkeys(terms)),
             ))
         return out
