@@ -139,7 +139,11 @@ def run_job(args: argparse.Namespace, input_csv: Path, out: Path, engine: str, w
 
 def sample_pairs(pool: pd.DataFrame, sample: int) -> list[tuple[str | None, str]]:
     """(title, content) of the texts the in-process timings use (seed 1)."""
-    frame = resample(pool, sample, seed=1)
+    return frame_pairs(resample(pool, sample, seed=1))
+
+
+def frame_pairs(frame: pd.DataFrame) -> list[tuple[str | None, str]]:
+    """(title, content) of every row of a resampled frame (a missing title is None)."""
     titles = [t if isinstance(t, str) else None for t in frame["title"]]
     return list(zip(titles, frame["content"].astype(str), strict=True))
 
@@ -184,20 +188,31 @@ def time_components(pool: pd.DataFrame, sample: int, batch_size: int, bundle: Pa
     }
 
 
-def jieba_rs_rates(raw: list[str]) -> tuple[float, float]:
-    """jieba-rs texts/s on ``raw``, best of 5: (each text's tokens dropped once cut: the segmenter's own speed;
-    every text's tokens kept in one list, which costs it ≈ ⅓ in fresh memory and so flatters a ratio)."""
+def _warm_jieba_rs(raw: list[str]) -> Any:
+    """A jieba-rs segmenter, its dictionary loaded and warmed on the first texts of ``raw``."""
     import rjieba
 
     jieba_rs = rjieba.Jieba()
     for text in raw[:50]:
         jieba_rs.cut(text, hmm=True)
+    return jieba_rs
+
+
+def _seconds_dropping_tokens(jieba_rs: Any, raw: list[str]) -> float:
+    """Seconds to cut every text of ``raw`` once, each text's tokens dropped once cut."""
+    t0 = time.perf_counter()
+    for text in raw:
+        jieba_rs.cut(text, hmm=True)
+    return time.perf_counter() - t0
+
+
+def jieba_rs_rates(raw: list[str]) -> tuple[float, float]:
+    """jieba-rs texts/s on ``raw``, best of 5: (each text's tokens dropped once cut: the segmenter's own speed;
+    every text's tokens kept in one list, which costs it ≈ ⅓ in fresh memory and so flatters a ratio)."""
+    jieba_rs = _warm_jieba_rs(raw)
     dropped = kept = float("inf")
     for _ in range(5):
-        t0 = time.perf_counter()
-        for text in raw:
-            jieba_rs.cut(text, hmm=True)
-        dropped = min(dropped, time.perf_counter() - t0)
+        dropped = min(dropped, _seconds_dropping_tokens(jieba_rs, raw))
         t0 = time.perf_counter()
         tokens = [jieba_rs.cut(text, hmm=True) for text in raw]
         kept = min(kept, time.perf_counter() - t0)
@@ -208,15 +223,7 @@ def jieba_rs_rates(raw: list[str]) -> tuple[float, float]:
 def jieba_rs_input_rate(raw: list[str]) -> float:
     """jieba-rs texts/s over ``raw`` once, each text's tokens dropped once cut: every row of the job's own input,
     timed over a span like the job's (seconds, not the best of short passes)."""
-    import rjieba
-
-    jieba_rs = rjieba.Jieba()
-    for text in raw[:50]:
-        jieba_rs.cut(text, hmm=True)
-    t0 = time.perf_counter()
-    for text in raw:
-        jieba_rs.cut(text, hmm=True)
-    return len(raw) / (time.perf_counter() - t0)
+    return len(raw) / _seconds_dropping_tokens(_warm_jieba_rs(raw), raw)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -249,11 +256,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if "local" in engines and not args.no_memory_check:
             sizes.insert(0, max(args.rows // 4, args.batch_size))
         for n in sizes:
-            resample(pool, n).to_csv(root / f"in-{n}.csv", index=False)
-        job_input = resample(pool, args.rows)
-        job_texts = [compose_text(t if isinstance(t, str) else None, str(c))
-                     for t, c in zip(job_input["title"], job_input["content"], strict=True)]
-        del job_input
+            frame = resample(pool, n)
+            frame.to_csv(root / f"in-{n}.csv", index=False)
+        job_texts = [compose_text(t, c) for t, c in frame_pairs(frame)]  # the last size: the jobs' --rows
+        del frame
         comp["jieba_rs_input_texts_per_s_before"] = round(jieba_rs_input_rate(job_texts), 1)
         plan = []
         for engine in engines:
