@@ -238,6 +238,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--raw-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.rows < 2 * args.batch_size:  # the steady rate (and so every ratio) is measured after the first chunk
+        parser.error(f"--rows {args.rows} is under two batches of {args.batch_size}: the steady rate is measured "
+                     "after the first chunk, so give at least two")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
 
     pool = load_pool(args.raw_dir or get_settings().raw_dir)
@@ -254,7 +257,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         root = Path(tmp)
         sizes = [args.rows]
         if "local" in engines and not args.no_memory_check:
-            sizes.insert(0, max(args.rows // 4, args.batch_size))
+            sizes.insert(0, max(args.rows // 4, 2 * args.batch_size))
         for n in sizes:
             frame = resample(pool, n)
             frame.to_csv(root / f"in-{n}.csv", index=False)
