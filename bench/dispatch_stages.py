@@ -27,10 +27,9 @@ except ModuleNotFoundError:  # running from a checkout without `pip install -e .
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reclassify import jieba_rs_rates, load_pool, sample_pairs  # noqa: E402
+from reclassify import jieba_rs_rates, load_pool, raw_texts, sample_pairs  # noqa: E402
 
 from minyi_nlp.config import get_settings  # noqa: E402
-from minyi_nlp.data.tasks import compose_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -86,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "place (jurisdiction)": lambda: [[find_jurisdiction(t, gazetteer=d.gazetteer) for t in p] for p in prepared],
     }
     out = {name: best(fn) for name, fn in steps.items()}
-    raw = [compose_text(t, c) for t, c in pairs]
+    raw = raw_texts(pairs)
     out["jieba-rs alone (raw text)"] = 1e6 / jieba_rs_rates(raw)[0]
     print(f"{len(pairs):,} real appeals, batches of {args.batch_size}, best of {args.repeats}, model {d.version}")
     for name, us in out.items():

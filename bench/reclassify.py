@@ -148,17 +148,22 @@ def frame_pairs(frame: pd.DataFrame) -> list[tuple[str | None, str]]:
     return list(zip(titles, frame["content"].astype(str), strict=True))
 
 
-def time_components(pool: pd.DataFrame, sample: int, batch_size: int, bundle: Path | None) -> dict[str, Any]:
-    """One core, in this process: jieba-rs alone, the model's segmenter on the model input, bare suggest_many."""
+def raw_texts(pairs: list[tuple[str | None, str]]) -> list[str]:
+    """Each appeal as the citizen wrote it, title then content: what jieba-rs is timed on."""
+    return [compose_text(t, c) for t, c in pairs]
+
+
+def time_components(pairs: list[tuple[str | None, str]], raw: list[str], batch_size: int, bundle: Path | None
+                    ) -> dict[str, Any]:
+    """One core, in this process, on the sample ``pairs`` (``raw``: their :func:`raw_texts`): jieba-rs alone, the
+    model's segmenter on the model input, bare suggest_many."""
     from minyi_nlp.dispatch import Dispatcher
     from minyi_nlp.models.encoder import prepare_texts
     from minyi_nlp.text import Segmenter
 
-    pairs = sample_pairs(pool, sample)
     dispatcher = Dispatcher.load(bundle)
     params = dispatcher.bundle.encoder.params
     seg = Segmenter(backend=params.segmenter)
-    raw = [compose_text(t, c) for t, c in pairs]
     model_input = prepare_texts(raw, params.max_chars)
     for text in model_input[:50]:
         seg(text)
@@ -177,10 +182,10 @@ def time_components(pool: pd.DataFrame, sample: int, batch_size: int, bundle: Pa
     batches = [pairs[i : i + batch_size] for i in range(0, len(pairs), batch_size)]
     disp_rate = best_rate(lambda: [dispatcher.suggest_many(b, explain=False) for b in batches])
     return {
-        "sample": sample,
+        "sample": len(pairs),
         "jieba_rs_texts_per_s_before": round(rs_rate, 1),
         "jieba_rs_texts_per_s_kept_before": round(rs_kept, 1),
-        "mean_chars": round(statistics.mean(len(compose_text(t, c)) for t, c in pairs), 1),
+        "mean_chars": round(statistics.mean(map(len, raw)), 1),
         "segmenter": f"Segmenter(backend={seg.backend!r}) on prepare_texts(title + content)",
         "segmenter_texts_per_s": round(seg_rate, 1),
         "dispatcher_appeals_per_s": round(disp_rate, 1),
@@ -250,7 +255,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "batch_size": args.batch_size,
     }
     print(f"timing the segmenter and the dispatcher on {args.sample} texts …", file=sys.stderr)
-    comp = time_components(pool, min(args.sample, args.rows), args.batch_size, args.bundle)
+    sample = sample_pairs(pool, min(args.sample, args.rows))
+    sample_raw = raw_texts(sample)
+    comp = time_components(sample, sample_raw, args.batch_size, args.bundle)
     report["components"] = comp
     runs = []
     with tempfile.TemporaryDirectory(prefix="bench-reclassify-") as tmp:
@@ -261,7 +268,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for n in sizes:
             frame = resample(pool, n)
             frame.to_csv(root / f"in-{n}.csv", index=False)
-        job_texts = [compose_text(t, c) for t, c in frame_pairs(frame)]  # the last size: the jobs' --rows
+        job_texts = raw_texts(frame_pairs(frame))  # the last size: the jobs' --rows
         del frame
         comp["jieba_rs_input_texts_per_s_before"] = round(jieba_rs_input_rate(job_texts), 1)
         plan = []
@@ -283,7 +290,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                              comp["jieba_rs_input_texts_per_s_after"])
     # the machine's speed drifts over minutes: jieba-rs is timed before and after the jobs, and the faster
     # of the two is the denominator (the ratio is never flattered by a slow moment of the segmenter)
-    after, after_kept = jieba_rs_rates([compose_text(t, c) for t, c in sample_pairs(pool, min(args.sample, args.rows))])
+    after, after_kept = jieba_rs_rates(sample_raw)
     comp["jieba_rs_texts_per_s_after"] = round(after, 1)
     comp["jieba_rs_texts_per_s_kept_after"] = round(after_kept, 1)
     comp["jieba_rs_texts_per_s"] = round(max(comp["jieba_rs_texts_per_s_before"], after), 1)
