@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import gc
 
-#: young objects allocated before a collection (CPython's default is 700). A batch of 1,000 appeals makes
-#: ≈ 30 containers per appeal, nearly all freed by reference counting; at 700 the collector walked them ≈ 20
-#: times per 3,000 appeals, and 50,000 takes ≈ 8 % off a batch's time (1,000 real appeals per batch, paired runs).
-YOUNG_THRESHOLD = 50_000
+#: young objects allocated (net of those freed) before a collection (CPython's default is 700). A batch of 1,000
+#: appeals makes ≈ 30 containers per appeal, nearly all freed by reference counting: at 700 the collector walked
+#: them ≈ 20 times per 3,000 appeals. 50,000 took ≈ 8 % off a batch's time, but a batch still holds ≈ 38,000 of
+#: them when `suggest_many` returns, and peaks above 50,000: one collection per batch of 1,000, ≈ 5 ms each
+#: (14 in 15 batches, 5 µs per appeal). 500,000 is above what a batch of 5,000 holds, so batches trigger none;
+#: the predict step leaves no cyclic garbage (none found after 5 batches), and any is still collected.
+YOUNG_THRESHOLD = 500_000
 
 
 def freeze_loaded() -> None:
