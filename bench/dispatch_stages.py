@@ -1,12 +1,13 @@
 """Where a batch appeal's time goes: each step of ``Dispatcher.suggest_many`` timed on its own.
 
 On ``--sample`` real Teddy Cup appeals (the texts ``bench/reclassify.py`` times its components on), in batches of
-``--batch-size``, one core, the garbage collector tuned after loading as a batch process tunes it, best of
-``--repeats``. Prints µs per appeal for the whole call (``explain=False, reasons=False``: what the batch job asks)
-and for each step fed with the previous steps' outputs; what the steps leave out of the total is department
-ranking, deadlines and building the suggestions. Also times jieba-rs alone on the same raw texts (one core, each
-text's tokens dropped once cut, as ``bench/reclassify.py`` does): the batch job reaches 0.2 of jieba-rs's speed on
-2 cores when all its CPU per appeal, in every process, stays under 2 / 0.2 = 10 × jieba-rs's time per text.
+``--batch-size``, one core, the process set up as a batch process is (linear heads fused into one product per
+batch, the garbage collector tuned), best of ``--repeats``. Prints µs per appeal for the whole call
+(``explain=False, reasons=False``: what the batch job asks) and for each step fed with the previous steps'
+outputs; what the steps leave out of the total is department ranking, deadlines and building the suggestions.
+Also times jieba-rs alone on the same raw texts (one core, each text's tokens dropped once cut, as
+``bench/reclassify.py`` does): the batch job reaches 0.2 of jieba-rs's speed on 2 cores when all its CPU per
+appeal, in every process, stays under 2 / 0.2 = 10 × jieba-rs's time per text.
 ``--plot PNG`` draws the steps as one bar against that budget.
 
     python bench/dispatch_stages.py [--sample 3000] [--batch-size 1000] [--repeats 5] [--bundle DIR] [--plot PNG]
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--plot", type=Path, default=None, help="write the steps against the 0.2 budget as a PNG")
     args = parser.parse_args(argv)
 
-    from minyi_nlp.batch.gc_tuning import freeze_loaded
+    from minyi_nlp.batch.predict import ready_for_batches
     from minyi_nlp.dispatch import Dispatcher
     from minyi_nlp.dispatch.subcategory import read_subcategories
     from minyi_nlp.models.encoder import head_text, join_masked, mask_pairs
@@ -50,13 +51,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     pairs = sample_pairs(load_pool(get_settings().raw_dir), args.sample)
     d = Dispatcher.load(args.bundle)
     b, enc = d.bundle, d.bundle.encoder
-    freeze_loaded()  # as a batch process does
+    ready_for_batches(d)  # as a batch process does: fused linear heads, the loaded model frozen
     batches = [pairs[i : i + args.batch_size] for i in range(0, len(pairs), args.batch_size)]
     d.suggest_many(batches[0][:50], explain=False, reasons=False)
     prepared = [[join_masked(t, c, enc.params.max_chars) for t, c in mask_pairs(p)] for p in batches]
     X = [enc.transform_prepared(p) for p in prepared]
     cat = [b.predict_proba("category", x) for x in X]
     seg, n = enc.segment.unfiltered, enc.params.head_chars
+    fused = b.heads["category"].fused
 
     def best(fn: Callable[[], Any]) -> float:
         t = float("inf")
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "segmentation (text + title)": lambda: [[seg(t) for t in p] + [seg(head_text(t, n)) for t in p]
                                                 for p in prepared],
         "features (segmentation included)": lambda: [enc.transform_prepared(p) for p in prepared],
+        # the fused linear heads' one product per batch; the head steps below then read their block of it
+        "linear heads: one product": lambda: [fused.product(x) for x in X],
         "head: category": lambda: [b.predict_proba("category", x) for x in X],
         "head: department (+ rules)": lambda: [b.predict_proba("department", x, p)
                                                for x, p in zip(X, prepared, strict=True)],
@@ -113,6 +117,7 @@ def plot_stages(out: dict[str, float], path: Path) -> Path:
         "normalise + mask": out["normalise + mask"],
         "segmentation": segmentation,
         "n-gram blocks": out["features (segmentation included)"] - segmentation,
+        "linear heads' product": out["linear heads: one product"],
         "category": out["head: category"],
         "department": out["head: department (+ rules)"],
         "appeal type": out["head: appeal type (+ rules)"],

@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from minyi_nlp.batch.gc_tuning import freeze_loaded
 from minyi_nlp.batch.plan import Plan
-from minyi_nlp.batch.predict import output_schema
+from minyi_nlp.batch.predict import output_schema, ready_for_batches
 from minyi_nlp.batch.sources import (
     ColumnMap,
     InputFile,
@@ -129,14 +128,16 @@ def reclassify(
 
         bundle_dir = served_bundle_dir()
     bundle_dir = Path(bundle_dir).resolve() if bundle_dir is not None else None
+    loaded_here = dispatcher is None
     if dispatcher is None:
         from minyi_nlp.dispatch import Dispatcher
 
         dispatcher = Dispatcher.load(bundle_dir)
-        freeze_loaded()  # this process loaded its model for the job; a caller's dispatcher is left alone
     model_version = dispatcher.version
     if engine == "ray" or (workers or 1) > 1:
         dispatcher = None  # the workers load their own; free the driver's copy
+    elif loaded_here:
+        ready_for_batches(dispatcher)  # this process loaded its model for the job; a caller's is left alone
 
     params = {"batch_size": batch_size, "top_k": top_k, "columns": columns.as_dict(), "encoding": encoding,
               "max_content_chars": max_content_chars}

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from minyi_nlp.batch.gc_tuning import freeze_loaded
 from minyi_nlp.batch.plan import Plan, Work, iter_work
-from minyi_nlp.batch.predict import predict_rows
+from minyi_nlp.batch.predict import predict_rows, ready_for_batches
 from minyi_nlp.batch.store import PartStore
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ def _init_worker(bundle_dir: str, model_version: str | None, parent: int) -> Non
     from minyi_nlp.dispatch import Dispatcher
 
     _WORKER_DISPATCHER = Dispatcher.load(Path(bundle_dir))
-    freeze_loaded()
+    ready_for_batches(_WORKER_DISPATCHER)
     if model_version is not None and _WORKER_DISPATCHER.version != model_version:
         raise RuntimeError(
             f"worker loaded model {_WORKER_DISPATCHER.version!r}, the job expects {model_version!r}"

@@ -74,6 +74,16 @@ def _text(value: Any) -> str | None:
     return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
 
 
+def ready_for_batches(dispatcher: Dispatcher) -> None:
+    """Set up a process that loaded ``dispatcher`` for itself to predict batch after batch: its linear heads
+    scored by one product per batch (:meth:`~minyi_nlp.models.bundle.Bundle.fuse_linear_heads`, the same
+    scores) and the loaded model kept out of the garbage collector's walks (:func:`freeze_loaded`)."""
+    from minyi_nlp.batch.gc_tuning import freeze_loaded
+
+    dispatcher.bundle.fuse_linear_heads()
+    freeze_loaded()
+
+
 def predict_frame(dispatcher: Dispatcher, valid: pd.DataFrame, top_k: int) -> pa.Table:
     """Output rows for the valid rows of a chunk (columns ``id, source, row, title, content, category``)."""
     if valid.empty:

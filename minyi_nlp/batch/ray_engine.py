@@ -73,11 +73,11 @@ class _Predictor:
     """Actor: loads the model once, then predicts batches of validated rows."""
 
     def __init__(self, bundle_dir: str, model_version: str, top_k: int) -> None:
-        from minyi_nlp.batch.gc_tuning import freeze_loaded
+        from minyi_nlp.batch.predict import ready_for_batches
         from minyi_nlp.dispatch import Dispatcher
 
         self.dispatcher = Dispatcher.load(Path(bundle_dir))
-        freeze_loaded()
+        ready_for_batches(self.dispatcher)
         if self.dispatcher.version != model_version:
             raise RuntimeError(
                 f"actor loaded model {self.dispatcher.version!r} from {bundle_dir}, the job expects "

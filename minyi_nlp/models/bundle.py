@@ -87,6 +87,19 @@ class Bundle:
 
         return prefault(mapped_arrays([self.encoder, self.heads]))
 
+    def fuse_linear_heads(self) -> int:
+        """Score every linear head with one product per batch (:class:`~minyi_nlp.models.fused.FusedHeads`):
+        the same scores, ≈ 50 MB of float32 weights more (batch processes). Bytes of the fused matrix."""
+        from minyi_nlp.models.fused import FusedHeads
+
+        linear = [h for h in self.heads.values() if isinstance(h, LinearHead)]
+        if not linear:
+            return 0
+        fused = FusedHeads(linear)
+        for head in linear:
+            head.fused = fused
+        return int(fused.weights.nbytes)
+
     def head(self, name: str) -> Head:
         try:
             return self.heads[name]

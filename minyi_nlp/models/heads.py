@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -113,12 +113,20 @@ def _calibrated(params: HeadParams, y: np.ndarray, groups: Sequence | None, fold
                                   ensemble=params.ensemble)
 
 
+class SharedScores(Protocol):
+    """Scores computed for several heads at once (:class:`minyi_nlp.models.fused.FusedHeads`)."""
+
+    def scores(self, head: LinearHead, X: sp.csr_matrix) -> np.ndarray: ...
+
+
 class LinearHead:
     """A calibrated linear classifier over encoder vectors (see the module docstring)."""
 
     def __init__(self, params: HeadParams | None = None, rules: KeywordRules | None = None) -> None:
         self.params = params or HeadParams()
         self.rules = rules or KeywordRules()
+        #: set by :meth:`Bundle.fuse_linear_heads`: the scores then come from one product for every linear head
+        self.fused: SharedScores | None = None
 
     # -- fit --------------------------------------------------------------------------------------------
     def fit(self, X: sp.csr_matrix, y: Sequence[str], groups: Sequence | None = None,
@@ -149,6 +157,7 @@ class LinearHead:
     def _extract(self, model: Any, cols: np.ndarray, n_features: int) -> None:
         from minyi_nlp.models.calibration import TemperatureScaledClassifier
 
+        self.fused = None  # new weights: a fused matrix of the old ones no longer holds them
         self.classes_ = np.asarray([str(c) for c in model.classes_], dtype=object)
         k = len(self.classes_)
         self.n_features_ = int(n_features)
@@ -240,6 +249,8 @@ class LinearHead:
         exact zeros to each score, so the result is that of ``X[:, cols] @ W``."""
         if X.shape[1] != self.n_features_:
             raise ValueError(f"X has {X.shape[1]} features, the head was fitted on {self.n_features_}")
+        if self.fused is not None:
+            return self.fused.scores(self, X)
         used, local = compacted(X)
         rows = self._colmap[used]
         hit = rows >= 0
