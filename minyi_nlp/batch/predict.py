@@ -88,7 +88,7 @@ def predict_frame(dispatcher: Dispatcher, valid: pd.DataFrame, top_k: int) -> pa
     """Output rows for the valid rows of a chunk (columns ``id, source, row, title, content, category``)."""
     if valid.empty:
         return output_schema(top_k).empty_table()
-    suggestions = dispatcher.suggest_many(_pairs(valid), explain=False, reasons=False)
+    suggestions = dispatcher.suggest_many(_pairs(valid), explain=False, reasons=False, deadlines=False)
     return _table(valid, suggestions, top_k)
 
 
@@ -104,7 +104,7 @@ def predict_rows(dispatcher: Dispatcher, valid: pd.DataFrame, top_k: int) -> tup
     failed: list[tuple[int, str]] = []
     for i, pair in enumerate(pairs):
         try:
-            suggestions.append(dispatcher.suggest_many([pair], explain=False, reasons=False)[0])
+            suggestions.append(dispatcher.suggest_many([pair], explain=False, reasons=False, deadlines=False)[0])
             ok.append(i)
         except Exception as err:
             failed.append((i, f"{type(err).__name__}: {err}"[:500]))

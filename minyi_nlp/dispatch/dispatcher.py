@@ -211,6 +211,13 @@ class Dispatcher:
         probs, shown = sub.duty_probs()
         return probs, shown, sub.decided.key, sub.decided.score
 
+    @staticmethod
+    def _flag_urgent(urgency: Urgency, review: list[str]) -> bool:
+        """Whether the appeal is urgent; an urgent one goes to a person first, the review reason naming the hazard."""
+        if urgency.urgent:
+            review.insert(0, urgency.reason)
+        return urgency.urgent
+
     def _urgent_deadline(self, key: str, score: float, now: datetime, urgency: Urgency, review: list[str],
                          memo: dict[tuple[str, bool], tuple[datetime | None, str | None]]
                          ) -> tuple[datetime | None, bool, str | None]:
@@ -221,9 +228,7 @@ class Dispatcher:
         is no gas leak. ``memo``: deadlines already worked out for this ``now`` (per key and flag)."""
         from minyi_nlp.routing.lists import CalendarError
 
-        urgent = urgency.urgent
-        if urgent:
-            review.insert(0, urgency.reason)
+        urgent = self._flag_urgent(urgency, review)
         if (key, urgent) not in memo:
             sla = self.lists.sla_for(key)
             try:
@@ -246,9 +251,13 @@ class Dispatcher:
         received_at: datetime | None = None,
         explain: bool = True,
         reasons: bool = True,
+        deadlines: bool = True,
     ) -> list[Suggestion]:
         """Suggestions for (title, content) pairs, in order. ``explain``: the keywords; ``reasons``: each route's
-        reasons (the batch job writes neither; scores and ranks do not depend on them)."""
+        reasons (the batch job writes neither; scores and ranks do not depend on them); ``deadlines``: each
+        appeal's ``due_at`` from the SLA list and the calendar, counted from ``received_at`` (the batch job asks
+        for none: its rows have no time of receipt, and its output must not depend on when it runs, as a
+        deadline beyond the calendar's last day would through its review reason)."""
         from minyi_nlp.routing import find_jurisdiction
 
         if not appeals:
@@ -280,7 +289,7 @@ class Dispatcher:
             key_scores=[k[1] for k in keys_of],
             responders=[self.urgency.responders(u) for u in urgency],
             responder_weight=self.urgency.lexicon.responder_weight)
-        deadlines: dict[tuple[str, bool], tuple[datetime | None, str | None]] = {}
+        memo: dict[tuple[str, bool], tuple[datetime | None, str | None]] = {}
         version = self.version
         places = [find_jurisdiction(text, gazetteer=self.gazetteer) for text in prepared]
         if typ is not None:
@@ -294,7 +303,10 @@ class Dispatcher:
             cats = cats_of[i]
             _, _, sla_key, sla_score = keys_of[i]
             review = self._review(cats)
-            due, urgent, due_reason = self._urgent_deadline(sla_key, sla_score, now, urgency[i], review, deadlines)
+            if deadlines:
+                due, urgent, due_reason = self._urgent_deadline(sla_key, sla_score, now, urgency[i], review, memo)
+            else:
+                due, urgent, due_reason = None, self._flag_urgent(urgency[i], review), None
             out.append(
                 Suggestion(
                     model_version=version,

@@ -60,3 +60,27 @@ def test_the_summary_counts_urgent_rows_and_appeal_types(tiny_dispatcher):
                   rows_per_s=3.0)
     text = build_summary(tally, **fields).format_text()
     assert f"flagged urgent: {tally.urgent}" in text and "appeal types: " in text
+
+
+def test_the_output_does_not_depend_on_when_the_job_runs(tiny_dispatcher, monkeypatch):
+    """Re-classified rows have no time of receipt: a run after the holiday calendar's last day (every deadline
+    beyond it) gives the same rows, with no deadline reason, while the service still hands such an appeal to a
+    person."""
+    from minyi_nlp.routing.lists import CalendarError
+
+    valid = pd.DataFrame({
+        "id": ["g", "n"], "source": ["in.csv"] * 2, "row": [1, 2], "title": [None, None],
+        "content": ["A3区某小区燃气泄漏，闻到很浓的煤气味，随时可能爆炸", "A2区楼下烧烤店噪音扰民，每天闹到凌晨"],
+        "category": [None, "环境保护"],
+    })
+    before = predict_frame(tiny_dispatcher, valid, 3).to_pandas()
+
+    def beyond(*args, **kwargs):
+        raise CalendarError("no holiday calendar for 2027-01-04")
+
+    monkeypatch.setattr(type(tiny_dispatcher.lists), "due_at", beyond)
+    after = predict_frame(tiny_dispatcher, valid, 3).to_pandas()
+    pd.testing.assert_frame_equal(before, after)
+    assert not after["review_reasons"].fillna("").str.contains("期限").any()
+    served = tiny_dispatcher.suggest(None, valid.loc[1, "content"])
+    assert served.due_at is None and served.needs_review and any("期限" in r for r in served.review_reasons)
