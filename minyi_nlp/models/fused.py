@@ -14,15 +14,12 @@ and shared instead; batch processes build this (:func:`minyi_nlp.batch.predict.r
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import weakref
 from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from minyi_nlp.models.heads import LinearHead
+from minyi_nlp.models.heads import LinearHead, PerMatrix
 
 
 class FusedHeads:
@@ -42,10 +39,9 @@ class FusedHeads:
             self.weights[np.asarray(head.cols_), start : start + width] = head.weight_rows(np.arange(len(head.cols_)))
             self._blocks[id(head)] = (start, start + width)
             start += width
-        self._held = threading.local()  # per thread: the last few matrices multiplied, with their products
-
-    #: products kept per thread (a batch has one matrix; a bench timing each head over a few batches reuses them)
-    KEEP = 4
+        # per thread, the products of the last few matrices (a batch has one; a bench timing each head over a few
+        # batches reuses them)
+        self._products = PerMatrix(self.product, keep=4)
 
     def product(self, X: sp.csr_matrix) -> np.ndarray:
         """``X @ weights`` (n, Σ score columns), float32, column-major: each weight row is read once per batch."""
@@ -54,10 +50,4 @@ class FusedHeads:
     def scores(self, head: LinearHead, X: sp.csr_matrix) -> np.ndarray:
         """``head.scores(X)`` for one of the fused heads, from one product per matrix ``X``."""
         start, end = self._blocks[id(head)]
-        held: list[tuple[weakref.ref, np.ndarray]] = getattr(self._held, "products", None) or []
-        product = next((p for ref, p in held if ref() is X), None)
-        if product is None:
-            product = self.product(X)
-            with contextlib.suppress(TypeError):  # no weak reference to this matrix: nothing kept
-                self._held.products = [(weakref.ref(X), product), *held[: self.KEEP - 1]]
-        return np.asarray(product[:, start:end], dtype=np.float64) + head.b_
+        return np.asarray(self._products(X)[:, start:end], dtype=np.float64) + head.b_

@@ -28,7 +28,7 @@ import json
 import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -375,20 +375,33 @@ def _used_rows(indices: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return used, position[indices]
 
 
-_COMPACT = threading.local()
+class PerMatrix:
+    """Per thread, what ``compute`` gave for the last ``keep`` matrices, found by identity (held through weak
+    references, so a matrix that is gone is never matched): the heads that score one batch compute it once."""
+
+    def __init__(self, compute: Callable[[Any], Any], keep: int = 1) -> None:
+        self.compute, self.keep = compute, keep
+        self._held = threading.local()
+
+    def __call__(self, X: Any) -> Any:
+        held: list[tuple[weakref.ref, Any]] = getattr(self._held, "items", None) or []
+        for ref, value in held:
+            if ref() is X:
+                return value
+        value = self.compute(X)
+        with contextlib.suppress(TypeError):  # no weak reference to this matrix: nothing kept
+            self._held.items = [(weakref.ref(X), value), *held[: self.keep - 1]]
+        return value
 
 
-def compacted(X: sp.csr_matrix) -> tuple[np.ndarray, sp.csc_matrix]:
-    """(the columns ``X`` uses, sorted; ``X`` re-indexed to them, column-major): what the heads multiply. The last
-    matrix's answer is kept per thread, so the heads that score one batch compact it once."""
-    held = getattr(_COMPACT, "held", None)
-    if held is not None and held[0]() is X:
-        return held[1]
-    key, X = X, (X if sp.isspmatrix_csr(X) else sp.csr_matrix(X))
+def _compact(X: sp.csr_matrix) -> tuple[np.ndarray, sp.csc_matrix]:
+    X = X if sp.isspmatrix_csr(X) else sp.csr_matrix(X)
     used, inverse = _used_rows(X.indices, X.shape[1])
     # Column-major: the product then reads each weight row once for all the rows that use it (in row-major
     # order it fetches weight rows at random, ≈ 4× slower on a batch), and sums each score in the same order.
-    out = used, sp.csr_matrix((X.data, inverse, X.indptr), shape=(X.shape[0], len(used))).tocsc()
-    with contextlib.suppress(TypeError):  # no weak reference to this matrix: nothing kept
-        _COMPACT.held = (weakref.ref(key), out)
-    return out
+    return used, sp.csr_matrix((X.data, inverse, X.indptr), shape=(X.shape[0], len(used))).tocsc()
+
+
+#: (the columns ``X`` uses, sorted; ``X`` re-indexed to them, column-major): what the heads multiply. The last
+#: matrix's answer is kept per thread, so the heads that score one batch compact it once.
+compacted = PerMatrix(_compact)
