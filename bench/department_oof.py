@@ -6,6 +6,10 @@ the other four with the variant's parameters and scored alone ("model") and blen
 with the bundle's sub-category keys ("blend", weight fixed at ``--blend`` for comparison).
 
     python bench/department_oof.py [--bundle models/bundles/default] [--blend 0.7] [--json out.json]
+    python bench/department_oof.py --variants single --shares 0.25 0.5 0.75 1.0   # learning curve
+
+``--shares`` fits each fold's head on that share of the fold's training rows (a stratified draw, the same
+draw for every variant), scored on the same held-out fold: how top-1/top-3 grow with labelled rows.
 
 Variants: ``before`` (3 calibration folds, no keyword rules), ``cv5`` (5 folds), ``shipped`` (params.yaml),
 ``single`` (params.yaml with ``ensemble: false``: one model on all rows, calibrated on the folds).
@@ -30,11 +34,10 @@ def main() -> None:
 
     from minyi_nlp.data.tasks import load_task
     from minyi_nlp.dispatch.build import keyword_sources
-    from minyi_nlp.dispatch.evaluate import ranking_metrics, rankings
     from minyi_nlp.dispatch.subcategory import duty_inputs
     from minyi_nlp.models.bundle import load_bundle
     from minyi_nlp.models.heads import KeywordRules
-    from minyi_nlp.models.training import Encoded, fit_head, read_keyword_rules
+    from minyi_nlp.models.training import read_keyword_rules
     from minyi_nlp.params import load_params
     from minyi_nlp.routing import load_lists
 
@@ -42,6 +45,11 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, default=Path("models/bundles/default"))
     ap.add_argument("--blend", type=float, default=0.7)
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--variants", nargs="+", default=["before", "cv5", "shipped", "single"])
+    ap.add_argument("--shares", nargs="+", type=float, default=[1.0],
+                    help="shares of each fold's training rows to fit on (a learning curve)")
+    ap.add_argument("--draws", type=int, default=1, help="draws of a share's rows (seeds 0, 1, …)")
+    ap.add_argument("--plot", type=Path, help="PNG of the blend's top-1/top-3 against the training rows")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -70,21 +78,68 @@ def main() -> None:
                    KeywordRules(weight=weight, rules=rules) if rules else None),
     }
     out: dict[str, Any] = {"n": len(y), "folds": args.folds, "blend": args.blend, "bundle": str(args.bundle)}
-    for name, (sec, kw) in variants.items():
-        scores: list[dict[str, float]] = [{} for _ in y]
-        for tr, te in folds:
-            rows = Encoded(frame.iloc[tr].reset_index(drop=True), [prepared[i] for i in tr], X[tr])
-            head = fit_head(sec, rows, rules=kw, encoder=bundle.encoder)
-            proba = head.predict_proba(X[te], [prepared[i] for i in te])
-            for i, row in zip(te, proba, strict=True):
-                scores[i] = dict(zip(head.labels, row.tolist(), strict=True))
-        ranked = rankings(duty, scores, lists, blend=args.blend)
-        out[name] = {m: {k: round(ranking_metrics(ranked[m], list(y))[k], 4) for k in ("top1", "top3")}
-                     for m in ("model", "blend")}
-        print(f"{name:8s} model {out[name]['model']['top1']:.3f} / {out[name]['model']['top3']:.3f}   "
-              f"blend {out[name]['blend']['top1']:.3f} / {out[name]['blend']['top3']:.3f}", flush=True)
+    for share in args.shares:
+        for name in args.variants:
+            sec, kw = variants[name]
+            key = name if share == 1.0 else f"{name}@{share:g}"
+            draws = [_score(share, seed, folds, strata, frame, prepared, X, y, duty, lists, sec, kw, bundle,
+                            args.blend) for seed in range(args.draws if share < 1.0 else 1)]
+            out[key] = {m: {k: round(float(np.mean([d[m][k] for d in draws])), 4) for k in ("top1", "top3")}
+                        for m in ("model", "blend")}
+            out[key]["range"] = {m: {k: [min(d[m][k] for d in draws), max(d[m][k] for d in draws)]
+                                     for k in ("top1", "top3")} for m in ("model", "blend")}
+            out[key]["share"], out[key]["draws"] = share, len(draws)
+            out[key]["train_rows"] = int(round(np.mean([_subset(tr, strata, share, 0).size for tr, _ in folds])))
+            print(f"{key:12s} rows {out[key]['train_rows']:5d}   model {out[key]['model']['top1']:.3f} / "
+                  f"{out[key]['model']['top3']:.3f}   blend {out[key]['blend']['top1']:.3f} / "
+                  f"{out[key]['blend']['top3']:.3f}", flush=True)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.plot and len(args.shares) > 1:
+        _plot(out, args.variants[0], args.plot)
+
+
+def _plot(out: dict[str, Any], variant: str, path: Path) -> None:
+    """The blend's top-1 and top-3 of one variant against its training rows, with the issue's targets."""
+    from minyi_nlp.models.plots import plot_growth
+
+    points = sorted((v for k, v in out.items() if k.split("@")[0] == variant), key=lambda v: v["train_rows"])
+    series = {f"top-{k[-1]}": [(p["blend"][k], *p["range"]["blend"][k]) for p in points] for k in ("top1", "top3")}
+    plot_growth([p["train_rows"] for p in points], series, path, targets={"top-1": 0.70, "top-3": 0.88},
+                xlabel="labelled training rows per fold (derived department labels)",
+                ylabel=f"out of fold, {out['n']:,} rows, blend {out['blend']:g}",
+                title="Department routing: how top-1/top-3 grow with labelled rows")
+
+
+def _subset(train: np.ndarray, strata: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """A stratified ``share`` of a fold's training rows (all of them at 1.0); the same draw on every call."""
+    if share >= 1.0:
+        return train
+    from sklearn.model_selection import train_test_split
+
+    kept, _ = train_test_split(train, train_size=share, stratify=strata[train], random_state=seed)
+    return np.sort(kept)
+
+
+def _score(share: float, seed: int, folds: list[tuple[np.ndarray, np.ndarray]], strata: np.ndarray, frame: pd.DataFrame,
+           prepared: list[Any], X: Any, y: np.ndarray, duty: Any, lists: Any, sec: Any, kw: Any, bundle: Any,
+           blend: float) -> dict[str, Any]:
+    """Out-of-fold top-1/top-3 of one variant, its heads fitted on ``share`` of each fold's training rows."""
+    from minyi_nlp.dispatch.evaluate import ranking_metrics, rankings
+    from minyi_nlp.models.training import Encoded, fit_head
+
+    scores: list[dict[str, float]] = [{} for _ in y]
+    for full, te in folds:
+        tr = _subset(full, strata, share, seed)
+        rows = Encoded(frame.iloc[tr].reset_index(drop=True), [prepared[i] for i in tr], X[tr])
+        head = fit_head(sec, rows, rules=kw, encoder=bundle.encoder)
+        proba = head.predict_proba(X[te], [prepared[i] for i in te])
+        for i, row in zip(te, proba, strict=True):
+            scores[i] = dict(zip(head.labels, row.tolist(), strict=True))
+    ranked = rankings(duty, scores, lists, blend=blend)
+    return {m: {k: round(ranking_metrics(ranked[m], list(y))[k], 4) for k in ("top1", "top3")}
+            for m in ("model", "blend")}
 
 
 if __name__ == "__main__":

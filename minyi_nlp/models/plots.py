@@ -157,3 +157,25 @@ def plot_learning_curve(curve: list[dict], path: Path, goal: float | None = None
     ece_ax.set_ylabel("ECE (10 bins)")
     fig.suptitle("Learning curve of the category model")
     return save_figure(fig, path)
+
+
+def plot_growth(x: list[float], series: dict[str, list[tuple[float, float, float]]], path: Path, *,
+                targets: dict[str, float] | None = None, xlabel: str, ylabel: str, title: str) -> Path:
+    """Figures against the number of labelled rows (log x): each series as mean with its min–max range,
+    each target as a dashed line of the series' colour."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    colours = ["#4c72b0", "#c44e52", "#55a868", "#8172b2"]
+    for colour, (name, points) in zip(colours, series.items(), strict=False):
+        mean, low, high = (np.array(v, float) for v in zip(*points, strict=True))
+        ax.errorbar(x, mean, yerr=[mean - low, high - mean], marker="o", capsize=3, color=colour, label=name)
+        if targets and name in targets:
+            ax.axhline(targets[name], color=colour, linestyle="--", linewidth=1, label=f"target {targets[name]:g}")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(x, [f"{v:,.0f}" for v in x])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)

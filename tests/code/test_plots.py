@@ -20,6 +20,8 @@ def test_every_report_plot_writes_a_png(tmp_path):
         plots.plot_learning_curve([{"train_appeals": n, "macro_f1_mean": f, "macro_f1_std": 0.01, "ece_mean": 0.03,
                                     "ece_std": 0.005} for n, f in ((1500, 0.88), (6000, 0.92))],
                                   tmp_path / "lc.png", goal=0.94),
+        plots.plot_growth([326, 653, 1306], {"top-1": [(0.5, 0.49, 0.52), (0.55, 0.54, 0.57), (0.6, 0.6, 0.6)]},
+                          tmp_path / "growth.png", targets={"top-1": 0.7}, xlabel="行", ylabel="top-1", title="部门"),
     ]
     for path in written:
         assert path.read_bytes()[:8] == PNG

@@ -1,0 +1,61 @@
+"""What the urgency benches share: the flag's training rows and the hand-labelled set, encoded and matched once.
+
+Imported by ``bench/urgency_e5.py`` and ``bench/urgency_curve.py`` (run from the project root, so ``bench/`` is on
+the path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class UrgencySetup:
+    """The urgency head's section and training rows, and the hand-labelled appeals with their features."""
+
+    section: Any          # params.heads["urgency"]
+    bundle: Any
+    lexicon: Any
+    rows: Any             # Encoded training rows of the urgency task (weak + hand-read)
+    y: np.ndarray         # 1 for urgent training rows
+    hits: list[Any]       # the lexicon's result for each training row
+    labels: pd.DataFrame  # the hand-labelled set (never trained on)
+    X: Any                # its encoded matrix
+    prepared: list[Any]
+    eval_hits: list[Any]
+    sizes: dict[str, int]  # lexicon-stratum sizes of the pool, for pool-weighted figures
+    targets: Any
+
+    @property
+    def folds(self) -> int:
+        return int(self.section.hazards.stack.folds)
+
+
+def load_setup(bundle: Path | None) -> UrgencySetup:
+    """Encode the urgency task's rows and the hand-labelled set with ``bundle`` (default: the served one)."""
+    from minyi_nlp.data.tasks import load_task
+    from minyi_nlp.data.urgency_labels import read_urgency_labels
+    from minyi_nlp.dispatch import Dispatcher
+    from minyi_nlp.models.training import encode
+    from minyi_nlp.params import load_params
+    from minyi_nlp.routing.hazards import load_hazards
+    from minyi_nlp.routing.urgency_eval import Targets, read_design
+
+    params = load_params()
+    section = params.heads["urgency"]
+    loaded = Dispatcher.load(bundle).bundle
+    lexicon = load_hazards()
+    rows = encode(loaded.encoder, load_task("urgency", params))
+    labels = read_urgency_labels()
+    X, prepared, _ = loaded.encode_pairs([(None, t) for t in labels["text"]])
+    return UrgencySetup(
+        section=section, bundle=loaded, lexicon=lexicon, rows=rows,
+        y=(rows.frame["label"] == "urgent").to_numpy(int), hits=lexicon.match_many(rows.prepared),
+        labels=labels, X=X, prepared=prepared, eval_hits=lexicon.match_many(prepared),
+        sizes=read_design()["stratum_sizes"],
+        targets=Targets(section.hazards.target_recall, section.hazards.target_precision))
