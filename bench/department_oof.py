@@ -6,10 +6,16 @@ the other four with the variant's parameters and scored alone ("model") and blen
 with the bundle's sub-category keys ("blend", weight fixed at ``--blend`` for comparison).
 
     python bench/department_oof.py [--bundle models/bundles/default] [--blend 0.7] [--json out.json]
-    python bench/department_oof.py --variants single --shares 0.25 0.5 0.75 1.0   # learning curve
+    python bench/department_oof.py --variants shipped --shares 0.25 0.5 0.75 1 --draws 3 \
+        --json reports/experiments/department-curve.json --plot reports/plots/department_curve.png
+    python bench/department_oof.py --variants shipped --pseudo 0.9 0.7 0.5 \
+        --json reports/experiments/department-self-training.json
 
-``--shares`` fits each fold's head on that share of the fold's training rows (a stratified draw, the same
-draw for every variant), scored on the same held-out fold: how top-1/top-3 grow with labelled rows.
+``--shares`` fits each fold's head on that share of the fold's training rows (``--draws`` stratified draws, the
+same draws for every variant), scored on the same held-out fold: how top-1/top-3 grow with labelled rows (a
+learning curve; the figures are the mean over the draws, with their range). ``--pseudo`` is self-training: each
+fold's head labels the unlabelled pool (every source's distinct appeals that are no department row nor a copy of
+one), and is refitted with the appeals it gives P ≥ τ added as labelled rows.
 
 Variants: ``before`` (3 calibration folds, no keyword rules), ``cv5`` (5 folds), ``shipped`` (params.yaml),
 ``single`` (params.yaml with ``ensemble: false``: one model on all rows, calibrated on the folds).
@@ -50,6 +56,8 @@ def main() -> None:
                     help="shares of each fold's training rows to fit on (a learning curve)")
     ap.add_argument("--draws", type=int, default=1, help="draws of a share's rows (seeds 0, 1, …)")
     ap.add_argument("--plot", type=Path, help="PNG of the blend's top-1/top-3 against the training rows")
+    ap.add_argument("--pseudo", nargs="+", type=float, default=[],
+                    help="self-training: add the unlabelled pool's appeals whose fold head is this sure, as labels")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -93,6 +101,17 @@ def main() -> None:
             print(f"{key:12s} rows {out[key]['train_rows']:5d}   model {out[key]['model']['top1']:.3f} / "
                   f"{out[key]['model']['top3']:.3f}   blend {out[key]['blend']['top1']:.3f} / "
                   f"{out[key]['blend']['top3']:.3f}", flush=True)
+    if args.pseudo:
+        pool_X, pool_prepared = _unlabelled_pool(bundle, task.frame)
+        for tau in args.pseudo:
+            for name in args.variants:
+                sec, kw = variants[name]
+                key = f"{name}+pseudo@{tau:g}"
+                out[key] = _score(1.0, 0, folds, strata, frame, prepared, X, y, duty, lists, sec, kw, bundle,
+                                  args.blend, pseudo=(pool_X, pool_prepared, tau))
+                print(f"{key:12s} pseudo rows {out[key]['pseudo_rows']:5d}   model {out[key]['model']['top1']:.3f} / "
+                      f"{out[key]['model']['top3']:.3f}   blend {out[key]['blend']['top1']:.3f} / "
+                      f"{out[key]['blend']['top3']:.3f}", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -112,6 +131,21 @@ def _plot(out: dict[str, Any], variant: str, path: Path) -> None:
                 title="Department routing: how top-1/top-3 grow with labelled rows")
 
 
+def _unlabelled_pool(bundle: Any, labelled: pd.DataFrame) -> tuple[Any, list[Any]]:
+    """The distinct raw appeals of every source that are not department-task rows (any split) nor copies of one."""
+    from minyi_nlp.data.urgency_labels import appeal_pool
+    from minyi_nlp.data.validate import content_key
+
+    pool = appeal_pool()
+    keys = {content_key(t, t) for t in labelled["text"].astype(str)}
+    ids = set(zip(labelled["source"].astype(str), labelled["appeal_id"].astype(str), strict=True))
+    own = pool["key"].isin(keys) | pd.Series([(s, i) in ids for s, i in zip(pool["source"], pool["id"], strict=True)])
+    texts = pool.loc[~own.to_numpy(), "text"].tolist()
+    prepared = bundle.encoder.prepare(texts)
+    print(f"unlabelled pool: {len(texts):,} of {len(pool):,} appeals", flush=True)
+    return bundle.encoder.transform_prepared(prepared), prepared
+
+
 def _subset(train: np.ndarray, strata: np.ndarray, share: float, seed: int) -> np.ndarray:
     """A stratified ``share`` of a fold's training rows (all of them at 1.0); the same draw on every call."""
     if share >= 1.0:
@@ -124,22 +158,39 @@ def _subset(train: np.ndarray, strata: np.ndarray, share: float, seed: int) -> n
 
 def _score(share: float, seed: int, folds: list[tuple[np.ndarray, np.ndarray]], strata: np.ndarray, frame: pd.DataFrame,
            prepared: list[Any], X: Any, y: np.ndarray, duty: Any, lists: Any, sec: Any, kw: Any, bundle: Any,
-           blend: float) -> dict[str, Any]:
-    """Out-of-fold top-1/top-3 of one variant, its heads fitted on ``share`` of each fold's training rows."""
+           blend: float, pseudo: tuple[Any, list[Any], float] | None = None) -> dict[str, Any]:
+    """Out-of-fold top-1/top-3 of one variant, its heads fitted on ``share`` of each fold's training rows (and,
+    with ``pseudo`` = (X, prepared, tau), refitted with the pool appeals its first fit gives P ≥ tau, as labels)."""
+    import scipy.sparse as sp
+
     from minyi_nlp.dispatch.evaluate import ranking_metrics, rankings
     from minyi_nlp.models.training import Encoded, fit_head
 
     scores: list[dict[str, float]] = [{} for _ in y]
+    added = 0
     for full, te in folds:
         tr = _subset(full, strata, share, seed)
         rows = Encoded(frame.iloc[tr].reset_index(drop=True), [prepared[i] for i in tr], X[tr])
         head = fit_head(sec, rows, rules=kw, encoder=bundle.encoder)
+        if pseudo is not None:
+            pool_X, pool_prepared, tau = pseudo
+            pool_p = head.predict_proba(pool_X, pool_prepared)
+            sure = np.flatnonzero(pool_p.max(axis=1) >= tau)
+            added += sure.size
+            extra = pd.DataFrame({"label": [head.labels[j] for j in pool_p[sure].argmax(axis=1)],
+                                  "group": [f"pseudo-{i}" for i in sure]})
+            rows = Encoded(pd.concat([rows.frame, extra], ignore_index=True),
+                           rows.prepared + [pool_prepared[i] for i in sure], sp.vstack([rows.X, pool_X[sure]]).tocsr())
+            head = fit_head(sec, rows, rules=kw, encoder=bundle.encoder)
         proba = head.predict_proba(X[te], [prepared[i] for i in te])
         for i, row in zip(te, proba, strict=True):
             scores[i] = dict(zip(head.labels, row.tolist(), strict=True))
     ranked = rankings(duty, scores, lists, blend=blend)
-    return {m: {k: round(ranking_metrics(ranked[m], list(y))[k], 4) for k in ("top1", "top3")}
-            for m in ("model", "blend")}
+    out: dict[str, Any] = {m: {k: round(ranking_metrics(ranked[m], list(y))[k], 4) for k in ("top1", "top3")}
+                           for m in ("model", "blend")}
+    if pseudo is not None:
+        out["pseudo_rows"] = int(round(added / len(folds)))
+    return out
 
 
 if __name__ == "__main__":
