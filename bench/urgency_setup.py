@@ -6,6 +6,8 @@ the path).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,3 +61,15 @@ def load_setup(bundle: Path | None) -> UrgencySetup:
         labels=labels, X=X, prepared=prepared, eval_hits=lexicon.match_many(prepared),
         sizes=read_design()["stratum_sizes"],
         targets=Targets(section.hazards.target_recall, section.hazards.target_precision))
+
+
+def report(results: dict[str, dict[str, Any]], out: dict[str, Any], path: Path | None, width: int = 40,
+           extra: Callable[[dict[str, Any]], str] | None = None) -> None:
+    """Print a line per scorer (AP, precision at recall 0.8/0.9/0.95, the out-of-fold choice) and write ``out``."""
+    for name, r in results.items():
+        p, oof = r["precision_at_recall"], r["out_of_fold"]
+        print(f"{name:{width}s} AP {r['average_precision']:.3f}  P@R .8/.9/.95 {p['0.8']:.3f}/{p['0.9']:.3f}/"
+              f"{p['0.95']:.3f}  oof R/P {oof['recall']:.3f}/{oof['precision']:.3f}" + (extra(r) if extra else ""))
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
