@@ -98,9 +98,7 @@ def main() -> None:
                                      for k in ("top1", "top3")} for m in ("model", "blend")}
             out[key]["share"], out[key]["draws"] = share, len(draws)
             out[key]["train_rows"] = int(round(np.mean([_subset(tr, strata, share, 0).size for tr, _ in folds])))
-            print(f"{key:12s} rows {out[key]['train_rows']:5d}   model {out[key]['model']['top1']:.3f} / "
-                  f"{out[key]['model']['top3']:.3f}   blend {out[key]['blend']['top1']:.3f} / "
-                  f"{out[key]['blend']['top3']:.3f}", flush=True)
+            _print(key, f"rows {out[key]['train_rows']:5d}", out[key])
     if args.pseudo:
         pool_X, pool_prepared = _unlabelled_pool(bundle, task.frame)
         for tau in args.pseudo:
@@ -109,14 +107,18 @@ def main() -> None:
                 key = f"{name}+pseudo@{tau:g}"
                 out[key] = _score(1.0, 0, folds, strata, frame, prepared, X, y, duty, lists, sec, kw, bundle,
                                   args.blend, pseudo=(pool_X, pool_prepared, tau))
-                print(f"{key:12s} pseudo rows {out[key]['pseudo_rows']:5d}   model {out[key]['model']['top1']:.3f} / "
-                      f"{out[key]['model']['top3']:.3f}   blend {out[key]['blend']['top1']:.3f} / "
-                      f"{out[key]['blend']['top3']:.3f}", flush=True)
+                _print(key, f"pseudo rows {out[key]['pseudo_rows']:5d}", out[key])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if args.plot and len(args.shares) > 1:
         _plot(out, args.variants[0], args.plot)
+
+
+def _print(key: str, rows: str, entry: dict[str, Any]) -> None:
+    m, b = entry["model"], entry["blend"]
+    print(f"{key:12s} {rows}   model {m['top1']:.3f} / {m['top3']:.3f}   blend {b['top1']:.3f} / {b['top3']:.3f}",
+          flush=True)
 
 
 def _plot(out: dict[str, Any], variant: str, path: Path) -> None:

@@ -39,31 +39,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--plot", type=Path, default=None, help="PNG of the curve, with the issue's target")
     args = ap.parse_args(argv)
 
-    from urgency_setup import load_setup
-
-    from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features, fit_stage
-    from minyi_nlp.models.training import Encoded, fit_head
-    from minyi_nlp.routing.urgency_eval import evaluate_scorer
+    from urgency_setup import load_setup, refit_flag, scored
 
     t0 = time.perf_counter()
     u = load_setup(args.bundle)
-    section, stack_params, bundle, rows, y, hits = u.section, u.section.hazards.stack, u.bundle, u.rows, u.y, u.hits
-    labels, X, eval_hits, sizes, targets = u.labels, u.X, u.eval_hits, u.sizes, u.targets
+    y, labels = u.y, u.labels
     urgent = np.flatnonzero(y == 1)
     print(f"urgency task: {len(y):,} rows, {urgent.size} urgent; {len(labels):,} hand-labelled "
           f"({int(labels['urgent'].sum())} urgent) ({time.perf_counter() - t0:.0f} s)", flush=True)
 
     def run(keep: np.ndarray) -> dict[str, Any]:
-        part = Encoded(rows.frame.iloc[keep].reset_index(drop=True), [rows.prepared[i] for i in keep], rows.X[keep])
-        yk = y[keep]
-        folds = max(2, min(stack_params.folds, int(yk.sum())))
-        F = features(cross_fitted_proba(section, part, bundle.encoder, folds), [hits[i] for i in keep])
-        stage, _ = fit_stage(F, yk, stack_params, folds)
-        head = fit_head(section, part, None, bundle.encoder)
-        p = head.predict_proba(X)[:, head.labels.index("urgent")]
-        s = stage.predict_proba(features(p, eval_hits))[:, 1]
-        r = evaluate_scorer(labels, s, sizes=sizes, targets=targets, folds=section.hazards.folds)
-        return {"urgent_rows": int(yk.sum()), "average_precision": r["average_precision"],
+        r = scored(u, refit_flag(u, keep)[1])
+        return {"urgent_rows": int(y[keep].sum()), "average_precision": r["average_precision"],
                 "precision_at_recall_0.95": r["precision_at_recall"]["0.95"],
                 "out_of_fold_recall": r["out_of_fold"]["recall"],
                 "out_of_fold_precision": r["out_of_fold"]["precision"],
@@ -89,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"({point['precision_at_recall_0.95']['min']:.3f}–{point['precision_at_recall_0.95']['max']:.3f})  "
               f"oof R/P {point['out_of_fold_recall']['mean']:.3f}/{point['out_of_fold_precision']['mean']:.3f}  "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    out = {"bundle": bundle.version, "rows": len(y), "urgent_rows": int(urgent.size), "labelled": len(labels),
+    out = {"bundle": u.bundle.version, "rows": len(y), "urgent_rows": int(urgent.size), "labelled": len(labels),
            "labelled_urgent": int(labels["urgent"].sum()), "seconds": round(time.perf_counter() - t0, 1),
            "curve": curve}
     if args.json:
@@ -101,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         names = {"precision_at_recall_0.95": "precision at recall 0.95", "average_precision": "average precision"}
         series = {label: [(c[k]["mean"], c[k]["min"], c[k]["max"]) for c in curve] for k, label in names.items()}
         plot_growth([c["draws"][0]["urgent_rows"] for c in curve], series, args.plot,
-                    targets={"precision at recall 0.95": targets.precision},
+                    targets={"precision at recall 0.95": u.targets.precision},
                     xlabel="urgent training rows (hand-read; every ordinary row kept)",
                     ylabel=f"{len(labels):,} hand-labelled appeals ({int(labels['urgent'].sum())} urgent)",
                     title="Urgent flag: how it grows with urgent training examples")

@@ -52,16 +52,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
 
     from urgency_setup import load_setup, report
+    from urgency_setup import scored as score_on
 
     from minyi_nlp.dispatch.urgency import UrgencyScorer
     from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features, fit_stage
-    from minyi_nlp.routing.urgency_eval import evaluate_scorer, in_test_half
+    from minyi_nlp.routing.urgency_eval import in_test_half
     from minyi_nlp.transformer.features import E5Embedder
 
     t0 = time.perf_counter()
     u = load_setup(args.bundle)
     section, stack_params, bundle, rows, y = u.section, u.section.hazards.stack, u.bundle, u.rows, u.y
-    labels, X, prepared, sizes, targets = u.labels, u.X, u.prepared, u.sizes, u.targets
+    labels, X, prepared = u.labels, u.X, u.prepared
     folds = stack_params.folds
     print(f"urgency task: {len(y):,} rows, {int(y.sum())} urgent ({time.perf_counter() - t0:.0f} s)", flush=True)
 
@@ -81,13 +82,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     test = labels[half].reset_index(drop=True)
 
     def scored(s: np.ndarray) -> dict[str, Any]:
-        whole = evaluate_scorer(labels, s, sizes=sizes, targets=targets, folds=section.hazards.folds)
-        part = evaluate_scorer(test, s[half], sizes=sizes, targets=targets, folds=section.hazards.folds)
-        oof, poof = whole["out_of_fold"], part["out_of_fold"]
-        return {"average_precision": whole["average_precision"], "precision_at_recall": whole["precision_at_recall"],
-                "out_of_fold": {k: oof[k] for k in ("flagged", "recall", "precision")},
-                "test_half": {"average_precision": part["average_precision"],
-                              "out_of_fold": {k: poof[k] for k in ("flagged", "recall", "precision")}}}
+        part = score_on(u, s[half], test)
+        return {**score_on(u, s), "test_half": {k: part[k] for k in ("average_precision", "out_of_fold")}}
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score

@@ -47,22 +47,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
 
     import torch
-    from urgency_setup import load_setup, report
+    from urgency_setup import load_setup, refit_flag, report, scored
 
-    from minyi_nlp.dispatch.urgency_stack import cross_fitted_proba, features, fit_stage
-    from minyi_nlp.models.training import fit_head
-    from minyi_nlp.routing.urgency_eval import evaluate_scorer
     from minyi_nlp.transformer import TransformerClassifier
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     u = load_setup(args.bundle)
-    stack = u.section.hazards.stack
-    stage, _ = fit_stage(features(cross_fitted_proba(u.section, u.rows, u.bundle.encoder, u.folds), u.hits), u.y,
-                         stack, u.folds)
-    head = fit_head(u.section, u.rows, None, u.bundle.encoder)
-    p_head = head.predict_proba(u.X)[:, head.labels.index("urgent")]
-    stage_score = stage.predict_proba(features(p_head, u.eval_hits))[:, 1]
+    p_head, stage_score = refit_flag(u)
     print(f"set-up and second stage: {time.perf_counter() - t0:.0f} s", flush=True)
 
     t1 = time.perf_counter()
@@ -76,17 +68,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     per_text_ms = (time.perf_counter() - t2) / len(u.labels) * 1000
     print(f"fine-tuned in {fit_s / 60:.1f} min; {per_text_ms:.0f} ms per labelled text", flush=True)
 
-    def scored(s: np.ndarray) -> dict[str, Any]:
-        r = evaluate_scorer(u.labels, s, sizes=u.sizes, targets=u.targets, folds=u.section.hazards.folds)
-        return {"average_precision": r["average_precision"], "precision_at_recall": r["precision_at_recall"],
-                "out_of_fold": {k: r["out_of_fold"][k] for k in ("flagged", "recall", "precision")}}
-
     results = {
-        "second stage: head + lexicon (refitted)": scored(stage_score),
-        "urgency head alone (refitted)": scored(p_head),
-        "fine-tuned e5-small alone": scored(p_ft),
+        "second stage: head + lexicon (refitted)": scored(u, stage_score),
+        "urgency head alone (refitted)": scored(u, p_head),
+        "fine-tuned e5-small alone": scored(u, p_ft),
         "mean of the stage's and the fine-tuned standardised logits": scored(
-            _standard(_logit(stage_score)) + _standard(_logit(p_ft))),
+            u, _standard(_logit(stage_score)) + _standard(_logit(p_ft))),
     }
     out = {"bundle": u.bundle.version, "rows": len(u.y), "urgent_rows": int(u.y.sum()), "labelled": len(u.labels),
            "labelled_urgent": int(u.labels["urgent"].sum()), "max_length": args.max_length, "epochs": args.epochs,

@@ -1,7 +1,7 @@
 """What the urgency benches share: the flag's training rows and the hand-labelled set, encoded and matched once.
 
-Imported by ``bench/urgency_e5.py`` and ``bench/urgency_curve.py`` (run from the project root, so ``bench/`` is on
-the path).
+Imported by ``bench/urgency_e5.py``, ``bench/urgency_curve.py`` and ``bench/urgency_finetune.py`` (run from the
+project root, so ``bench/`` is on the path).
 """
 
 from __future__ import annotations
@@ -33,10 +33,6 @@ class UrgencySetup:
     sizes: dict[str, int]  # lexicon-stratum sizes of the pool, for pool-weighted figures
     targets: Any
 
-    @property
-    def folds(self) -> int:
-        return int(self.section.hazards.stack.folds)
-
 
 def load_setup(bundle: Path | None) -> UrgencySetup:
     """Encode the urgency task's rows and the hand-labelled set with ``bundle`` (default: the served one)."""
@@ -61,6 +57,32 @@ def load_setup(bundle: Path | None) -> UrgencySetup:
         labels=labels, X=X, prepared=prepared, eval_hits=lexicon.match_many(prepared),
         sizes=read_design()["stratum_sizes"],
         targets=Targets(section.hazards.target_recall, section.hazards.target_precision))
+
+
+def refit_flag(u: UrgencySetup, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Refit the head and its second stage as ``minyi train`` does (``fit_stacker``), on the training rows ``keep``
+    (default: all; the head sees all of them, ``minyi train`` holds 15 % out); returns the head's P(urgent) and the
+    stage's score on each hand-labelled appeal."""
+    from minyi_nlp.dispatch.urgency_stack import fit_stacker
+    from minyi_nlp.models.training import Encoded, fit_head
+
+    rows = u.rows if keep is None else Encoded(u.rows.frame.iloc[keep].reset_index(drop=True),
+                                               [u.rows.prepared[i] for i in keep], u.rows.X[keep])
+    stacker, _ = fit_stacker(u.section, u.section.hazards.stack, rows, u.bundle.encoder, u.lexicon)
+    head = fit_head(u.section, rows, None, u.bundle.encoder)
+    p = head.predict_proba(u.X)[:, head.labels.index("urgent")]
+    return p, stacker.score(p, u.eval_hits)
+
+
+def scored(u: UrgencySetup, s: np.ndarray, labels: pd.DataFrame | None = None) -> dict[str, Any]:
+    """``s`` scored as ``minyi train`` scores the flag, on the hand-labelled set (or its part ``labels``): average
+    precision, precision at recall levels, and the threshold for the target recall chosen out of fold."""
+    from minyi_nlp.routing.urgency_eval import evaluate_scorer
+
+    r = evaluate_scorer(u.labels if labels is None else labels, s, sizes=u.sizes, targets=u.targets,
+                        folds=u.section.hazards.folds)
+    return {"average_precision": r["average_precision"], "precision_at_recall": r["precision_at_recall"],
+            "out_of_fold": {k: r["out_of_fold"][k] for k in ("flagged", "recall", "precision")}}
 
 
 def report(results: dict[str, dict[str, Any]], out: dict[str, Any], path: Path | None, width: int = 40,
