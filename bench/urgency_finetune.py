@@ -5,7 +5,7 @@ The urgency head's training rows (weak rules plus hand-read rows, never the hand
 scaled on a 10 % stratified part); it then scores the 1,040 hand-labelled appeals. Compared there with the shipped
 kind of flag (the head and the lexicon's second stage, refitted as ``minyi train`` fits it), alone and averaged
 with it (standardised logits, equal weights: nothing is tuned on the labelled set). Needs ``minyi models import-e5
---out models/e5-small`` first; runs on the CPU (about 20 minutes on 2 cores at 128 tokens, 3 epochs).
+--out models/e5-small`` first; runs on the CPU (12 minutes measured on 2 cores at 128 tokens, 3 epochs).
 
     python bench/urgency_finetune.py [--bundle models/bundles/default] [--max-length 128] [--epochs 3]
         [--json reports/experiments/urgency-finetune.json]
